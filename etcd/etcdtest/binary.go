@@ -1,0 +1,132 @@
+package etcdtest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// DefaultVersion is the etcd release a cluster runs when neither Options.Version nor the
+// environment variable named by VersionEnv says otherwise.
+const DefaultVersion = "v3.7.3"
+
+// DebianVersion is the etcd release of Debian's etcd-server package, the only 3.4 server the
+// kit tests against (`scripts/etcd.sh debian`).
+const DebianVersion = "v3.4.23"
+
+// VersionEnv names the environment variable that, when set, replaces DefaultVersion.
+const VersionEnv = "ETCDKIT_ETCD_VERSION"
+
+// CacheEnv names the environment variable that, when set, replaces the repository's .cache
+// directory as the place where scripts/etcd.sh leaves its binaries (as etcd/VERSION/NAME).
+const CacheEnv = "ETCDKIT_CACHE"
+
+// module is the root module's path; its go.mod marks the repository's root.
+const module = "github.com/etcdkit/etcdkit"
+
+// ErrNoBinary is returned, wrapped, by BinaryPath when the requested binary has not been built.
+var ErrNoBinary = errors.New("etcdtest: binary not built")
+
+// Version returns the release a cluster runs when Options.Version is empty: the value of the
+// environment variable named by VersionEnv, or else DefaultVersion.
+func Version() string {
+	if v := os.Getenv(VersionEnv); v != "" {
+		return v
+	}
+	return DefaultVersion
+}
+
+// BinaryPath returns the path of the program name ("etcd" or "etcdctl") of the given release
+// (Version() when empty), as built by scripts/etcd.sh: CACHE/etcd/VERSION/NAME, where CACHE is
+// the value of the environment variable named by CacheEnv or else the .cache directory of the
+// repository, found by walking up from the working directory to the directory that holds
+// .cache/etcd or the go.mod of module github.com/etcdkit/etcdkit. The error wraps ErrNoBinary
+// when the file is missing.
+func BinaryPath(name, version string) (string, error) {
+	if version == "" {
+		version = Version()
+	}
+	cache, err := cacheDir()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(cache, "etcd", version, name)
+	if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+		return "", fmt.Errorf("%w: %s %s is not at %s; build it with `make etcd` or %s",
+			ErrNoBinary, name, version, path, buildHint(name, version))
+	}
+	return path, nil
+}
+
+// RequireBinary is BinaryPath for tests: when the binary is missing it ends the test, with
+// tb.Fatalf when the environment variable CI is set (CI must never pass silently) and with
+// tb.Skipf otherwise, both saying how to build it.
+func RequireBinary(tb testing.TB, name, version string) string {
+	tb.Helper()
+	path, err := BinaryPath(name, version)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("%v", err)
+		}
+		tb.Skipf("%v", err)
+	}
+	return path
+}
+
+// buildHint names the scripts/etcd.sh command that builds the binary.
+func buildHint(name, version string) string {
+	switch {
+	case name == "etcdctl":
+		return "scripts/etcd.sh etcdctl " + version
+	case version == DebianVersion:
+		return "scripts/etcd.sh debian"
+	default:
+		return "scripts/etcd.sh server " + version
+	}
+}
+
+// cacheDir finds the directory that scripts/etcd.sh fills.
+func cacheDir() (string, error) {
+	if dir := os.Getenv(CacheEnv); dir != "" {
+		return dir, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("etcdtest: %w", err)
+	}
+	for dir := wd; ; {
+		if fi, err := os.Stat(filepath.Join(dir, ".cache", "etcd")); err == nil && fi.IsDir() {
+			return filepath.Join(dir, ".cache"), nil
+		}
+		if isRootModule(filepath.Join(dir, "go.mod")) {
+			return filepath.Join(dir, ".cache"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%w: no .cache/etcd or go.mod of %s above %s; set %s",
+				ErrNoBinary, module, wd, CacheEnv)
+		}
+		dir = parent
+	}
+}
+
+// isRootModule reports whether the go.mod file at path declares the kit's root module.
+func isRootModule(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 2 && fields[0] == "module" {
+			return strings.Trim(fields[1], `"`) == module
+		}
+	}
+	return false
+}

@@ -1,0 +1,396 @@
+// Package etcdtest starts real etcd servers for tests, as net/http/httptest starts HTTP servers:
+// a cluster of one or more members on free loopback ports, with data in the test's temporary
+// directory, optionally TLS and a fault-injecting TCP proxy in front of each member, all stopped
+// when the test ends.
+//
+//	c := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
+//	conn, err := grpc.NewClient(c.Endpoints()[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
+//	...
+//	c.Members[0].Proxy().Blackhole()
+//	c.Members[1].Kill()
+//
+// The servers are the binaries that scripts/etcd.sh builds (`make etcd`); see BinaryPath. A
+// missing binary skips the test, or fails it when the environment variable CI is set.
+//
+// The package uses only the standard library: it talks to members over plain HTTP (/health,
+// /version and the JSON gateway), never over gRPC.
+package etcdtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Options configure StartCluster. The zero value starts one plain-HTTP member of Version().
+type Options struct {
+	// Version is the etcd release to run, as named under the cache ("v3.5.35", DebianVersion).
+	// Empty means Version(): DefaultVersion unless the environment overrides it.
+	Version string
+	// Size is the number of members. Zero means 1.
+	Size int
+	// TLS serves the client URLs over HTTPS with certificates generated for the test (see
+	// Cluster.TLS). False serves plain HTTP. Peers always talk plain HTTP.
+	TLS bool
+	// ClientCertAuth makes members require a client certificate signed by the test's CA
+	// (--client-cert-auth). It implies TLS.
+	ClientCertAuth bool
+	// Proxy puts a Proxy in front of each member's client port; Endpoints, ClientURLs and the
+	// advertised client URLs then name the proxies. False lets clients reach members directly.
+	Proxy bool
+	// Args are extra command-line flags for every member, after the harness's own, so that they
+	// override them (for example "--heartbeat-interval=100", "--max-request-bytes=1048576").
+	Args []string
+	// StartTimeout bounds how long starting a member or the cluster may take before the test
+	// fails. Zero means 30 seconds.
+	StartTimeout time.Duration
+}
+
+// Heartbeat and election timing, in milliseconds: short so that elections take a fraction of a
+// second, long enough to stay stable on a loaded two-core machine running tests with -race.
+const (
+	heartbeatMs = 25
+	electionMs  = 250
+)
+
+// attempts is how often StartCluster picks new ports when another process took one of them
+// between being picked and being bound.
+const attempts = 3
+
+// A Cluster is a running etcd cluster started by StartCluster. Its members are stopped when
+// the test that started it ends.
+type Cluster struct {
+	// Members are the cluster's members, in start order.
+	Members []*Member
+	// Version is the etcd release the members run ("v3.7.3").
+	Version string
+	// TLS names the generated certificate files when the cluster serves TLS, else nil.
+	TLS *TLSFiles
+
+	binary    string
+	opts      Options
+	clientTLS *tls.Config
+	http      *http.Client
+}
+
+// StartCluster starts a cluster and waits until every member reports itself healthy, which
+// needs an elected leader. It fails the test (with the tail of the members' logs) when that
+// does not happen within Options.StartTimeout, and skips it or fails it as RequireBinary does
+// when the binary is missing. Everything it starts is stopped by tb.Cleanup, with SIGKILL.
+func StartCluster(tb testing.TB, opts Options) *Cluster {
+	tb.Helper()
+	if opts.Version == "" {
+		opts.Version = Version()
+	}
+	if opts.Size <= 0 {
+		opts.Size = 1
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = 30 * time.Second
+	}
+	if opts.ClientCertAuth {
+		opts.TLS = true
+	}
+	c := &Cluster{Version: opts.Version, opts: opts, binary: RequireBinary(tb, "etcd", opts.Version)}
+	transport := &http.Transport{DisableKeepAlives: true}
+	if opts.TLS {
+		files, err := writeTLSFiles(filepath.Join(tb.TempDir(), "tls"))
+		if err != nil {
+			tb.Fatalf("etcdtest: generating certificates: %v", err)
+		}
+		if c.clientTLS, err = files.ClientConfig(); err != nil {
+			tb.Fatalf("%v", err)
+		}
+		c.TLS = files
+		transport.TLSClientConfig = c.clientTLS
+	}
+	c.http = &http.Client{Transport: transport}
+	// The directory is made before the cleanup is registered, so that the cleanup, which kills
+	// the members, runs before the directory is removed.
+	base := tb.TempDir()
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			for _, m := range c.Members {
+				tb.Logf("etcdtest: member %s log (%s), last lines:\n%s", m.Name, m.LogFile, m.LogTail(40))
+			}
+		}
+		c.stop()
+	})
+	var err error
+	for try := 1; try <= attempts; try++ {
+		if err = c.start(filepath.Join(base, "try"+strconv.Itoa(try))); err == nil {
+			return c
+		}
+		inUse := c.portTaken()
+		c.stop()
+		if !inUse {
+			break
+		}
+		tb.Logf("etcdtest: a port was taken before etcd bound it; starting again (%d/%d)", try, attempts)
+	}
+	tb.Fatalf("etcdtest: starting %d-member etcd %s: %v", opts.Size, opts.Version, err)
+	return nil
+}
+
+// start creates and launches the members in dir and waits until they are healthy.
+func (c *Cluster) start(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	ports, err := freePorts(2 * c.opts.Size)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if c.opts.TLS {
+		scheme = "https"
+	}
+	token := make([]byte, 6)
+	rand.Read(token)
+	c.Members = nil
+	var initial []string
+	for i := range c.opts.Size {
+		m := &Member{
+			Name:    "m" + strconv.Itoa(i),
+			DataDir: filepath.Join(dir, fmt.Sprintf("m%d.etcd", i)),
+			LogFile: filepath.Join(dir, fmt.Sprintf("m%d.log", i)),
+			cluster: c,
+			direct:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i])),
+			peerURL: "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1])),
+			scheme:  scheme,
+		}
+		if c.opts.Proxy {
+			if m.proxy, err = NewProxy(m.direct); err != nil {
+				return err
+			}
+		}
+		c.Members = append(c.Members, m)
+		initial = append(initial, m.Name+"="+m.peerURL)
+	}
+	for _, m := range c.Members {
+		m.args = c.args(m, strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token))
+		if err := m.launch(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
+	defer cancel()
+	return c.WaitHealthy(ctx)
+}
+
+// args returns the command line of member m.
+func (c *Cluster) args(m *Member, initialCluster, token string) []string {
+	args := []string{
+		"--name=" + m.Name,
+		"--data-dir=" + m.DataDir,
+		"--listen-client-urls=" + m.scheme + "://" + m.direct,
+		"--advertise-client-urls=" + m.ClientURL(),
+		"--listen-peer-urls=" + m.peerURL,
+		"--initial-advertise-peer-urls=" + m.peerURL,
+		"--initial-cluster=" + initialCluster,
+		"--initial-cluster-state=new",
+		"--initial-cluster-token=" + token,
+		"--heartbeat-interval=" + strconv.Itoa(heartbeatMs),
+		"--election-timeout=" + strconv.Itoa(electionMs),
+		"--logger=zap",
+		"--log-outputs=stderr",
+	}
+	if atLeast(c.Version, 3, 5) {
+		args = append(args, "--unsafe-no-fsync")
+	}
+	if c.TLS != nil {
+		args = append(args, "--cert-file="+c.TLS.ServerCertFile, "--key-file="+c.TLS.ServerKeyFile)
+		if c.opts.ClientCertAuth {
+			args = append(args, "--trusted-ca-file="+c.TLS.CAFile, "--client-cert-auth")
+		}
+	}
+	return append(args, c.opts.Args...)
+}
+
+// portTaken reports whether a member failed because its port was already bound.
+func (c *Cluster) portTaken() bool {
+	for _, m := range c.Members {
+		if strings.Contains(m.LogTail(50), "address already in use") {
+			return true
+		}
+	}
+	return false
+}
+
+// stop kills every member and closes every proxy.
+func (c *Cluster) stop() {
+	var wg sync.WaitGroup
+	for _, m := range c.Members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Kill()
+			if m.proxy != nil {
+				m.proxy.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	c.http.CloseIdleConnections()
+}
+
+// Endpoints returns each member's host:port for clients, the proxy's when proxied.
+func (c *Cluster) Endpoints() []string {
+	out := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		out[i] = m.Endpoint()
+	}
+	return out
+}
+
+// ClientURLs returns each member's client URL (http:// or https://), the proxy's when proxied.
+func (c *Cluster) ClientURLs() []string {
+	out := make([]string, len(c.Members))
+	for i, m := range c.Members {
+		out[i] = m.ClientURL()
+	}
+	return out
+}
+
+// ClientTLS returns a new TLS configuration for clients of a TLS cluster, trusting its CA and
+// presenting its client certificate; nil when the cluster serves plain HTTP.
+func (c *Cluster) ClientTLS() *tls.Config {
+	if c.clientTLS == nil {
+		return nil
+	}
+	return c.clientTLS.Clone()
+}
+
+// WaitHealthy waits until every running member reports itself healthy, or ctx ends.
+func (c *Cluster) WaitHealthy(ctx context.Context) error {
+	errs := make([]error, len(c.Members))
+	var wg sync.WaitGroup
+	for i, m := range c.Members {
+		if !m.Running() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.WaitHealthy(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Leader returns the member that the running members name as their leader, waiting until
+// there is one or ctx ends.
+func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
+	for {
+		byID := map[uint64]*Member{}
+		var leaders []uint64
+		for _, m := range c.Members {
+			if !m.Running() {
+				continue
+			}
+			if st, err := m.Status(ctx); err == nil {
+				byID[st.MemberID] = m
+				leaders = append(leaders, st.Leader)
+			}
+		}
+		for _, id := range leaders {
+			if m := byID[id]; m != nil {
+				return m, nil
+			}
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("etcdtest: no leader: %w", err)
+		}
+	}
+}
+
+// Restart stops every member, starts them all again at once (so that a quorum can form) and
+// waits until they are healthy.
+func (c *Cluster) Restart() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.Members))
+	for i, m := range c.Members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.Stop()
+		}()
+	}
+	wg.Wait()
+	for i, m := range c.Members {
+		if errs[i] == nil {
+			errs[i] = m.launch()
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.StartTimeout)
+	defer cancel()
+	return c.WaitHealthy(ctx)
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("etcdtest: picking a port: %w", err)
+		}
+		defer ln.Close() // held until all are picked, so that none repeats
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// atLeast reports whether version ("v3.5.35") is major.minor or newer; versions it cannot read
+// count as new.
+func atLeast(version string, major, minor int) bool {
+	parts := strings.SplitN(strings.TrimPrefix(version, "v"), ".", 3)
+	if len(parts) < 2 {
+		return true
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// environ is the test's environment without ETCD_* variables, which etcd would read as flags.
+func environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "ETCD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
