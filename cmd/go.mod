@@ -1,0 +1,12 @@
+module github.com/etcdkit/etcdkit/cmd
+
+go 1.26.7
+
+require (
+	github.com/bufbuild/protocompile v0.14.1
+	google.golang.org/protobuf v1.36.12
+)
+
+require golang.org/x/sync v0.8.0 // indirect
+
+tool github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
