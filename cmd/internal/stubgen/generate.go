@@ -85,6 +85,50 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	tr, err := trim(ctx, &cfg, naming)
+	if err != nil {
+		return nil, err
+	}
+	goFiles, err := generateGo(ctx, &cfg, tr.files)
+	if err != nil {
+		return nil, err
+	}
+	trees := []*outputTree{
+		protoTree(cfg.ProtoOut, naming, tr.files),
+		goTree(cfg.GoOut, cfg.GoModule, naming, goFiles),
+	}
+	stale := make([][]string, len(trees))
+	for i, t := range trees {
+		if err := t.check(); err != nil {
+			return nil, err
+		}
+		if stale[i], err = t.stale(); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Source: tr.source, RPCs: tr.rpcs, Types: tr.types}
+	for i, t := range trees {
+		if err := t.sync(stale[i]); err != nil {
+			return nil, err
+		}
+		res.Removed = append(res.Removed, stale[i]...)
+	}
+	res.ProtoFiles = sortedKeys(tr.files)
+	res.GoFiles = sortedKeys(goFiles)
+	return res, nil
+}
+
+// trimmed is the outcome of the trimming stage: checked proto files by path.
+type trimmed struct {
+	source string            // where the protos came from
+	files  map[string][]byte // trimmed files by path below the proto root
+	rpcs   int               // kept RPCs
+	types  int               // kept top-level messages and enums
+}
+
+// trim loads the upstream files, trims them to the keep-list and checks the result
+// against upstream.
+func trim(ctx context.Context, cfg *Config, naming Naming) (*trimmed, error) {
 	entries, err := parseKeep(cfg.Keep)
 	if err != nil {
 		return nil, err
@@ -107,7 +151,7 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	sel := closure(methods)
-	trimmed := map[string][]byte{}
+	out := &trimmed{source: files["etcdserverpb"].origin, files: map[string][]byte{}, rpcs: len(methods), types: len(sel.types)}
 	for _, u := range upstreamFiles {
 		fd, ok := set.descs[u.pkg]
 		if !ok || !sel.keepsFile(fd) {
@@ -117,42 +161,16 @@ func Generate(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		trimmed[naming.ProtoPath(u.pkg, u.name)] = text
+		out.files[naming.ProtoPath(u.pkg, u.name)] = text
 	}
-	compiled, err := compileTrimmed(ctx, trimmed)
+	compiled, err := compileTrimmed(ctx, out.files)
 	if err != nil {
 		return nil, err
 	}
 	if err := wireCheck(compiled, set, sel, naming); err != nil {
 		return nil, err
 	}
-	goFiles, err := generateGo(ctx, &cfg, trimmed)
-	if err != nil {
-		return nil, err
-	}
-	trees := []*outputTree{
-		protoTree(cfg.ProtoOut, naming, trimmed),
-		goTree(cfg.GoOut, cfg.GoModule, naming, goFiles),
-	}
-	res := &Result{Source: files["etcdserverpb"].origin, RPCs: len(methods), Types: len(sel.types)}
-	stale := make([][]string, len(trees))
-	for i, t := range trees {
-		if err := t.check(); err != nil {
-			return nil, err
-		}
-		if stale[i], err = t.stale(); err != nil {
-			return nil, err
-		}
-	}
-	for i, t := range trees {
-		if err := t.sync(stale[i]); err != nil {
-			return nil, err
-		}
-		res.Removed = append(res.Removed, stale[i]...)
-	}
-	res.ProtoFiles = sortedKeys(trimmed)
-	res.GoFiles = sortedKeys(goFiles)
-	return res, nil
+	return out, nil
 }
 
 // generateGo stages the trimmed protos in a temporary directory and runs buf on them.
