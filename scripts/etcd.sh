@@ -53,7 +53,7 @@ go_binary() {
   } >"$dir/main.go"
   (
     cd "$dir"
-    export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
+    export GOWORK=off GOFLAGS='-mod=mod -buildvcs=false' CGO_ENABLED=0
     go get "$module@$version" >&2
     go mod tidy >&2
     go build -trimpath -o "$out.tmp" . >&2
@@ -133,6 +133,11 @@ usage() {
   sed -n '2,/^set /p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
   exit 2
 }
+
+# One run at a time: `make etcd` and a test run may start together.
+mkdir -p "$root"
+exec 9>"$root/.lock"
+flock 9
 
 case "${1:-}" in
   server) [[ $# -eq 2 ]] || usage; server "$2" ;;

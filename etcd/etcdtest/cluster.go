@@ -1,19 +1,3 @@
-// Package etcdtest starts real etcd servers for tests, as net/http/httptest starts HTTP servers:
-// a cluster of one or more members on free loopback ports, with data in the test's temporary
-// directory, optionally TLS and a fault-injecting TCP proxy in front of each member, all stopped
-// when the test ends.
-//
-//	c := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
-//	conn, err := grpc.NewClient(c.Endpoints()[0], grpc.WithTransportCredentials(insecure.NewCredentials()))
-//	...
-//	c.Members[0].Proxy().Blackhole()
-//	c.Members[1].Kill()
-//
-// The servers are the binaries that scripts/etcd.sh builds (`make etcd`); see BinaryPath. A
-// missing binary skips the test, or fails it when the environment variable CI is set.
-//
-// The package uses only the standard library: it talks to members over plain HTTP (/health,
-// /version and the JSON gateway), never over gRPC.
 package etcdtest
 
 import (

@@ -132,8 +132,17 @@ func (m *Member) signalAndWait(sig os.Signal, grace time.Duration) error {
 }
 
 // Pause freezes the member with SIGSTOP: it keeps its sockets but answers nothing, as a hung
-// or partitioned server would.
-func (m *Member) Pause() error { return m.signal(sigStop) }
+// or partitioned server would. On Linux it returns once every thread of the process has
+// stopped.
+func (m *Member) Pause() error {
+	if err := m.signal(sigStop); err != nil {
+		return err
+	}
+	if pid := m.PID(); pid != 0 {
+		return waitStopped(pid)
+	}
+	return nil
+}
 
 // Resume lets a paused member run again with SIGCONT.
 func (m *Member) Resume() error { return m.signal(sigCont) }
