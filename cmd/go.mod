@@ -7,6 +7,9 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require golang.org/x/sync v0.8.0 // indirect
+require (
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/sync v0.8.0 // indirect
+)
 
 tool github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc

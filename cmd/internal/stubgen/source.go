@@ -146,7 +146,7 @@ func downloadModule(ctx context.Context, mod, version string) (string, error) {
 
 // isNotFound reports whether a go command error says the version does not exist.
 func isNotFound(msg string) bool {
-	for _, s := range []string{"unknown revision", "not found", "404", "invalid version", "no matching versions"} {
+	for _, s := range []string{"unknown revision", "not found", "not available", "404", "403", "410", "invalid version", "no matching versions"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

@@ -1,0 +1,86 @@
+package stubgen
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/cmd/internal/testbin"
+	"go.uber.org/goleak"
+)
+
+// TestMain builds buf and the plugins once and puts them on PATH for every test.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stubgen-bin-")
+	if err == nil {
+		err = testbin.Build(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testConfig returns a Config for Go package example.com/app/pb that writes below a
+// fresh temporary directory, running buf and the plugins from PATH.
+func testConfig(t *testing.T) Config {
+	t.Helper()
+	dir := t.TempDir()
+	return Config{
+		GoPackage: "example.com/app/pb",
+		GoOut:     filepath.Join(dir, "go"),
+		ProtoOut:  filepath.Join(dir, "proto"),
+		Buf:       []string{"buf"},
+	}
+}
+
+// testTree configures the synthetic etcd tree in testdata/tree.
+func testTree(cfg Config, keep string) Config {
+	cfg.SourceDir = filepath.Join("testdata", "tree")
+	cfg.SourceName = "test tree"
+	cfg.Keep = keep
+	return cfg
+}
+
+// readTree returns the files below dir by slash path; a missing dir is empty.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if os.IsNotExist(err) && p == dir {
+			return filepath.SkipDir
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// names returns the sorted keys of a file map, for messages.
+func names(files map[string]string) string {
+	return strings.Join(slices.Sorted(maps.Keys(files)), " ")
+}

@@ -1,0 +1,98 @@
+// Package testbin prepares what the generator's tests run: buf and protoc-gen-go as
+// pinned in tools/go.mod and protoc-gen-etcdkit-grpc, built once per test binary into a
+// directory that goes in front of PATH, and throwaway Go modules that build against
+// the same grpc and protobuf versions as the kit's root module.
+package testbin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// RepoRoot returns the repository root: the first directory above the working
+// directory that holds both tools/go.mod and cmd/go.mod.
+func RepoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if exists(filepath.Join(dir, "tools", "go.mod")) && exists(filepath.Join(dir, "cmd", "go.mod")) {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("testbin: no repository root above %s", wd)
+		}
+	}
+}
+
+// exists reports whether a file exists.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// Build builds buf, protoc-gen-go and protoc-gen-etcdkit-grpc into dir and puts dir in
+// front of PATH for this process and its children.
+func Build(dir string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	builds := [][]string{
+		{"-C", filepath.Join(root, "tools"), "build", "-o", dir, "github.com/bufbuild/buf/cmd/buf", "google.golang.org/protobuf/cmd/protoc-gen-go"},
+		{"-C", filepath.Join(root, "cmd"), "build", "-o", dir, "./protoc-gen-etcdkit-grpc"},
+	}
+	for _, args := range builds {
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("testbin: go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// WriteModule makes dir the root of a Go module named path whose requirements and
+// go.sum are those of the kit's root module, so generated stubs build without
+// resolving new versions.
+func WriteModule(dir, path string) error {
+	root, err := RepoRoot()
+	if err != nil {
+		return err
+	}
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return err
+	}
+	first, rest, ok := strings.Cut(string(mod), "\n")
+	if !ok || !strings.HasPrefix(first, "module ") {
+		return errors.New("testbin: the root go.mod does not start with a module line")
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+path+"\n"+rest), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
+}
+
+// Go runs the go command in dir with GOFLAGS=-mod=mod and GOWORK=off and returns its
+// combined output.
+func Go(dir string, args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
+	}
+	return string(out), nil
+}
