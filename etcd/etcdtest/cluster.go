@@ -133,7 +133,7 @@ func (c *Cluster) start(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	ports, err := freePorts(2 * c.opts.Size)
+	ports, err := pickPorts(2 * c.opts.Size)
 	if err != nil {
 		return err
 	}
@@ -326,6 +326,9 @@ func (c *Cluster) Restart() error {
 	defer cancel()
 	return c.WaitHealthy(ctx)
 }
+
+// pickPorts is freePorts; tests replace it to take a port away before etcd binds it.
+var pickPorts = freePorts
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
 func freePorts(n int) ([]int, error) {

@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -345,5 +347,56 @@ func TestAtLeast(t *testing.T) {
 		if got := atLeast(tc.version, 3, 5); got != tc.want {
 			t.Errorf("atLeast(%q, 3, 5) = %v", tc.version, got)
 		}
+	}
+}
+
+// TestStartRetriesTakenPort hands the first attempt a client port that is already bound, as
+// when another process takes a picked port before etcd binds it: StartCluster must start over
+// with new ports.
+func TestStartRetriesTakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	calls := 0
+	pickPorts = func(n int) ([]int, error) {
+		calls++
+		ports, err := freePorts(n)
+		if calls == 1 && err == nil {
+			ports[0] = taken.Addr().(*net.TCPAddr).Port
+		}
+		return ports, err
+	}
+	defer func() { pickPorts = freePorts }()
+	c := StartCluster(t, Options{})
+	if calls != 2 || c.Members[0].DirectEndpoint() == taken.Addr().String() {
+		t.Fatalf("%d attempts, member on %s, taken %s", calls, c.Members[0].DirectEndpoint(), taken.Addr())
+	}
+}
+
+// TestStartFailureShowsLog runs a cluster with a flag etcd rejects in a child test process and
+// expects that test to fail quickly, quoting etcd's complaint from the member's log.
+func TestStartFailureShowsLog(t *testing.T) {
+	if os.Getenv("ETCDTEST_CHILD") == "1" {
+		StartCluster(t, Options{Args: []string{"--no-such-flag"}})
+		return
+	}
+	RequireBinary(t, "etcd", "")
+	t.Parallel()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStartFailureShowsLog$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ETCDTEST_CHILD=1")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("child test passed:\n%s", out)
+	}
+	for _, want := range []string{"etcdtest: starting 1-member etcd", "exited", "no-such-flag", "--- FAIL"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("child output lacks %q:\n%s", want, out)
+		}
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("failing start took %v", took)
 	}
 }

@@ -222,6 +222,16 @@ func (m *Member) WaitHealthy(ctx context.Context) error {
 	if p == nil {
 		return fmt.Errorf("etcdtest: member %s was never started", m.Name)
 	}
+	// A request to a port that something else holds may hang: give up on it when etcd exits.
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
 	var last error
 	for {
 		select {
@@ -229,7 +239,7 @@ func (m *Member) WaitHealthy(ctx context.Context) error {
 			return fmt.Errorf("etcdtest: member %s exited (%v); log:\n%s", m.Name, p.err, m.LogTail(20))
 		default:
 		}
-		if last = m.Healthy(ctx); last == nil {
+		if last = m.Healthy(hctx); last == nil {
 			return nil
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
