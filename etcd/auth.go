@@ -1,0 +1,148 @@
+package etcd
+
+import (
+	"context"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
+
+// Metadata keys etcd reads on every call and stream.
+const (
+	tokenKey     = "token"     // the auth token from Auth/Authenticate
+	hasLeaderKey = "hasleader" // "true": fail fast when the member has no leader
+)
+
+// authenticator holds the auth token: fetched on first use, shared by every call and stream,
+// and fetched again when the server rejects it.
+type authenticator struct {
+	user, password string
+	client         etcdserverpb.AuthClient
+
+	mu    sync.Mutex
+	token string
+}
+
+// get returns the current token, authenticating when there is none.
+func (a *authenticator) get(ctx context.Context) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.token != "" {
+		return a.token, nil
+	}
+	resp, err := a.client.Authenticate(ctx, &etcdserverpb.AuthenticateRequest{Name: a.user, Password: a.password})
+	if err != nil {
+		return "", opError("authenticate", "", err)
+	}
+	a.token = resp.GetToken()
+	return a.token, nil
+}
+
+// invalidate forgets token if it is still the current one, so that the next get
+// authenticates again; a token already replaced by another caller is kept.
+func (a *authenticator) invalidate(token string) {
+	a.mu.Lock()
+	if a.token == token {
+		a.token = ""
+	}
+	a.mu.Unlock()
+}
+
+// tokenRejected reports whether err says the server no longer accepts the token: it expired
+// or was issued before the auth store changed.
+func tokenRejected(err error) bool {
+	st, ok := status.FromError(err)
+	if !ok {
+		return false
+	}
+	switch st.Message() {
+	case "etcdserver: invalid auth token", "etcdserver: revision of auth store is old":
+		return true
+	}
+	return false
+}
+
+// requiresLeader lists the services whose calls should fail fast on a member without a leader
+// rather than wait for one; Status and MemberList must still answer there.
+func requiresLeader(method string) bool {
+	for _, svc := range []string{"/etcdserverpb.KV/", "/etcdserverpb.Watch/", "/etcdserverpb.Lease/"} {
+		if len(method) > len(svc) && method[:len(svc)] == svc {
+			return true
+		}
+	}
+	return false
+}
+
+// outgoing adds the metadata etcd expects for method and returns the token it used.
+func (c *Client) outgoing(ctx context.Context, method string) (context.Context, string, error) {
+	if requiresLeader(method) {
+		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
+	}
+	if c.auth == nil || method == etcdserverpb.Auth_Authenticate_FullMethodName {
+		return ctx, "", nil
+	}
+	token, err := c.auth.get(ctx)
+	if err != nil {
+		return ctx, "", err
+	}
+	return metadata.AppendToOutgoingContext(ctx, tokenKey, token), token, nil
+}
+
+// unaryInterceptor attaches the token and the leader requirement, and when the server
+// rejects the token, authenticates again and retries once: a rejected call was not applied.
+func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	octx, token, err := c.outgoing(ctx, method)
+	if err != nil {
+		return err
+	}
+	err = invoker(octx, method, req, reply, cc, opts...)
+	if c.auth == nil || !tokenRejected(err) {
+		return err
+	}
+	c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
+	c.auth.invalidate(token)
+	if octx, _, err = c.outgoing(ctx, method); err != nil {
+		return err
+	}
+	return invoker(octx, method, req, reply, cc, opts...)
+}
+
+// streamInterceptor attaches the token and the leader requirement to a new stream. When the
+// stream later fails because the token was rejected, the token is dropped so that the
+// stream's owner, which re-opens it, gets a fresh one.
+func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	octx, token, err := c.outgoing(ctx, method)
+	if err != nil {
+		return nil, err
+	}
+	s, err := streamer(octx, desc, cc, method, opts...)
+	if err != nil {
+		if c.auth != nil && tokenRejected(err) {
+			c.auth.invalidate(token)
+		}
+		return nil, err
+	}
+	if c.auth == nil {
+		return s, nil
+	}
+	return &tokenStream{ClientStream: s, auth: c.auth, token: token}, nil
+}
+
+// tokenStream drops its token from the authenticator when a receive fails with it rejected.
+type tokenStream struct {
+	grpc.ClientStream
+	auth  *authenticator
+	token string
+}
+
+func (s *tokenStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if tokenRejected(err) {
+		s.auth.invalidate(s.token)
+	}
+	return err
+}

@@ -1,0 +1,182 @@
+package etcd
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
+
+// Client talks to one etcd cluster over a single gRPC connection balanced across its
+// endpoints. It is safe for concurrent use. Close it when done.
+type Client struct {
+	cfg       Config
+	endpoints []string // host:port, in Config order
+	conn      *grpc.ClientConn
+	ns        namespace
+	log       *slog.Logger
+	auth      *authenticator // nil without a username
+	dialOpt   []grpc.DialOption
+
+	kv      etcdserverpb.KVClient
+	lease   etcdserverpb.LeaseClient
+	cluster etcdserverpb.ClusterClient
+	maint   etcdserverpb.MaintenanceClient
+
+	keeperOnce sync.Once
+	keeper     *keeper
+
+	mu       sync.Mutex     // guards closed against loops.Add
+	closed   bool           // set by Close
+	closing  chan struct{}  // closed by Close; background loops watch it
+	loops    sync.WaitGroup // the client's background goroutines
+	closeErr error
+	close    sync.Once
+}
+
+// schemes makes each client's resolver scheme unique, so that clients never share resolvers.
+var schemes atomic.Uint64
+
+// New validates cfg and returns a client. It does not connect: the first call does, within
+// its context, so New never blocks and a cluster that is down yet fails calls, not New.
+func New(cfg Config) (*Client, error) {
+	eps, secure, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:     cfg,
+		ns:      namespace(cfg.Namespace),
+		log:     cfg.Logger,
+		closing: make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+
+	c.dialOpt = c.dialOptions(secure)
+	r := manual.NewBuilderWithScheme(fmt.Sprintf("etcdkit-%d", schemes.Add(1)))
+	addrs := make([]resolver.Address, len(eps))
+	names := make([]string, len(eps))
+	for i, ep := range eps {
+		addrs[i] = resolver.Address{Addr: ep.addr}
+		names[i] = ep.addr
+	}
+	r.InitialState(resolver.State{Addresses: addrs})
+	target := r.Scheme() + ":///" + strings.Join(names, ",")
+	conn, err := grpc.NewClient(target, append(c.dialOpt, grpc.WithResolvers(r))...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	c.conn = conn
+	c.endpoints = names
+	if cfg.Username != "" {
+		c.auth = &authenticator{user: cfg.Username, password: cfg.Password, client: etcdserverpb.NewAuthClient(conn)}
+	}
+	c.kv = etcdserverpb.NewKVClient(conn)
+	c.lease = etcdserverpb.NewLeaseClient(conn)
+	c.cluster = etcdserverpb.NewClusterClient(conn)
+	c.maint = etcdserverpb.NewMaintenanceClient(conn)
+	return c, nil
+}
+
+// serviceConfig balances calls round-robin over every ready endpoint: a dead endpoint drops
+// out of the rotation until it reconnects. Retries are retryInterceptor's.
+const serviceConfig = `{"loadBalancingConfig": [{"round_robin": {}}]}`
+
+// dialOptions are the gRPC options shared by the balanced connection and the one-endpoint
+// connections of Status.
+func (c *Client) dialOptions(secure bool) []grpc.DialOption {
+	creds := insecure.NewCredentials()
+	if secure {
+		tc := c.cfg.TLS
+		if tc == nil {
+			tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		creds = credentials.NewTLS(tc)
+	}
+	dialTimeout := orDefault(c.cfg.DialTimeout, defaultDialTimeout)
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultServiceConfig(serviceConfig),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
+			MinConnectTimeout: dialTimeout,
+		}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:    orDefault(c.cfg.KeepAliveTime, defaultKeepAliveTime),
+			Timeout: orDefault(c.cfg.KeepAliveTimeout, defaultKeepAliveTimeout),
+		}),
+		grpc.WithChainUnaryInterceptor(c.retryInterceptor, c.unaryInterceptor),
+		grpc.WithChainStreamInterceptor(c.streamInterceptor),
+	}
+	if c.cfg.MaxResponseBytes > 0 {
+		opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes)))
+	}
+	return opts
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// Conn returns the client's gRPC connection, for calling gen/ stubs directly. Calls made on
+// it carry the auth token but bypass the namespace and the error mapping.
+func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }
+
+// Close stops the client's background work (lease keep-alives, sessions' renewals), waits
+// for its goroutines to exit, and closes the connection. It is idempotent; calls after Close
+// fail with ErrClosed.
+func (c *Client) Close() error {
+	c.close.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.closing)
+		c.loops.Wait()
+		c.closeErr = c.conn.Close()
+	})
+	return c.closeErr
+}
+
+// check returns ErrClosed, wrapped for op, once the client is closed.
+func (c *Client) check(op, key string) error {
+	select {
+	case <-c.closing:
+		return &Error{Op: op, Key: key, Err: ErrClosed}
+	default:
+		return nil
+	}
+}
+
+// goLoop runs f as one of the client's background goroutines, which Close waits for. It
+// reports false, and does not run f, once the client is closed.
+func (c *Client) goLoop(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.loops.Add(1)
+	go func() {
+		defer c.loops.Done()
+		f()
+	}()
+	return true
+}

@@ -1,0 +1,131 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+func TestMembersAndStatus(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+
+	members, hdr, err := c.MemberList(ctx)
+	if err != nil || len(members) != 3 || hdr.ClusterID == 0 {
+		t.Fatalf("MemberList = %+v, %+v, %v", members, hdr, err)
+	}
+	names := map[string]bool{}
+	for _, m := range members {
+		names[m.Name] = true
+		if m.ID == 0 || len(m.ClientURLs) != 1 || len(m.PeerURLs) != 1 {
+			t.Errorf("member %+v lacks an ID or URLs", m)
+		}
+	}
+	for _, m := range cl.Members {
+		if !names[m.Name] {
+			t.Errorf("member %s missing from %v", m.Name, names)
+		}
+	}
+
+	leaders := 0
+	for _, ep := range c.Endpoints() {
+		st, err := c.Status(ctx, ep)
+		if err != nil {
+			t.Fatalf("Status %s: %v", ep, err)
+		}
+		if "v"+st.Version != cl.Version || st.DBSize <= 0 || st.RaftIndex == 0 || st.Leader == 0 {
+			t.Errorf("Status %s = %+v", ep, st)
+		}
+		if st.IsLeader() {
+			leaders++
+		}
+	}
+	if leaders != 1 {
+		t.Fatalf("%d endpoints say they lead, want 1", leaders)
+	}
+	if _, err := c.Status(ctx, "nonsense"); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("Status of a malformed endpoint = %v", err)
+	}
+}
+
+// TestFailover: the first endpoint is down when the client starts; it comes back, and then
+// another member dies mid-run (a quorum lives throughout). Every read succeeds, and no write
+// is applied twice.
+func TestFailover(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	if err := cl.Members[0].Stop(); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, cl, Config{DialTimeout: time.Second})
+
+	const writers, perWriter = 4, 150
+	var (
+		wg        sync.WaitGroup
+		reads     atomic.Int64
+		readFails atomic.Int64
+		acked     sync.Map // key → struct{}: writes the client reported as applied
+		ambiguous atomic.Int64
+	)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				key := fmt.Sprintf("fo/%d/%d", w, i)
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				if _, err := c.Put(ctx, key, "v"); err == nil {
+					acked.Store(key, struct{}{})
+				} else {
+					ambiguous.Add(1)
+				}
+				if _, err := c.Range(ctx, Prefix("fo/"), CountOnly()); err != nil {
+					readFails.Add(1)
+					t.Errorf("read failed: %v", err)
+				}
+				reads.Add(1)
+				cancel()
+				switch {
+				case w == 0 && i == perWriter/3:
+					if err := cl.Members[0].Start(); err != nil {
+						t.Error(err)
+					}
+				case w == 0 && i == 2*perWriter/3:
+					if err := cl.Members[1].Kill(); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	res, err := c.Range(t.Context(), Prefix("fo/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, kv := range res.KVs {
+		found[string(kv.Key)] = true
+		if kv.Version != 1 {
+			t.Errorf("%s has version %d: a write was applied twice", kv.Key, kv.Version)
+		}
+	}
+	lost := 0
+	acked.Range(func(k, _ any) bool {
+		if !found[k.(string)] {
+			lost++
+		}
+		return true
+	})
+	t.Logf("reads %d (failed %d), writes acked %d, ambiguous %d, lost %d", reads.Load(), readFails.Load(), len(found), ambiguous.Load(), lost)
+	if lost != 0 {
+		t.Fatalf("%d acknowledged writes are missing", lost)
+	}
+}

@@ -1,0 +1,191 @@
+package etcd
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures a Client. Only Endpoints is required; every other zero value is usable and
+// documented on its field.
+type Config struct {
+	// Endpoints lists the cluster's client URLs as "host:port", "http://host:port" or
+	// "https://host:port". At least one is required, and they must agree on http or https.
+	// Calls are balanced over every endpoint that is up; a dead one is skipped.
+	Endpoints []string
+
+	// TLS configures TLS for every endpoint. Nil means plaintext, unless the endpoints are
+	// https://, in which case TLS with the system's roots is used. See LoadTLS.
+	TLS *tls.Config
+
+	// Username and Password authenticate with etcd's auth. An empty Username means no
+	// authentication; a Password without a Username is an error. The token etcd returns rides
+	// on every call and stream and is refreshed when the server rejects it.
+	Username string
+	Password string
+
+	// Namespace, when not empty, is prepended to every key sent and removed from every key
+	// received, so the client sees only its own part of the keyspace.
+	Namespace string
+
+	// DialTimeout bounds each attempt to connect to one endpoint. Zero means 5 seconds. New
+	// never waits for a connection; calls wait for one within their own context.
+	DialTimeout time.Duration
+
+	// KeepAliveTime is how long a connection with open streams may stay silent before the
+	// client pings it, and KeepAliveTimeout how long it then waits for the answer before it
+	// drops the connection and fails over. Zero means 10 and 5 seconds. etcd refuses pings
+	// more often than every 5 seconds by default (--grpc-keepalive-min-time).
+	KeepAliveTime    time.Duration
+	KeepAliveTimeout time.Duration
+
+	// MaxResponseBytes is the largest response the client accepts. Zero means gRPC's 4 MiB.
+	// Larger ranges are read in pages with Client.Scan.
+	MaxResponseBytes int
+
+	// Logger receives the client's rare diagnostics (token refreshes, stream restarts). Nil
+	// means silent.
+	Logger *slog.Logger
+}
+
+// Defaults for zero Config fields.
+const (
+	defaultDialTimeout      = 5 * time.Second
+	defaultKeepAliveTime    = 10 * time.Second
+	defaultKeepAliveTimeout = 5 * time.Second
+	minKeepAliveTime        = 5 * time.Second
+)
+
+// ErrConfig is wrapped by every error New returns for a bad Config.
+var ErrConfig = errors.New("etcd: invalid config")
+
+// endpoint is a validated Config endpoint.
+type endpoint struct {
+	addr   string // host:port
+	secure bool   // https://
+	scheme bool   // written with a scheme
+}
+
+// validate checks c and returns the parsed endpoints and whether TLS is on.
+func (c *Config) validate() ([]endpoint, bool, error) {
+	if len(c.Endpoints) == 0 {
+		return nil, false, fmt.Errorf("%w: no endpoints", ErrConfig)
+	}
+	eps := make([]endpoint, 0, len(c.Endpoints))
+	seen := make(map[string]bool, len(c.Endpoints))
+	for _, raw := range c.Endpoints {
+		ep, err := parseEndpoint(raw)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: endpoint %q: %v", ErrConfig, raw, err)
+		}
+		if seen[ep.addr] {
+			return nil, false, fmt.Errorf("%w: endpoint %q is listed twice", ErrConfig, raw)
+		}
+		seen[ep.addr] = true
+		eps = append(eps, ep)
+	}
+	secure := c.TLS != nil
+	for _, ep := range eps {
+		if ep.scheme && ep.secure != eps[0].secure {
+			return nil, false, fmt.Errorf("%w: endpoints mix http:// and https://", ErrConfig)
+		}
+		if ep.secure {
+			secure = true
+		}
+		if ep.scheme && !ep.secure && c.TLS != nil {
+			return nil, false, fmt.Errorf("%w: endpoint http://%s is plaintext but TLS is configured", ErrConfig, ep.addr)
+		}
+	}
+	if c.Password != "" && c.Username == "" {
+		return nil, false, fmt.Errorf("%w: a password without a username", ErrConfig)
+	}
+	if strings.ContainsRune(c.Username, ':') {
+		return nil, false, fmt.Errorf("%w: username %q contains ':'", ErrConfig, c.Username)
+	}
+	for name, d := range map[string]time.Duration{
+		"DialTimeout": c.DialTimeout, "KeepAliveTime": c.KeepAliveTime, "KeepAliveTimeout": c.KeepAliveTimeout,
+	} {
+		if d < 0 {
+			return nil, false, fmt.Errorf("%w: negative %s %v", ErrConfig, name, d)
+		}
+	}
+	if c.KeepAliveTime != 0 && c.KeepAliveTime < minKeepAliveTime {
+		return nil, false, fmt.Errorf("%w: KeepAliveTime %v is below etcd's minimum of %v", ErrConfig, c.KeepAliveTime, minKeepAliveTime)
+	}
+	if c.MaxResponseBytes < 0 {
+		return nil, false, fmt.Errorf("%w: negative MaxResponseBytes %d", ErrConfig, c.MaxResponseBytes)
+	}
+	return eps, secure, nil
+}
+
+// parseEndpoint accepts "host:port", "http://host:port" and "https://host:port".
+func parseEndpoint(raw string) (endpoint, error) {
+	var ep endpoint
+	hostport := raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return ep, err
+		}
+		switch u.Scheme {
+		case "http":
+		case "https":
+			ep.secure = true
+		default:
+			return ep, fmt.Errorf("unsupported scheme %q (want http or https)", u.Scheme)
+		}
+		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return ep, errors.New("an endpoint is scheme://host:port, without path, query or user")
+		}
+		ep.scheme = true
+		hostport = u.Host
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return ep, errors.New("want host:port")
+	}
+	if host == "" {
+		return ep, errors.New("empty host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return ep, fmt.Errorf("bad port %q", port)
+	}
+	ep.addr = net.JoinHostPort(host, port)
+	return ep, nil
+}
+
+// LoadTLS builds a TLS config from PEM files: caFile verifies the servers (empty means the
+// system's roots); certFile and keyFile, both or neither, are the client's certificate.
+func LoadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: CA file: %v", ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: CA file %s holds no PEM certificate", ErrConfig, caFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%w: a client certificate needs both a cert file and a key file", ErrConfig)
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: client certificate: %v", ErrConfig, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,196 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Sentinel errors. Every error the package returns for a failed call wraps one of these (or a
+// context error) and names the operation and the key; test with errors.Is.
+var (
+	// ErrKeyNotFound: Get found no key (a key with an empty value is found).
+	ErrKeyNotFound = errors.New("etcd: key not found")
+	// ErrCompacted: the requested revision has been compacted away.
+	ErrCompacted = errors.New("etcd: required revision has been compacted")
+	// ErrFutureRevision: the requested revision is newer than the store's.
+	ErrFutureRevision = errors.New("etcd: required revision is a future revision")
+	// ErrLeaseNotFound: the lease does not exist (never granted, revoked or expired).
+	ErrLeaseNotFound = errors.New("etcd: lease not found")
+	// ErrLeaseExpired: a kept-alive lease was lost: the server reported TTL 0, or no renewal
+	// arrived before the lease's deadline.
+	ErrLeaseExpired = errors.New("etcd: lease expired")
+	// ErrNoLeader: the member has no leader. The request was refused before it was applied, so
+	// it is safe to retry (see SafeToRetry).
+	ErrNoLeader = errors.New("etcd: no leader")
+	// ErrTooManyRequests: the server is overloaded and refused the request.
+	ErrTooManyRequests = errors.New("etcd: too many requests")
+	// ErrRequestTooLarge: the request exceeds the server's or the client's message limit.
+	ErrRequestTooLarge = errors.New("etcd: request is too large")
+	// ErrResponseTooLarge: the response exceeds the client's receive limit (Config.MaxResponseBytes).
+	ErrResponseTooLarge = errors.New("etcd: response is too large")
+	// ErrPermissionDenied: the authenticated user lacks permission for the keys.
+	ErrPermissionDenied = errors.New("etcd: permission denied")
+	// ErrAuthFailed: the username or password was rejected, or auth is not enabled.
+	ErrAuthFailed = errors.New("etcd: authentication failed")
+	// ErrInvalidAuthToken: the server rejected the auth token; the client refreshes it and
+	// retries once, so callers see this only when refreshing did not help.
+	ErrInvalidAuthToken = errors.New("etcd: invalid auth token")
+	// ErrUnavailable: no endpoint could serve the request (down, unreachable, or timed out on
+	// the server side). A write that fails this way may or may not have been applied.
+	ErrUnavailable = errors.New("etcd: unavailable")
+	// ErrNotSupported: the server's etcd version does not implement the request.
+	ErrNotSupported = errors.New("etcd: not supported by this server version")
+	// ErrInvalidArgument: the request was malformed (empty key, inverted range, bad TTL, ...).
+	ErrInvalidArgument = errors.New("etcd: invalid argument")
+	// ErrNoSpace: the server's storage quota is exhausted; only deletes and compaction work.
+	ErrNoSpace = errors.New("etcd: database space exceeded")
+	// ErrClosed: the client was closed.
+	ErrClosed = errors.New("etcd: client is closed")
+)
+
+// serverErrors maps etcd's error descriptions, which are its wire identity for errors (the
+// gRPC code alone is shared by several of them), to sentinels. The descriptions are stable
+// across etcd 3.4 to 3.7.
+var serverErrors = map[string]error{
+	"etcdserver: mvcc: required revision has been compacted":         ErrCompacted,
+	"etcdserver: mvcc: required revision is a future revision":       ErrFutureRevision,
+	"etcdserver: requested lease not found":                          ErrLeaseNotFound,
+	"etcdserver: no leader":                                          ErrNoLeader,
+	"etcdserver: too many requests":                                  ErrTooManyRequests,
+	"etcdserver: request is too large":                               ErrRequestTooLarge,
+	"etcdserver: permission denied":                                  ErrPermissionDenied,
+	"etcdserver: authentication failed, invalid user ID or password": ErrAuthFailed,
+	"etcdserver: authentication is not enabled":                      ErrAuthFailed,
+	"etcdserver: invalid auth token":                                 ErrInvalidAuthToken,
+	"etcdserver: user name not found":                                ErrAuthFailed,
+	"etcdserver: mvcc: database space exceeded":                      ErrNoSpace,
+	"etcdserver: key is not provided":                                ErrInvalidArgument,
+	"etcdserver: duplicate key given in txn request":                 ErrInvalidArgument,
+	"etcdserver: too many operations in txn request":                 ErrInvalidArgument,
+	"etcdserver: lease TTL is too large":                             ErrInvalidArgument,
+	"etcdserver: lease already exists":                               ErrInvalidArgument,
+}
+
+// codeErrors maps gRPC status codes to sentinels when the description is not one of etcd's.
+var codeErrors = map[codes.Code]error{
+	codes.Unavailable:        ErrUnavailable,
+	codes.Unimplemented:      ErrNotSupported,
+	codes.PermissionDenied:   ErrPermissionDenied,
+	codes.Unauthenticated:    ErrInvalidAuthToken,
+	codes.InvalidArgument:    ErrInvalidArgument,
+	codes.OutOfRange:         ErrInvalidArgument,
+	codes.FailedPrecondition: ErrInvalidArgument,
+}
+
+// Error is the error every failed call returns: the operation, the key it concerned (when
+// there is one), and the cause, which wraps a sentinel (errors.Is) and, for server errors,
+// the gRPC status (status.FromError via errors.As on *Error's Status).
+type Error struct {
+	// Op is the operation, as etcd names it: "get", "put", "txn", "lease grant", ...
+	Op string
+	// Key is the key or range start the operation concerned; empty when there is none.
+	Key string
+	// Err is the cause: a sentinel of this package, or a context error.
+	Err error
+	// Status is the gRPC status the server or transport returned; nil for client-side errors.
+	Status *status.Status
+}
+
+// Error formats as `etcd: put "a": request is too large (rpc error: ...)`.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("etcd: ")
+	b.WriteString(e.Op)
+	if e.Key != "" {
+		b.WriteString(" ")
+		b.WriteString(strconv.Quote(e.Key))
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "etcd: "))
+	if e.Status != nil && !strings.Contains(e.Err.Error(), e.Status.Message()) {
+		fmt.Fprintf(&b, " (%s: %s)", e.Status.Code(), e.Status.Message())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause, so errors.Is(err, ErrCompacted) and errors.Is(err,
+// context.DeadlineExceeded) work.
+func (e *Error) Unwrap() error { return e.Err }
+
+// GRPCStatus returns the gRPC status behind the error, for status.FromError and status.Code.
+func (e *Error) GRPCStatus() *status.Status { return e.Status }
+
+// opError builds the *Error for a failed call, mapping gRPC statuses through the tables
+// above. A nil err gives nil.
+func opError(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Op: op, Key: key, Err: err}
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return &Error{Op: op, Key: key, Err: err}
+	}
+	sentinel := statusSentinel(st)
+	if sentinel == ErrResponseTooLarge && !readOps[op] {
+		// grpc-go words a server refusing a large request exactly like the client refusing a
+		// large response; only a read has a response that can be large.
+		sentinel = ErrRequestTooLarge
+	}
+	return &Error{Op: op, Key: key, Err: sentinel, Status: st}
+}
+
+// readOps are the operations whose responses can outgrow the client's receive limit.
+var readOps = map[string]bool{"get": true, "range": true, "scan": true, "lease timetolive": true}
+
+// statusSentinel finds the sentinel for a gRPC status.
+func statusSentinel(st *status.Status) error {
+	if s, ok := serverErrors[st.Message()]; ok {
+		return s
+	}
+	switch st.Code() {
+	case codes.Canceled:
+		return context.Canceled
+	case codes.DeadlineExceeded:
+		return context.DeadlineExceeded
+	case codes.ResourceExhausted:
+		// grpc-go's own limits: "trying to send message larger than max" (client send) or
+		// "received message larger than max" (client receive).
+		if strings.Contains(st.Message(), "received message larger than max") {
+			return ErrResponseTooLarge
+		}
+		if strings.Contains(st.Message(), "larger than max") {
+			return ErrRequestTooLarge
+		}
+		return ErrTooManyRequests
+	}
+	if s, ok := codeErrors[st.Code()]; ok {
+		return s
+	}
+	return errors.New("etcd: " + st.Message())
+}
+
+// SafeToRetry reports whether a failed request certainly was not applied, so that even a
+// write may be sent again: the server refused it before applying (no leader, overloaded,
+// invalid token), or the client was closed before sending it. A write that failed with ErrUnavailable or a
+// deadline may have been applied: SafeToRetry is false for it.
+func SafeToRetry(err error) bool {
+	for _, s := range []error{ErrNoLeader, ErrTooManyRequests, ErrInvalidAuthToken, ErrClosed} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,71 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestOpErrorMapping(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code codes.Code
+		msg  string
+		want error
+	}{
+		{codes.OutOfRange, "etcdserver: mvcc: required revision has been compacted", ErrCompacted},
+		{codes.OutOfRange, "etcdserver: mvcc: required revision is a future revision", ErrFutureRevision},
+		{codes.NotFound, "etcdserver: requested lease not found", ErrLeaseNotFound},
+		{codes.Unavailable, "etcdserver: no leader", ErrNoLeader},
+		{codes.ResourceExhausted, "etcdserver: too many requests", ErrTooManyRequests},
+		{codes.InvalidArgument, "etcdserver: request is too large", ErrRequestTooLarge},
+		{codes.ResourceExhausted, "trying to send message larger than max (5000 vs. 4000)", ErrRequestTooLarge},
+		{codes.ResourceExhausted, "grpc: received message larger than max (5000 vs. 4000)", ErrRequestTooLarge},
+		{codes.PermissionDenied, "etcdserver: permission denied", ErrPermissionDenied},
+		{codes.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password", ErrAuthFailed},
+		{codes.Unauthenticated, "etcdserver: invalid auth token", ErrInvalidAuthToken},
+		{codes.Unavailable, "connection refused", ErrUnavailable},
+		{codes.Unimplemented, "unknown method RangeStream", ErrNotSupported},
+		{codes.DeadlineExceeded, "context deadline exceeded", context.DeadlineExceeded},
+		{codes.ResourceExhausted, "etcdserver: mvcc: database space exceeded", ErrNoSpace},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			err := opError("put", "k", status.Error(tt.code, tt.msg))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("opError(%v %q) = %v, want errors.Is %v", tt.code, tt.msg, err, tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), `etcd: put "k": `) {
+				t.Fatalf("message %q does not name the op and key", err)
+			}
+			if status.Code(err) != tt.code {
+				t.Fatalf("status.Code = %v, want %v", status.Code(err), tt.code)
+			}
+		})
+	}
+}
+
+func TestLargeResponseIsNamedForReads(t *testing.T) {
+	t.Parallel()
+	err := opError("range", "k", status.Error(codes.ResourceExhausted, "grpc: received message larger than max (5000 vs. 4000)"))
+	if !errors.Is(err, ErrResponseTooLarge) {
+		t.Fatalf("a read refused for its size = %v, want ErrResponseTooLarge", err)
+	}
+}
+
+func TestSafeToRetry(t *testing.T) {
+	t.Parallel()
+	if !SafeToRetry(opError("put", "k", status.Error(codes.Unavailable, "etcdserver: no leader"))) {
+		t.Error("no leader must be safe to retry: the server refused before applying")
+	}
+	if SafeToRetry(opError("put", "k", status.Error(codes.Unavailable, "etcdserver: request timed out"))) {
+		t.Error("a timed-out write may have been applied: not safe to retry")
+	}
+	if SafeToRetry(opError("put", "k", context.DeadlineExceeded)) {
+		t.Error("a deadline may hit after the write was applied: not safe to retry")
+	}
+}

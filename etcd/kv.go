@@ -1,0 +1,247 @@
+package etcd
+
+import (
+	"context"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
+)
+
+// KeyValue is a key with its value and revisions, as stored by etcd.
+type KeyValue struct {
+	Key   []byte
+	Value []byte
+	// CreateRevision is the revision of the key's creation: a natural fencing token.
+	CreateRevision int64
+	// ModRevision is the revision of the key's last modification.
+	ModRevision int64
+	// Version counts the modifications since creation (1 for a new key).
+	Version int64
+	// Lease is the lease the key is attached to; 0 for none.
+	Lease LeaseID
+}
+
+// Header is the response header every etcd reply carries.
+type Header struct {
+	ClusterID uint64
+	MemberID  uint64
+	// Revision is the store's revision when the request was served.
+	Revision int64
+	RaftTerm uint64
+}
+
+// RangeResult is the answer to a Range.
+type RangeResult struct {
+	Header Header
+	// KVs are the keys found (none with CountOnly).
+	KVs []KeyValue
+	// More reports that Limit cut the result short.
+	More bool
+	// Count is the number of keys in the range, regardless of Limit.
+	Count int64
+	// Raw is the server's response, for fields this package does not surface.
+	Raw *etcdserverpb.RangeResponse
+}
+
+// PutResult is the answer to a Put.
+type PutResult struct {
+	Header Header
+	// PrevKV is the replaced key-value when PrevKV was asked and the key existed.
+	PrevKV *KeyValue
+	// Lease is the lease the put attached the key to (WithLease, PutWithTTL); 0 for none.
+	Lease LeaseID
+	Raw   *etcdserverpb.PutResponse
+}
+
+// DeleteResult is the answer to a Delete.
+type DeleteResult struct {
+	Header Header
+	// Deleted is the number of keys deleted.
+	Deleted int64
+	// PrevKVs are the deleted key-values when PrevKV was asked.
+	PrevKVs []KeyValue
+	Raw     *etcdserverpb.DeleteRangeResponse
+}
+
+// Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
+func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyValue, error) {
+	res, err := c.rangeOp(ctx, "get", Key(key), opts)
+	if err != nil {
+		return KeyValue{}, err
+	}
+	if len(res.KVs) == 0 {
+		return KeyValue{}, &Error{Op: "get", Key: key, Err: ErrKeyNotFound}
+	}
+	return res.KVs[0], nil
+}
+
+// Range reads the keys in r: by default every key, linearizably, at the newest revision, in
+// key order. Options limit, sort, filter and pin the read.
+func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (RangeResult, error) {
+	return c.rangeOp(ctx, "range", r, opts)
+}
+
+func (c *Client) rangeOp(ctx context.Context, op string, r KeyRange, opts []ReadOption) (RangeResult, error) {
+	if err := c.check(op, string(r.Key)); err != nil {
+		return RangeResult{}, err
+	}
+	req, err := c.rangeRequest(r, opts)
+	if err != nil {
+		return RangeResult{}, &Error{Op: op, Key: string(r.Key), Err: err}
+	}
+	resp, err := c.kv.Range(ctx, req)
+	if err != nil {
+		return RangeResult{}, opError(op, string(r.Key), err)
+	}
+	return c.rangeResult(resp), nil
+}
+
+// rangeRequest builds the wire request for r inside the namespace.
+func (c *Client) rangeRequest(r KeyRange, opts []ReadOption) (*etcdserverpb.RangeRequest, error) {
+	if len(r.Key) == 0 {
+		return nil, errEmptyKey
+	}
+	req := &etcdserverpb.RangeRequest{}
+	req.Key, req.RangeEnd = c.ns.keyRange(r)
+	for _, o := range opts {
+		o.applyRange(req)
+	}
+	return req, nil
+}
+
+func (c *Client) rangeResult(resp *etcdserverpb.RangeResponse) RangeResult {
+	return RangeResult{
+		Header: header(resp.GetHeader()),
+		KVs:    c.keyValues(resp.GetKvs()),
+		More:   resp.GetMore(),
+		Count:  resp.GetCount(),
+		Raw:    resp,
+	}
+}
+
+// Put writes value under key. It is sent at most once: when it fails with ErrUnavailable or a
+// context error it may or may not have been applied.
+func (c *Client) Put(ctx context.Context, key, value string, opts ...PutOption) (PutResult, error) {
+	if err := c.check("put", key); err != nil {
+		return PutResult{}, err
+	}
+	req, err := c.putRequest(key, value, opts)
+	if err != nil {
+		return PutResult{}, &Error{Op: "put", Key: key, Err: err}
+	}
+	resp, err := c.kv.Put(ctx, req)
+	if err != nil {
+		return PutResult{}, opError("put", key, err)
+	}
+	return c.putResult(req, resp), nil
+}
+
+func (c *Client) putRequest(key, value string, opts []PutOption) (*etcdserverpb.PutRequest, error) {
+	if key == "" {
+		return nil, errEmptyKey
+	}
+	req := &etcdserverpb.PutRequest{Key: c.ns.key([]byte(key)), Value: []byte(value)}
+	for _, o := range opts {
+		o.applyPut(req)
+	}
+	return req, nil
+}
+
+func (c *Client) putResult(req *etcdserverpb.PutRequest, resp *etcdserverpb.PutResponse) PutResult {
+	res := PutResult{Header: header(resp.GetHeader()), Lease: LeaseID(req.GetLease()), Raw: resp}
+	if prev := resp.GetPrevKv(); prev != nil {
+		kv := c.keyValue(prev)
+		res.PrevKV = &kv
+	}
+	return res
+}
+
+// Delete removes the keys in r. Like Put, it is sent at most once.
+func (c *Client) Delete(ctx context.Context, r KeyRange, opts ...DeleteOption) (DeleteResult, error) {
+	if err := c.check("delete", string(r.Key)); err != nil {
+		return DeleteResult{}, err
+	}
+	req, err := c.deleteRequest(r, opts)
+	if err != nil {
+		return DeleteResult{}, &Error{Op: "delete", Key: string(r.Key), Err: err}
+	}
+	resp, err := c.kv.DeleteRange(ctx, req)
+	if err != nil {
+		return DeleteResult{}, opError("delete", string(r.Key), err)
+	}
+	return c.deleteResult(resp), nil
+}
+
+func (c *Client) deleteRequest(r KeyRange, opts []DeleteOption) (*etcdserverpb.DeleteRangeRequest, error) {
+	if len(r.Key) == 0 {
+		return nil, errEmptyKey
+	}
+	req := &etcdserverpb.DeleteRangeRequest{}
+	req.Key, req.RangeEnd = c.ns.keyRange(r)
+	for _, o := range opts {
+		o.applyDelete(req)
+	}
+	return req, nil
+}
+
+func (c *Client) deleteResult(resp *etcdserverpb.DeleteRangeResponse) DeleteResult {
+	return DeleteResult{
+		Header:  header(resp.GetHeader()),
+		Deleted: resp.GetDeleted(),
+		PrevKVs: c.keyValues(resp.GetPrevKvs()),
+		Raw:     resp,
+	}
+}
+
+// Compact discards the history before rev; watches and reads at older revisions then fail
+// with ErrCompacted.
+func (c *Client) Compact(ctx context.Context, rev int64) error {
+	if err := c.check("compact", ""); err != nil {
+		return err
+	}
+	_, err := c.kv.Compact(ctx, &etcdserverpb.CompactionRequest{Revision: rev, Physical: true})
+	return opError("compact", "", err)
+}
+
+// errEmptyKey is the cause of every call made with an empty key.
+var errEmptyKey = wrapArg("empty key")
+
+// wrapArg makes an ErrInvalidArgument with a reason.
+func wrapArg(reason string) error { return &argError{reason} }
+
+// argError is a client-side ErrInvalidArgument with its reason.
+type argError struct{ reason string }
+
+func (e *argError) Error() string        { return "invalid argument: " + e.reason }
+func (e *argError) Is(target error) bool { return target == ErrInvalidArgument }
+
+func header(h *etcdserverpb.ResponseHeader) Header {
+	return Header{
+		ClusterID: h.GetClusterId(),
+		MemberID:  h.GetMemberId(),
+		Revision:  h.GetRevision(),
+		RaftTerm:  h.GetRaftTerm(),
+	}
+}
+
+func (c *Client) keyValue(kv *mvccpb.KeyValue) KeyValue {
+	return KeyValue{
+		Key:            c.ns.strip(kv.GetKey()),
+		Value:          kv.GetValue(),
+		CreateRevision: kv.GetCreateRevision(),
+		ModRevision:    kv.GetModRevision(),
+		Version:        kv.GetVersion(),
+		Lease:          LeaseID(kv.GetLease()),
+	}
+}
+
+func (c *Client) keyValues(kvs []*mvccpb.KeyValue) []KeyValue {
+	if len(kvs) == 0 {
+		return nil
+	}
+	out := make([]KeyValue, len(kvs))
+	for i, kv := range kvs {
+		out[i] = c.keyValue(kv)
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
+
+// LeaseID identifies a lease. Zero means no lease.
+type LeaseID int64
+
+// String formats the ID in hex, as etcdctl does.
+func (id LeaseID) String() string { return fmt.Sprintf("%x", int64(id)) }
+
+// Lease is a granted lease.
+type Lease struct {
+	ID LeaseID
+	// TTL is the time to live the server granted, which may exceed the one asked for.
+	TTL time.Duration
+}
+
+// LeaseInfo describes a lease's remaining life.
+type LeaseInfo struct {
+	ID LeaseID
+	// TTL is the remaining time to live.
+	TTL time.Duration
+	// GrantedTTL is the TTL the lease was granted with.
+	GrantedTTL time.Duration
+	// Keys are the keys attached to the lease, when asked for.
+	Keys [][]byte
+}
+
+// seconds converts a TTL to etcd's whole seconds, rounding up, and rejects TTLs below one
+// second.
+func seconds(ttl time.Duration) (int64, error) {
+	if ttl < time.Second {
+		return 0, wrapArg(fmt.Sprintf("TTL %v is below one second", ttl))
+	}
+	return int64((ttl + time.Second - 1) / time.Second), nil
+}
+
+// Grant creates a lease that lives for ttl (whole seconds, at least one; the server may raise
+// it to its minimum) unless kept alive.
+func (c *Client) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
+	if err := c.check("lease grant", ""); err != nil {
+		return Lease{}, err
+	}
+	secs, err := seconds(ttl)
+	if err != nil {
+		return Lease{}, &Error{Op: "lease grant", Err: err}
+	}
+	resp, err := c.lease.LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: secs})
+	if err != nil {
+		return Lease{}, opError("lease grant", "", err)
+	}
+	if resp.GetError() != "" {
+		return Lease{}, &Error{Op: "lease grant", Err: fmt.Errorf("etcd: %s", resp.GetError())}
+	}
+	return Lease{ID: LeaseID(resp.GetID()), TTL: time.Duration(resp.GetTTL()) * time.Second}, nil
+}
+
+// Revoke ends lease id at once, deleting its keys.
+func (c *Client) Revoke(ctx context.Context, id LeaseID) error {
+	if err := c.check("lease revoke", id.String()); err != nil {
+		return err
+	}
+	_, err := c.lease.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: int64(id)})
+	return opError("lease revoke", id.String(), err)
+}
+
+// TimeToLive reports lease id's remaining life, and its keys when keys is true. A lease that
+// does not exist (expired or revoked) is ErrLeaseNotFound.
+func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseInfo, error) {
+	if err := c.check("lease timetolive", id.String()); err != nil {
+		return LeaseInfo{}, err
+	}
+	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: int64(id), Keys: keys})
+	if err != nil {
+		return LeaseInfo{}, opError("lease timetolive", id.String(), err)
+	}
+	if resp.GetTTL() < 0 {
+		return LeaseInfo{}, &Error{Op: "lease timetolive", Key: id.String(), Err: ErrLeaseNotFound}
+	}
+	info := LeaseInfo{
+		ID:         id,
+		TTL:        time.Duration(resp.GetTTL()) * time.Second,
+		GrantedTTL: time.Duration(resp.GetGrantedTTL()) * time.Second,
+	}
+	for _, k := range resp.GetKeys() {
+		info.Keys = append(info.Keys, c.ns.strip(k))
+	}
+	return info, nil
+}
+
+// Leases lists the IDs of every live lease.
+func (c *Client) Leases(ctx context.Context) ([]LeaseID, error) {
+	if err := c.check("lease list", ""); err != nil {
+		return nil, err
+	}
+	resp, err := c.lease.LeaseLeases(ctx, &etcdserverpb.LeaseLeasesRequest{})
+	if err != nil {
+		return nil, opError("lease list", "", err)
+	}
+	ids := make([]LeaseID, len(resp.GetLeases()))
+	for i, l := range resp.GetLeases() {
+		ids[i] = LeaseID(l.GetID())
+	}
+	return ids, nil
+}
+
+// KeepAliveOnce renews lease id once and returns its new TTL (python-etcd's refresh). A lease
+// that no longer exists is ErrLeaseNotFound.
+func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (time.Duration, error) {
+	if err := c.check("lease keep-alive", id.String()); err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.lease.LeaseKeepAlive(ctx)
+	if err != nil {
+		return 0, opError("lease keep-alive", id.String(), err)
+	}
+	if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+		return 0, opError("lease keep-alive", id.String(), err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		return 0, opError("lease keep-alive", id.String(), err)
+	}
+	if resp.GetTTL() <= 0 {
+		return 0, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrLeaseNotFound}
+	}
+	return time.Duration(resp.GetTTL()) * time.Second, nil
+}
+
+// PutWithTTL writes value under key on a new lease of ttl, so that the key disappears after
+// ttl unless the lease is kept alive (python-etcd's write(ttl=)). PutResult.Lease is the lease.
+// If the put fails, the lease is revoked.
+func (c *Client) PutWithTTL(ctx context.Context, key, value string, ttl time.Duration, opts ...PutOption) (PutResult, error) {
+	if key == "" {
+		return PutResult{}, &Error{Op: "put", Key: key, Err: errEmptyKey}
+	}
+	l, err := c.Grant(ctx, ttl)
+	if err != nil {
+		return PutResult{}, err
+	}
+	res, err := c.Put(ctx, key, value, append(opts[:len(opts):len(opts)], WithLease(l.ID))...)
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultDialTimeout)
+		defer cancel()
+		_ = c.Revoke(rctx, l.ID) // best effort: an unrevoked lease still expires after ttl
+	}
+	return res, err
+}

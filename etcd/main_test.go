@@ -1,0 +1,54 @@
+package etcd
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// newClient connects to cl (its endpoints unless cfg names some) and closes the client when
+// the test ends.
+func newClient(t testing.TB, cl *etcdtest.Cluster, cfg Config) *Client {
+	t.Helper()
+	if len(cfg.Endpoints) == 0 {
+		cfg.Endpoints = cl.Endpoints()
+	}
+	if cfg.TLS == nil && cl.TLS != nil {
+		cfg.TLS = cl.ClientTLS()
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+// mustPut writes key=value or fails the test, returning the write's revision.
+func mustPut(t testing.TB, c *Client, key, value string, opts ...PutOption) int64 {
+	t.Helper()
+	res, err := c.Put(t.Context(), key, value, opts...)
+	if err != nil {
+		t.Fatalf("Put %q: %v", key, err)
+	}
+	return res.Header.Revision
+}
+
+// keysOf returns the keys of kvs as strings.
+func keysOf(kvs []KeyValue) []string {
+	out := make([]string, len(kvs))
+	for i, kv := range kvs {
+		out[i] = string(kv.Key)
+	}
+	return out
+}

@@ -1,0 +1,278 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
+
+// Txn is a transaction as a value: if every comparison in If holds, the server applies Then,
+// otherwise Else, atomically. An empty If always holds.
+type Txn struct {
+	If   []Cmp
+	Then []Op
+	Else []Op
+}
+
+// TxnResult is the answer to a Txn.
+type TxnResult struct {
+	Header Header
+	// Succeeded reports whether If held, so Then was applied (else Else).
+	Succeeded bool
+	// Results has one entry per applied operation, in order.
+	Results []OpResult
+	Raw     *etcdserverpb.TxnResponse
+}
+
+// OpResult is the result of one operation in a transaction: exactly one field is set, the one
+// matching the operation.
+type OpResult struct {
+	Get    *RangeResult
+	Put    *PutResult
+	Delete *DeleteResult
+	Txn    *TxnResult
+}
+
+// Op is an operation inside a transaction: build it with OpGet, OpPut, OpDelete or OpTxn. The
+// zero Op is invalid and makes the transaction fail with ErrInvalidArgument.
+type Op struct {
+	key   string // names the operation in errors
+	build func(c *Client) (*etcdserverpb.RequestOp, error)
+}
+
+// OpGet reads the keys in r.
+func OpGet(r KeyRange, opts ...ReadOption) Op {
+	return Op{string(r.Key), func(c *Client) (*etcdserverpb.RequestOp, error) {
+		req, err := c.rangeRequest(r, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestRange{RequestRange: req}}, nil
+	}}
+}
+
+// OpPut writes value under key.
+func OpPut(key, value string, opts ...PutOption) Op {
+	return Op{key, func(c *Client) (*etcdserverpb.RequestOp, error) {
+		req, err := c.putRequest(key, value, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestPut{RequestPut: req}}, nil
+	}}
+}
+
+// OpDelete removes the keys in r.
+func OpDelete(r KeyRange, opts ...DeleteOption) Op {
+	return Op{string(r.Key), func(c *Client) (*etcdserverpb.RequestOp, error) {
+		req, err := c.deleteRequest(r, opts)
+		if err != nil {
+			return nil, err
+		}
+		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestDeleteRange{RequestDeleteRange: req}}, nil
+	}}
+}
+
+// OpTxn nests a transaction (etcd 3.3 and later).
+func OpTxn(t Txn) Op {
+	return Op{t.firstKey(), func(c *Client) (*etcdserverpb.RequestOp, error) {
+		req, err := c.txnRequest(t)
+		if err != nil {
+			return nil, err
+		}
+		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestTxn{RequestTxn: req}}, nil
+	}}
+}
+
+// Cmp is one comparison of a transaction's If: build it from a target, as in
+// CompareValue(Key("k")).Equal("v") or CompareModRevision(Key("k")).Less(10). Over a range, it
+// holds when it holds for every key in the range. The zero Cmp is invalid.
+type Cmp struct {
+	r      KeyRange
+	target etcdserverpb.Compare_CompareTarget
+	result etcdserverpb.Compare_CompareResult
+	value  []byte
+	number int64
+	valid  bool
+}
+
+// ValueTarget compares the value of the keys in a range.
+type ValueTarget struct{ r KeyRange }
+
+// NumberTarget compares a number of the keys in a range: a version, a revision or a lease.
+type NumberTarget struct {
+	r      KeyRange
+	target etcdserverpb.Compare_CompareTarget
+}
+
+// CompareValue compares the value of the keys in r.
+func CompareValue(r KeyRange) ValueTarget { return ValueTarget{r} }
+
+// CompareVersion compares the version of the keys in r (0 for a missing key).
+func CompareVersion(r KeyRange) NumberTarget {
+	return NumberTarget{r, etcdserverpb.Compare_VERSION}
+}
+
+// CompareCreateRevision compares the create revision of the keys in r (0 for a missing key).
+func CompareCreateRevision(r KeyRange) NumberTarget {
+	return NumberTarget{r, etcdserverpb.Compare_CREATE}
+}
+
+// CompareModRevision compares the mod revision of the keys in r (0 for a missing key).
+func CompareModRevision(r KeyRange) NumberTarget {
+	return NumberTarget{r, etcdserverpb.Compare_MOD}
+}
+
+// CompareLease compares the lease of the keys in r (0 for none).
+func CompareLease(r KeyRange) NumberTarget {
+	return NumberTarget{r, etcdserverpb.Compare_LEASE}
+}
+
+func (t ValueTarget) cmp(res etcdserverpb.Compare_CompareResult, v string) Cmp {
+	return Cmp{r: t.r, target: etcdserverpb.Compare_VALUE, result: res, value: []byte(v), valid: true}
+}
+
+// Equal holds when the value is v.
+func (t ValueTarget) Equal(v string) Cmp { return t.cmp(etcdserverpb.Compare_EQUAL, v) }
+
+// NotEqual holds when the value is not v.
+func (t ValueTarget) NotEqual(v string) Cmp { return t.cmp(etcdserverpb.Compare_NOT_EQUAL, v) }
+
+// Less holds when the value sorts before v, byte-wise.
+func (t ValueTarget) Less(v string) Cmp { return t.cmp(etcdserverpb.Compare_LESS, v) }
+
+// Greater holds when the value sorts after v, byte-wise.
+func (t ValueTarget) Greater(v string) Cmp { return t.cmp(etcdserverpb.Compare_GREATER, v) }
+
+func (t NumberTarget) cmp(res etcdserverpb.Compare_CompareResult, n int64) Cmp {
+	return Cmp{r: t.r, target: t.target, result: res, number: n, valid: true}
+}
+
+// Equal holds when the number is n.
+func (t NumberTarget) Equal(n int64) Cmp { return t.cmp(etcdserverpb.Compare_EQUAL, n) }
+
+// NotEqual holds when the number is not n.
+func (t NumberTarget) NotEqual(n int64) Cmp { return t.cmp(etcdserverpb.Compare_NOT_EQUAL, n) }
+
+// Less holds when the number is below n.
+func (t NumberTarget) Less(n int64) Cmp { return t.cmp(etcdserverpb.Compare_LESS, n) }
+
+// Greater holds when the number is above n.
+func (t NumberTarget) Greater(n int64) Cmp { return t.cmp(etcdserverpb.Compare_GREATER, n) }
+
+// compare builds the wire comparison inside the namespace.
+func (c *Client) compare(cmp Cmp) (*etcdserverpb.Compare, error) {
+	if !cmp.valid {
+		return nil, wrapArg("zero Cmp (build comparisons with CompareValue, CompareModRevision, ...)")
+	}
+	if len(cmp.r.Key) == 0 {
+		return nil, errEmptyKey
+	}
+	out := &etcdserverpb.Compare{Target: cmp.target, Result: cmp.result}
+	out.Key, out.RangeEnd = c.ns.keyRange(cmp.r)
+	switch cmp.target {
+	case etcdserverpb.Compare_VALUE:
+		out.TargetUnion = &etcdserverpb.Compare_Value{Value: cmp.value}
+	case etcdserverpb.Compare_VERSION:
+		out.TargetUnion = &etcdserverpb.Compare_Version{Version: cmp.number}
+	case etcdserverpb.Compare_CREATE:
+		out.TargetUnion = &etcdserverpb.Compare_CreateRevision{CreateRevision: cmp.number}
+	case etcdserverpb.Compare_MOD:
+		out.TargetUnion = &etcdserverpb.Compare_ModRevision{ModRevision: cmp.number}
+	case etcdserverpb.Compare_LEASE:
+		out.TargetUnion = &etcdserverpb.Compare_Lease{Lease: cmp.number}
+	}
+	return out, nil
+}
+
+// Txn applies t atomically. Like Put it is sent at most once.
+func (c *Client) Txn(ctx context.Context, t Txn) (TxnResult, error) {
+	key := t.firstKey()
+	if err := c.check("txn", key); err != nil {
+		return TxnResult{}, err
+	}
+	req, err := c.txnRequest(t)
+	if err != nil {
+		return TxnResult{}, &Error{Op: "txn", Key: key, Err: err}
+	}
+	resp, err := c.kv.Txn(ctx, req)
+	if err != nil {
+		return TxnResult{}, opError("txn", key, err)
+	}
+	return c.txnResult(resp), nil
+}
+
+// firstKey names a transaction in errors: its first compared or touched key.
+func (t Txn) firstKey() string {
+	if len(t.If) > 0 {
+		return string(t.If[0].r.Key)
+	}
+	for _, ops := range [][]Op{t.Then, t.Else} {
+		if len(ops) > 0 {
+			return ops[0].key
+		}
+	}
+	return ""
+}
+
+func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
+	req := &etcdserverpb.TxnRequest{Compare: make([]*etcdserverpb.Compare, len(t.If))}
+	for i, cmp := range t.If {
+		w, err := c.compare(cmp)
+		if err != nil {
+			return nil, fmt.Errorf("If[%d]: %w", i, err)
+		}
+		req.Compare[i] = w
+	}
+	var err error
+	if req.Success, err = c.requestOps("Then", t.Then); err != nil {
+		return nil, err
+	}
+	if req.Failure, err = c.requestOps("Else", t.Else); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// requestOps builds the wire operations of one branch, named in errors.
+func (c *Client) requestOps(branch string, ops []Op) ([]*etcdserverpb.RequestOp, error) {
+	out := make([]*etcdserverpb.RequestOp, len(ops))
+	for i, op := range ops {
+		if op.build == nil {
+			return nil, fmt.Errorf("%s[%d]: %w", branch, i, wrapArg("zero Op (build operations with OpGet, OpPut, OpDelete, OpTxn)"))
+		}
+		w, err := op.build(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", branch, i, err)
+		}
+		out[i] = w
+	}
+	return out, nil
+}
+
+func (c *Client) txnResult(resp *etcdserverpb.TxnResponse) TxnResult {
+	res := TxnResult{
+		Header:    header(resp.GetHeader()),
+		Succeeded: resp.GetSucceeded(),
+		Results:   make([]OpResult, len(resp.GetResponses())),
+		Raw:       resp,
+	}
+	for i, r := range resp.GetResponses() {
+		switch {
+		case r.GetResponseRange() != nil:
+			v := c.rangeResult(r.GetResponseRange())
+			res.Results[i].Get = &v
+		case r.GetResponsePut() != nil:
+			v := c.putResult(&etcdserverpb.PutRequest{}, r.GetResponsePut())
+			res.Results[i].Put = &v
+		case r.GetResponseDeleteRange() != nil:
+			v := c.deleteResult(r.GetResponseDeleteRange())
+			res.Results[i].Delete = &v
+		case r.GetResponseTxn() != nil:
+			v := c.txnResult(r.GetResponseTxn())
+			res.Results[i].Txn = &v
+		}
+	}
+	return res
+}
