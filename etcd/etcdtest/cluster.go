@@ -301,19 +301,15 @@ func (c *Cluster) Leader(ctx context.Context) (*Member, error) {
 	}
 }
 
-// Restart stops every member, starts them all again at once (so that a quorum can form) and
-// waits until they are healthy.
+// Restart stops every member with SIGTERM, one after the other, then starts them all again at
+// once (so that a quorum can form) and waits until they are healthy.
 func (c *Cluster) Restart() error {
-	var wg sync.WaitGroup
+	// One at a time: a leader stopping hands its leadership to a live peer, which takes a few
+	// milliseconds when the peer stays up and seconds (a request timeout) when it is going too.
 	errs := make([]error, len(c.Members))
 	for i, m := range c.Members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = m.Stop()
-		}()
+		errs[i] = m.Stop()
 	}
-	wg.Wait()
 	for i, m := range c.Members {
 		if errs[i] == nil {
 			errs[i] = m.launch()

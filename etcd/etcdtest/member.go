@@ -101,7 +101,9 @@ func (m *Member) Kill() error {
 }
 
 // Stop sends SIGTERM (resuming a paused member so that it can act on it) and waits for the
-// process to exit, killing it after 10 seconds. Stopping a stopped member does nothing.
+// process to exit, killing it after 10 seconds. Stopping a stopped member does nothing. A
+// leader hands its leadership on first; a member of a multi-member cluster takes about a
+// second, which etcd gives its peers' connections to close. Kill is the fast way.
 func (m *Member) Stop() error {
 	return m.signalAndWait(sigTerm, stopTimeout)
 }
