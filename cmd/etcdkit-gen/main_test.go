@@ -3,36 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/testbin"
-	"go.uber.org/goleak"
 )
 
 // TestMain builds buf and the plugins once and puts them on PATH for every test.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "etcdkit-gen-bin-")
-	if err == nil {
-		err = testbin.Build(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 // TestFlags checks exit codes and messages for malformed command lines.
 func TestFlags(t *testing.T) {

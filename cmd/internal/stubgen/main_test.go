@@ -1,7 +1,6 @@
 package stubgen
 
 import (
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,29 +9,10 @@ import (
 	"testing"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/testbin"
-	"go.uber.org/goleak"
 )
 
 // TestMain builds buf and the plugins once and puts them on PATH for every test.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stubgen-bin-")
-	if err == nil {
-		err = testbin.Build(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 // testConfig returns a Config for Go package example.com/app/pb that writes below a
 // fresh temporary directory, running buf and the plugins from PATH.

@@ -55,13 +55,13 @@ func trimFile(f *sourceFile, node *ast.FileNode, sel *selection, naming Naming, 
 			}
 		case *ast.MessageNode:
 			if t.sel.types[t.fullName(d.Name.Val)] {
-				t.trimMessage(d)
+				t.trimElement(d)
 			} else {
 				t.deleteDecl(d)
 			}
 		case *ast.EnumNode:
 			if t.sel.types[t.fullName(d.Name.Val)] {
-				t.trimEnum(d)
+				t.trimElement(d)
 			} else {
 				t.deleteDecl(d)
 			}
@@ -105,68 +105,42 @@ func (t *trimmer) trimImport(d *ast.ImportNode) {
 	t.deleteDecl(d)
 }
 
-// trimMessage strips custom options from a kept message and everything nested in it.
-func (t *trimmer) trimMessage(m *ast.MessageNode) { t.trimMessageBody(m.Decls) }
-
-// trimMessageBody trims the declarations of a message or group body.
-func (t *trimmer) trimMessageBody(decls []ast.MessageElement) {
-	for _, decl := range decls {
-		switch d := decl.(type) {
-		case *ast.OptionNode:
-			if isCustom(d) {
-				t.deleteDecl(d)
-			}
-		case *ast.FieldNode:
-			t.rewriteTypeRef(d.FldType)
-			t.trimCompact(d.Options)
-		case *ast.MapFieldNode:
-			t.rewriteTypeRef(d.MapType.ValueType)
-			t.trimCompact(d.Options)
-		case *ast.OneofNode:
-			t.trimOneof(d)
-		case *ast.GroupNode:
-			t.trimCompact(d.Options)
-			t.trimMessageBody(d.Decls)
-		case *ast.MessageNode:
-			t.trimMessage(d)
-		case *ast.EnumNode:
-			t.trimEnum(d)
-		case *ast.ExtensionRangeNode:
-			t.trimCompact(d.Options)
-		case *ast.ExtendNode:
+// trimElement strips custom options from a declaration of a kept message, oneof or
+// enum (the kept message itself included) and from everything nested in it.
+func (t *trimmer) trimElement(decl ast.Node) {
+	switch d := decl.(type) {
+	case *ast.OptionNode:
+		if isCustom(d) {
 			t.deleteDecl(d)
 		}
-	}
-}
-
-// trimOneof strips custom options from a oneof and its fields.
-func (t *trimmer) trimOneof(o *ast.OneofNode) {
-	for _, decl := range o.Decls {
-		switch d := decl.(type) {
-		case *ast.OptionNode:
-			if isCustom(d) {
-				t.deleteDecl(d)
-			}
-		case *ast.FieldNode:
-			t.rewriteTypeRef(d.FldType)
-			t.trimCompact(d.Options)
-		case *ast.GroupNode:
-			t.trimCompact(d.Options)
-			t.trimMessageBody(d.Decls)
+	case *ast.FieldNode:
+		t.rewriteTypeRef(d.FldType)
+		t.trimCompact(d.Options)
+	case *ast.MapFieldNode:
+		t.rewriteTypeRef(d.MapType.ValueType)
+		t.trimCompact(d.Options)
+	case *ast.EnumValueNode:
+		t.trimCompact(d.Options)
+	case *ast.ExtensionRangeNode:
+		t.trimCompact(d.Options)
+	case *ast.ExtendNode:
+		t.deleteDecl(d)
+	case *ast.OneofNode:
+		for _, e := range d.Decls {
+			t.trimElement(e)
 		}
-	}
-}
-
-// trimEnum strips custom options from an enum and its values.
-func (t *trimmer) trimEnum(e *ast.EnumNode) {
-	for _, decl := range e.Decls {
-		switch d := decl.(type) {
-		case *ast.OptionNode:
-			if isCustom(d) {
-				t.deleteDecl(d)
-			}
-		case *ast.EnumValueNode:
-			t.trimCompact(d.Options)
+	case *ast.GroupNode:
+		t.trimCompact(d.Options)
+		for _, e := range d.Decls {
+			t.trimElement(e)
+		}
+	case *ast.MessageNode:
+		for _, e := range d.Decls {
+			t.trimElement(e)
+		}
+	case *ast.EnumNode:
+		for _, e := range d.Decls {
+			t.trimElement(e)
 		}
 	}
 }

@@ -11,7 +11,32 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
 )
+
+// Main is a TestMain body: it builds the tools into a temporary directory on PATH,
+// runs the tests, removes the directory, checks for leaked goroutines and exits.
+func Main(m *testing.M) {
+	dir, err := os.MkdirTemp("", "etcdkit-testbin-")
+	if err == nil {
+		err = Build(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
 
 // RepoRoot returns the repository root: the first directory above the working
 // directory that holds both tools/go.mod and cmd/go.mod.
