@@ -1,6 +1,9 @@
 package etcd
 
 import (
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -8,8 +11,27 @@ import (
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
+// exampleEndpointsEnv passes the examples' server to example_test.go (package etcd_test).
+const exampleEndpointsEnv = "ETCDKIT_EXAMPLE_ENDPOINTS"
+
+// TestMain starts the etcd server the examples print from, runs everything, and then checks
+// that no goroutine outlived its test.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	cl, err := etcdtest.Start(etcdtest.Options{})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "the examples need a real etcd: %v\n", err)
+		os.Exit(1)
+	}
+	os.Setenv(exampleEndpointsEnv, strings.Join(cl.Endpoints(), ","))
+	code := m.Run()
+	cl.Stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // newClient connects to cl (its endpoints unless cfg names some) and closes the client when

@@ -64,6 +64,7 @@ type Cluster struct {
 	TLS *TLSFiles
 
 	binary    string
+	ownDir    string // removed by Stop; set by Start
 	opts      Options
 	clientTLS *tls.Config
 	http      *http.Client
@@ -75,57 +76,111 @@ type Cluster struct {
 // when the binary is missing. Everything it starts is stopped by tb.Cleanup, with SIGKILL.
 func StartCluster(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
-	if opts.Version == "" {
-		opts.Version = Version()
+	opts = opts.withDefaults()
+	binary := RequireBinary(tb, "etcd", opts.Version)
+	// The directory is made before the cleanup is registered, so that the cleanup, which kills
+	// the members, runs before the directory is removed.
+	c, err := startCluster(binary, opts, tb.TempDir(), tb.Logf)
+	if err != nil {
+		if c != nil {
+			c.logTails(tb)
+		}
+		tb.Fatalf("etcdtest: starting %d-member etcd %s: %v", opts.Size, opts.Version, err)
 	}
-	if opts.Size <= 0 {
-		opts.Size = 1
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			c.logTails(tb)
+		}
+		c.stop()
+	})
+	return c
+}
+
+// Start starts a cluster outside a test, for TestMain, runnable examples and demos, and waits
+// until it is healthy. The caller must Stop it. A missing binary is ErrNoBinary.
+func Start(opts Options) (*Cluster, error) {
+	opts = opts.withDefaults()
+	binary, err := BinaryPath("etcd", opts.Version)
+	if err != nil {
+		return nil, err
 	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = 30 * time.Second
+	dir, err := os.MkdirTemp("", "etcdtest-")
+	if err != nil {
+		return nil, fmt.Errorf("etcdtest: %w", err)
 	}
-	if opts.ClientCertAuth {
-		opts.TLS = true
+	c, err := startCluster(binary, opts, dir, func(string, ...any) {})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("etcdtest: starting %d-member etcd %s: %w", opts.Size, opts.Version, err)
 	}
-	c := &Cluster{Version: opts.Version, opts: opts, binary: RequireBinary(tb, "etcd", opts.Version)}
+	c.ownDir = dir
+	return c, nil
+}
+
+// Stop kills every member of a cluster from Start and removes its files. Clusters from
+// StartCluster stop when their test ends.
+func (c *Cluster) Stop() {
+	c.stop()
+	if c.ownDir != "" {
+		os.RemoveAll(c.ownDir)
+	}
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.Version == "" {
+		o.Version = Version()
+	}
+	if o.Size <= 0 {
+		o.Size = 1
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 30 * time.Second
+	}
+	if o.ClientCertAuth {
+		o.TLS = true
+	}
+	return o
+}
+
+// startCluster launches the members under base, picking new ports when one was taken before
+// etcd bound it. On failure every member is stopped, and the cluster (when it got that far)
+// is returned for its logs.
+func startCluster(binary string, opts Options, base string, logf func(string, ...any)) (*Cluster, error) {
+	c := &Cluster{Version: opts.Version, opts: opts, binary: binary}
 	transport := &http.Transport{DisableKeepAlives: true}
 	if opts.TLS {
-		files, err := writeTLSFiles(filepath.Join(tb.TempDir(), "tls"))
+		files, err := writeTLSFiles(filepath.Join(base, "tls"))
 		if err != nil {
-			tb.Fatalf("etcdtest: generating certificates: %v", err)
+			return nil, fmt.Errorf("generating certificates: %w", err)
 		}
 		if c.clientTLS, err = files.ClientConfig(); err != nil {
-			tb.Fatalf("%v", err)
+			return nil, err
 		}
 		c.TLS = files
 		transport.TLSClientConfig = c.clientTLS
 	}
 	c.http = &http.Client{Transport: transport}
-	// The directory is made before the cleanup is registered, so that the cleanup, which kills
-	// the members, runs before the directory is removed.
-	base := tb.TempDir()
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			for _, m := range c.Members {
-				tb.Logf("etcdtest: member %s log (%s), last lines:\n%s", m.Name, m.LogFile, m.LogTail(40))
-			}
-		}
-		c.stop()
-	})
 	var err error
 	for try := 1; try <= attempts; try++ {
 		if err = c.start(filepath.Join(base, "try"+strconv.Itoa(try))); err == nil {
-			return c
+			return c, nil
 		}
 		inUse := c.portTaken()
 		c.stop()
 		if !inUse {
 			break
 		}
-		tb.Logf("etcdtest: a port was taken before etcd bound it; starting again (%d/%d)", try, attempts)
+		logf("etcdtest: a port was taken before etcd bound it; starting again (%d/%d)", try, attempts)
 	}
-	tb.Fatalf("etcdtest: starting %d-member etcd %s: %v", opts.Size, opts.Version, err)
-	return nil
+	return c, err
+}
+
+// logTails logs the last lines of every member's log.
+func (c *Cluster) logTails(tb testing.TB) {
+	for _, m := range c.Members {
+		tb.Logf("etcdtest: member %s log (%s), last lines:\n%s", m.Name, m.LogFile, m.LogTail(40))
+	}
 }
 
 // start creates and launches the members in dir and waits until they are healthy.
