@@ -18,6 +18,11 @@ scripts/gen.sh "$version"
 # buf.yaml names proto/ as the module: the committed protos must compile on their own.
 go tool -modfile=tools/go.mod buf build
 
+if grep -rlE 'gogoproto|google\.api|google/api|openapiv2|versionpb' proto; then
+  echo "check-gen: the files above still mention an option-only proto package" >&2
+  exit 1
+fi
+
 changes="$(git status --porcelain --untracked-files=all -- proto gen)"
 if [[ -n "$changes" ]]; then
   echo "check-gen: proto/ or gen/ differ from a fresh 'make gen ETCD_VERSION=$version':" >&2

@@ -38,6 +38,12 @@ linked beside go.etcd.io/etcd/api/v3; the client stubs call etcd's real method p
 replaced; it refuses to write where it finds files it did not generate.
 
 usage: etcdkit-gen (-release VERSION | -source DIR) [flags]
+
+Without -buf-template, buf, protoc-gen-go and protoc-gen-etcdkit-grpc must be on PATH.
+Example: KV stubs inside your own module, as package example.com/app/internal/etcdpb/...:
+
+  etcdkit-gen -release v3.7.3 -keep KV -go-package example.com/app/internal/etcdpb \
+    -go-module example.com/app -go-out . -proto-out internal/etcdpb/proto
 `
 
 // run parses args, generates, and returns the process exit code: 0 on success,
