@@ -129,3 +129,36 @@ func TestFailover(t *testing.T) {
 		t.Fatalf("%d acknowledged writes are missing", lost)
 	}
 }
+
+// TestHungEndpoint: one member's connection goes silent (blackholed by the proxy, as in a
+// partition or a paused process): every read still succeeds, each within one read attempt
+// timeout of the healthy endpoints' answer.
+func TestHungEndpoint(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
+	const attempt = time.Second
+	c := newClient(t, cl, Config{ReadAttemptTimeout: attempt})
+	mustPut(t, c, "hung/k", "v")
+	for range 6 { // connect to every endpoint
+		if _, err := c.Get(t.Context(), "hung/k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Members[0].Proxy().Blackhole()
+	defer cl.Members[0].Proxy().Unblackhole()
+
+	var slowest time.Duration
+	for i := range 12 {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		start := time.Now()
+		kv, err := c.Get(ctx, "hung/k")
+		cancel()
+		if err != nil || string(kv.Value) != "v" {
+			t.Fatalf("read %d with a hung endpoint: %+v, %v", i, kv, err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	if slowest > attempt+2*time.Second {
+		t.Fatalf("slowest read took %v; want about one attempt timeout (%v)", slowest, attempt)
+	}
+	t.Logf("slowest of 12 reads with one endpoint hung: %v", slowest)
+}

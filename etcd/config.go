@@ -47,6 +47,12 @@ type Config struct {
 	KeepAliveTime    time.Duration
 	KeepAliveTimeout time.Duration
 
+	// ReadAttemptTimeout bounds one attempt of a read (Get, Range, Scan pages, lease and
+	// cluster queries): an endpoint that has not answered by then is presumed hung and the read
+	// goes to the next endpoint, within the call's own context. Zero means 3 seconds. Writes
+	// have no attempt timeout: they are never sent twice.
+	ReadAttemptTimeout time.Duration
+
 	// MaxResponseBytes is the largest response the client accepts. Zero means gRPC's 4 MiB.
 	// Larger ranges are read in pages with Client.Scan.
 	MaxResponseBytes int
@@ -58,10 +64,11 @@ type Config struct {
 
 // Defaults for zero Config fields.
 const (
-	defaultDialTimeout      = 5 * time.Second
-	defaultKeepAliveTime    = 10 * time.Second
-	defaultKeepAliveTimeout = 5 * time.Second
-	minKeepAliveTime        = 5 * time.Second
+	defaultDialTimeout        = 5 * time.Second
+	defaultKeepAliveTime      = 10 * time.Second
+	defaultKeepAliveTimeout   = 5 * time.Second
+	defaultReadAttemptTimeout = 3 * time.Second
+	minKeepAliveTime          = 5 * time.Second
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -112,6 +119,7 @@ func (c *Config) validate() ([]endpoint, bool, error) {
 	}
 	for name, d := range map[string]time.Duration{
 		"DialTimeout": c.DialTimeout, "KeepAliveTime": c.KeepAliveTime, "KeepAliveTimeout": c.KeepAliveTimeout,
+		"ReadAttemptTimeout": c.ReadAttemptTimeout,
 	} {
 		if d < 0 {
 			return nil, false, fmt.Errorf("%w: negative %s %v", ErrConfig, name, d)

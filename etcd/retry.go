@@ -41,16 +41,31 @@ func retryable(method string, err error) bool {
 	if !ok {
 		return false
 	}
-	return refusedBeforeApply[st.Message()] || (readOnly[method] && st.Code() == codes.Unavailable)
+	if refusedBeforeApply[st.Message()] {
+		return true
+	}
+	return readOnly[method] && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded)
+}
+
+// attempt makes one try of a call, under the read attempt deadline when the method only reads.
+func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	if !readOnly[method] {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	actx, cancel := context.WithTimeout(ctx, orDefault(c.cfg.ReadAttemptTimeout, defaultReadAttemptTimeout))
+	defer cancel()
+	return invoker(actx, method, req, reply, cc, opts...)
 }
 
 // retryInterceptor retries calls that are safe to send again, with backoff, within the
-// call's context.
+// call's context. A read-only attempt also gets its own deadline (Config.ReadAttemptTimeout),
+// so that a hung endpoint, whose connection still looks healthy, costs one attempt rather
+// than the caller's whole deadline: the next attempt goes to the next endpoint.
 func (c *Client) retryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	bo := newBackoff()
 	for attempt := 0; ; attempt++ {
-		err := invoker(ctx, method, req, reply, cc, opts...)
-		if err == nil || attempt == maxRetries || !retryable(method, err) {
+		err := c.attempt(ctx, method, req, reply, cc, invoker, opts)
+		if err == nil || attempt == maxRetries || ctx.Err() != nil || !retryable(method, err) {
 			return err
 		}
 		wait := bo.next()
