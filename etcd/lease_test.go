@@ -188,3 +188,31 @@ func waitGone(t *testing.T, c *Client, key string, limit time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestKeepAliveSurvivesFailover kills each member in turn for longer than the session's TTL:
+// the keep-alive stream moves to a live member and the lease never lapses.
+func TestKeepAliveSurvivesFailover(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	s, err := c.NewSession(ctx, WithTTL(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, m := range cl.Members {
+		if err := m.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second) // 1.5 TTLs without this member
+		if err := s.Err(); err != nil {
+			t.Fatalf("session lost while %s was down: %v", m.Name, err)
+		}
+		if _, err := c.TimeToLive(ctx, s.Lease(), false); err != nil {
+			t.Fatalf("lease gone while %s was down: %v", m.Name, err)
+		}
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
