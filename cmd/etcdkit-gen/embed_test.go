@@ -14,7 +14,8 @@ import (
 )
 
 // appMain is the program the embedding test builds in the throwaway module: it writes
-// and reads back one key through the embedded stubs.
+// and reads back one key through the embedded stubs, and reads it again through
+// etcdkit's own gen/, linked into the same binary.
 const appMain = `package main
 
 import (
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"example.com/app/internal/etcdpb/etcdserverpb"
+	kitpb "github.com/etcdkit/etcdkit/gen/etcdserverpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -55,12 +57,20 @@ func run(endpoint string) error {
 		fmt.Printf("%s=%s\n", kv.Key, kv.Value)
 	}
 	fmt.Println("count", resp.Count)
+	kit, err := kitpb.NewKVClient(conn).Range(ctx, &kitpb.RangeRequest{Key: []byte("embed/a")})
+	if err != nil {
+		return err
+	}
+	if len(kit.Kvs) != 1 {
+		return fmt.Errorf("gen/ read %d keys", len(kit.Kvs))
+	}
+	fmt.Printf("kit %s=%s\n", kit.Kvs[0].Key, kit.Kvs[0].Value)
 	return nil
 }
 `
 
 // TestEmbedding generates KV stubs into a user's module (internal/etcdpb), builds a
-// program on them, and runs it against a real etcd.
+// program on them that also links etcdkit's gen/, and runs it against a real etcd.
 func TestEmbedding(t *testing.T) {
 	cluster := etcdtest.StartCluster(t, etcdtest.Options{})
 	mod := t.TempDir()
@@ -87,7 +97,7 @@ func TestEmbedding(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app: %v\n%s", err, out)
 	}
-	if got, want := string(out), "embed/a=1\ncount 1\n"; got != want {
+	if got, want := string(out), "embed/a=1\ncount 1\nkit embed/a=1\n"; got != want {
 		t.Fatalf("app printed %q, want %q", got, want)
 	}
 	proto, err := os.ReadFile(filepath.Join(mod, "proto", "example.com", "app", "internal", "etcdpb", "etcdserverpb", "rpc.proto"))

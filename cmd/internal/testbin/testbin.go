@@ -82,7 +82,8 @@ func Build(dir string) error {
 
 // WriteModule makes dir the root of a Go module named path whose requirements and
 // go.sum are those of the kit's root module, so generated stubs build without
-// resolving new versions.
+// resolving new versions. The module also requires the kit itself, replaced by the
+// repository's root, so that programs in it can link gen/ beside their own stubs.
 func WriteModule(dir, path string) error {
 	root, err := RepoRoot()
 	if err != nil {
@@ -103,7 +104,10 @@ func WriteModule(dir, path string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+path+"\n"+rest), 0o644); err != nil {
+	kit := strings.TrimSpace(strings.TrimPrefix(first, "module "))
+	gomod := "module " + path + "\n" + rest +
+		"\nrequire " + kit + " v0.0.0\n\nreplace " + kit + " => " + root + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
