@@ -8,7 +8,7 @@ ETCD_VERSION ?= v3.7.3
 # `make demo ENDPOINTS=host:port` tours an existing cluster instead of starting one.
 ENDPOINTS ?=
 
-.PHONY: help gen check-gen etcd vet test demo
+.PHONY: help gen check-gen etcd vet test demo bench
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,3 +30,6 @@ test: ## Everything: check-gen, vet, and go test -race for every module against 
 
 demo: ## Start a throwaway etcd (or use ENDPOINTS) and tour the kit.
 	ENDPOINTS='$(ENDPOINTS)' scripts/demo.sh
+
+bench: ## Benchmarks: etcdkit vs clientv3 vs the raw stubs against a local etcd (writes bench/results.md).
+	scripts/bench.sh
