@@ -110,6 +110,7 @@ func (w *wire) lookup(d protoreflect.Descriptor) (protoreflect.Descriptor, proto
 	return u, up, nil
 }
 
+// checkFile compares the messages, enums and RPCs of one trimmed file.
 func (w *wire) checkFile(fd protoreflect.FileDescriptor) error {
 	if err := w.checkTypes(fd.Messages(), fd.Enums()); err != nil {
 		return err
@@ -125,6 +126,7 @@ func (w *wire) checkFile(fd protoreflect.FileDescriptor) error {
 	return nil
 }
 
+// checkTypes compares a list of messages and enums, nested ones included.
 func (w *wire) checkTypes(msgs protoreflect.MessageDescriptors, enums protoreflect.EnumDescriptors) error {
 	for i := 0; i < enums.Len(); i++ {
 		if err := w.checkEnum(enums.Get(i)); err != nil {
@@ -139,6 +141,7 @@ func (w *wire) checkTypes(msgs protoreflect.MessageDescriptors, enums protorefle
 	return nil
 }
 
+// checkEnum compares an enum's values, names and numbers in order.
 func (w *wire) checkEnum(e protoreflect.EnumDescriptor) error {
 	u, name, err := w.lookup(e)
 	if err != nil {
@@ -160,6 +163,7 @@ func (w *wire) checkEnum(e protoreflect.EnumDescriptor) error {
 	return nil
 }
 
+// checkMessage compares a message's fields and nested types.
 func (w *wire) checkMessage(m protoreflect.MessageDescriptor) error {
 	u, name, err := w.lookup(m)
 	if err != nil {
@@ -213,6 +217,7 @@ func fieldShape(f protoreflect.FieldDescriptor, strip string) string {
 	return fmt.Sprintf("%s = %d %s %s packed=%t map=%t oneof=%q", f.Name(), f.Number(), f.Cardinality(), typ, f.IsPacked(), f.IsMap(), oneof)
 }
 
+// checkMethod compares an RPC's path, input and output types and streaming shape.
 func (w *wire) checkMethod(md protoreflect.MethodDescriptor) error {
 	u, name, err := w.lookup(md)
 	if err != nil {
