@@ -39,6 +39,9 @@ type Client struct {
 	keeperOnce sync.Once
 	keeper     *keeper
 
+	watchOnce sync.Once
+	watches   *watchHub // the shared watch stream, started by the first watch
+
 	mu       sync.Mutex     // guards closed against loops.Add
 	closed   bool           // set by Close
 	closing  chan struct{}  // closed by Close; background loops watch it

@@ -1,0 +1,194 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// collect runs a watch in the background and returns a function that waits for n events (or
+// the watch's end) and returns what came.
+func collect(t *testing.T, seq func(func(Event, error) bool)) func(n int) ([]Event, error) {
+	t.Helper()
+	type item struct {
+		ev  Event
+		err error
+	}
+	ch := make(chan item, 1024)
+	done := make(chan struct{})
+	t.Cleanup(func() { <-done })
+	go func() {
+		defer close(done)
+		for ev, err := range seq {
+			ch <- item{ev, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return func(n int) ([]Event, error) {
+		t.Helper()
+		var out []Event
+		timeout := time.NewTimer(10 * time.Second)
+		defer timeout.Stop()
+		for len(out) < n {
+			select {
+			case it := <-ch:
+				if it.err != nil {
+					return out, it.err
+				}
+				out = append(out, it.ev)
+			case <-timeout.C:
+				t.Fatalf("waited 10s for %d events, got %d: %v", n, len(out), out)
+			}
+		}
+		return out, nil
+	}
+}
+
+func describe(evs []Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		fmt.Fprintf(&b, "%s %s=%s@%d ", ev.Type, ev.KV.Key, ev.KV.Value, ev.Revision)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--max-request-bytes=8192"}})
+	c := newClient(t, cl, Config{})
+
+	t.Run("prefix, put and delete, prev kv", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		next := collect(t, c.Watch(ctx, Prefix("w1/"), WithPrevKV()))
+		waitWatching(t, c)
+		mustPut(t, c, "w1/a", "1")
+		mustPut(t, c, "other", "x")
+		mustPut(t, c, "w1/a", "2")
+		if _, err := c.Delete(t.Context(), Key("w1/a")); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := next(3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := describe(evs), fmt.Sprintf("PUT w1/a=1@%d PUT w1/a=2@%d DELETE w1/a=@%d", evs[0].Revision, evs[0].Revision+2, evs[0].Revision+3); got != want {
+			t.Fatalf("events %q, want %q", got, want)
+		}
+		if !evs[0].IsCreate() || evs[1].IsCreate() || evs[0].PrevKV != nil || string(evs[1].PrevKV.Value) != "1" || string(evs[2].PrevKV.Value) != "2" {
+			t.Fatalf("IsCreate or PrevKV wrong: %+v", evs)
+		}
+		cancel()
+		if _, err := next(1); !errors.Is(err, context.Canceled) {
+			t.Fatalf("after cancel: %v", err)
+		}
+	})
+
+	t.Run("from revision, filters, namespace", func(t *testing.T) {
+		first := mustPut(t, c, "ns/w2/a", "1")
+		mustPut(t, c, "ns/w2/b", "2")
+		c.Delete(t.Context(), Key("ns/w2/a"))
+		nc := newClient(t, cl, Config{Namespace: "ns/"})
+		puts := collect(t, nc.Watch(t.Context(), Prefix("w2/"), FromRevision(first), NoDelete()))
+		dels := collect(t, nc.Watch(t.Context(), FromKey("w2/"), FromRevision(first), NoPut()))
+		evs, err := puts(2)
+		if err != nil || describe(evs) != fmt.Sprintf("PUT w2/a=1@%d PUT w2/b=2@%d", first, first+1) {
+			t.Fatalf("puts: %s, %v", describe(evs), err)
+		}
+		evs, err = dels(1)
+		if err != nil || describe(evs) != fmt.Sprintf("DELETE w2/a=@%d", first+2) {
+			t.Fatalf("deletes: %s, %v", describe(evs), err)
+		}
+	})
+
+	t.Run("fragments are merged", func(t *testing.T) {
+		first := mustPut(t, c, "w3/0", strings.Repeat("x", 1000))
+		for i := 1; i < 30; i++ {
+			mustPut(t, c, fmt.Sprintf("w3/%d", i), strings.Repeat("x", 1000))
+		}
+		evs, err := collect(t, c.Watch(t.Context(), Prefix("w3/"), FromRevision(first)))(30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ev := range evs {
+			if ev.Revision != first+int64(i) || len(ev.KV.Value) != 1000 {
+				t.Fatalf("event %d: %s", i, describe(evs[i:i+1]))
+			}
+		}
+	})
+
+	t.Run("compacted", func(t *testing.T) {
+		first := mustPut(t, c, "w4/a", "1")
+		last := mustPut(t, c, "w4/a", "2")
+		if err := c.Compact(t.Context(), last); err != nil {
+			t.Fatal(err)
+		}
+		_, err := collect(t, c.Watch(t.Context(), Key("w4/a"), FromRevision(first)))(1)
+		var ce *CompactedError
+		if !errors.Is(err, ErrCompacted) || !errors.As(err, &ce) || ce.Revision != last {
+			t.Fatalf("watch from a compacted revision: %v", err)
+		}
+	})
+
+	t.Run("many watchers share a stream; break leaves nothing", func(t *testing.T) {
+		const n = 20
+		var nexts []func(int) ([]Event, error)
+		for i := range n {
+			nexts = append(nexts, collect(t, c.Watch(t.Context(), Key(fmt.Sprintf("w5/%d", i)))))
+		}
+		waitWatching(t, c)
+		var first int64
+		for i := range n {
+			if rev := mustPut(t, c, fmt.Sprintf("w5/%d", i), "v"); i == 0 {
+				first = rev
+			}
+		}
+		for i, next := range nexts {
+			if evs, err := next(1); err != nil || string(evs[0].KV.Key) != fmt.Sprintf("w5/%d", i) {
+				t.Fatalf("watcher %d: %s, %v", i, describe(evs), err)
+			}
+		}
+		for ev, err := range c.Watch(t.Context(), Key("w5/0"), FromRevision(first)) {
+			if err != nil || ev.Type != EventPut {
+				t.Fatal(ev, err)
+			}
+			break
+		}
+	})
+
+	t.Run("bad arguments", func(t *testing.T) {
+		for _, args := range []struct {
+			r    KeyRange
+			opts []WatchOption
+		}{{Key(""), nil}, {Key("a"), []WatchOption{FromRevision(-1)}}} {
+			for _, err := range c.Watch(t.Context(), args.r, args.opts...) {
+				if !errors.Is(err, ErrInvalidArgument) {
+					t.Errorf("Watch(%v) = %v, want ErrInvalidArgument", args, err)
+				}
+			}
+		}
+	})
+}
+
+// waitWatching waits until every watch of c registered so far has been created on the
+// server, so that writes made next are seen.
+func waitWatching(t *testing.T, c *Client) {
+	t.Helper()
+	w, err := c.startWatch(t.Context(), Key("\x00sync"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.stop()
+	select {
+	case <-w.created:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch not created within 10s")
+	}
+}
