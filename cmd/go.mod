@@ -6,10 +6,17 @@ require (
 	github.com/bufbuild/protocompile v0.14.1
 	github.com/etcdkit/etcdkit v0.0.0
 	go.uber.org/goleak v1.3.0
+	google.golang.org/grpc v1.80.0
 	google.golang.org/protobuf v1.36.12
 )
 
-require golang.org/x/sync v0.8.0 // indirect
+require (
+	golang.org/x/net v0.49.0 // indirect
+	golang.org/x/sync v0.19.0 // indirect
+	golang.org/x/sys v0.40.0 // indirect
+	golang.org/x/text v0.33.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260120221211-b8f7ae30c516 // indirect
+)
 
 tool github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
 

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd"
+)
+
+// globals are etcdctl's global flags that etcdkit supports.
+type globals struct {
+	endpoints        []string
+	dialTimeout      time.Duration
+	commandTimeout   time.Duration
+	keepAliveTime    time.Duration
+	keepAliveTimeout time.Duration
+	user, password   string
+	cacert           string
+	cert, key        string
+	skipVerify       bool
+	insecure         bool
+	writeOut         string
+	hex              bool
+	debug            bool
+	maxRecv          int64
+	maxSend          int64
+}
+
+// Defaults, as etcdctl's.
+const (
+	defaultEndpoint       = "127.0.0.1:2379"
+	defaultDialTimeout    = 2 * time.Second
+	defaultCommandTimeout = 5 * time.Second
+)
+
+func (g *globals) define(fs *flagSet) {
+	fs.sliceVar(&g.endpoints, "endpoints", []string{defaultEndpoint}, "gRPC endpoints")
+	fs.durationVar(&g.dialTimeout, "dial-timeout", defaultDialTimeout, "dial timeout for client connections")
+	fs.durationVar(&g.commandTimeout, "command-timeout", defaultCommandTimeout, "timeout for short running command (excluding dial timeout)")
+	fs.durationVar(&g.keepAliveTime, "keepalive-time", 0, "keepalive time for client connections (at least 5s; 0: 10s)")
+	fs.durationVar(&g.keepAliveTimeout, "keepalive-timeout", 0, "keepalive timeout for client connections (0: 5s)")
+	fs.stringVar(&g.user, "user", "", "username[:password] for authentication (prompt if password is not supplied)")
+	fs.stringVar(&g.password, "password", "", "password for authentication (if this option is used, --user option shouldn't include password)")
+	fs.stringVar(&g.cacert, "cacert", "", "verify certificates of TLS-enabled secure servers using this CA bundle")
+	fs.stringVar(&g.cert, "cert", "", "identify secure client using this TLS certificate file")
+	fs.stringVar(&g.key, "key", "", "identify secure client using this TLS key file")
+	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: for testing only)")
+	g.insecure = true
+	fs.boolVar(&g.insecure, "insecure-transport", "disable transport security for client connections")
+	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json)")
+	fs.alias("w", "write-out")
+	fs.boolVar(&g.hex, "hex", "print byte strings as hex encoded strings")
+	fs.boolVar(&g.debug, "debug", "enable client-side debug logging (accepted, ignored)")
+	fs.int64Var(&g.maxRecv, "max-recv-bytes", 0, "client-side response receive limit in bytes (0: 4 MiB)")
+	fs.int64Var(&g.maxSend, "max-request-bytes", 0, "client-side request send limit in bytes (accepted, ignored)")
+}
+
+// fromEnv sets every global flag not given on the command line from its ETCDCTL_ variable
+// (ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_CACERT, ...), as etcdctl does.
+func (g *globals) fromEnv(fs *flagSet, getenv func(string) string) error {
+	probe := newFlagSet()
+	var tmp globals
+	tmp.define(probe)
+	for name := range probe.defs {
+		d := fs.defs[name]
+		if d == nil || d.changed {
+			continue
+		}
+		env := "ETCDCTL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		v := getenv(env)
+		if v == "" {
+			continue
+		}
+		if err := d.set(v); err != nil {
+			return fail(exitBadArgs, "invalid value %q for %s: %v", redact(name, v), env, err)
+		}
+	}
+	return nil
+}
+
+// redact hides the values of the flags that carry secrets.
+func redact(name, v string) string {
+	switch name {
+	case "password":
+		return "***"
+	case "user":
+		if u, _, ok := strings.Cut(v, ":"); ok {
+			return u + ":***"
+		}
+	}
+	return v
+}
+
+func (g *globals) check() error {
+	switch g.writeOut {
+	case "simple", "json":
+	case "fields", "protobuf", "table":
+		return fail(exitBadFeature, "%s not supported as output format", g.writeOut)
+	default:
+		return fail(exitBadFeature, "unsupported output format")
+	}
+	return nil
+}
+
+func (a *app) json() bool { return a.g.writeOut == "json" }
+
+// commandCtx bounds a short command by --command-timeout.
+func (a *app) commandCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(a.ctx, a.g.commandTimeout)
+}
+
+// call runs f with a client and a context bounded by --command-timeout.
+func (a *app) call(f func(ctx context.Context, c *etcd.Client) error) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	ctx, cancel := a.commandCtx()
+	defer cancel()
+	return f(ctx, c)
+}
+
+// client builds the client from the global flags; the caller closes it.
+func (a *app) client() (*etcd.Client, error) {
+	return a.clientFor(a.endpoints())
+}
+
+func (a *app) endpoints() []string {
+	eps := make([]string, 0, len(a.g.endpoints))
+	for _, ep := range a.g.endpoints {
+		if ep = strings.TrimSpace(ep); ep != "" {
+			eps = append(eps, ep)
+		}
+	}
+	return eps
+}
+
+func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
+	for name, v := range map[string]string{"cert": a.g.cert, "key": a.g.key, "cacert": a.g.cacert} {
+		if v == "" && a.fs.changed(name) {
+			return nil, fail(exitBadArgs, "empty string is passed to --%s option", name)
+		}
+	}
+	cfg := etcd.Config{
+		Endpoints:        endpoints,
+		DialTimeout:      a.g.dialTimeout,
+		KeepAliveTime:    a.g.keepAliveTime,
+		KeepAliveTimeout: a.g.keepAliveTimeout,
+		MaxResponseBytes: int(a.g.maxRecv),
+	}
+	if cfg.KeepAliveTime != 0 && cfg.KeepAliveTime < 5*time.Second {
+		cfg.KeepAliveTime = 5 * time.Second // etcd's minimum
+	}
+	if a.g.cacert != "" || a.g.cert != "" || a.g.key != "" || a.g.skipVerify || !a.g.insecure || anyHTTPS(endpoints) {
+		tc, err := etcd.LoadTLS(a.g.cacert, a.g.cert, a.g.key)
+		if err != nil {
+			return nil, &exitErr{code: exitBadArgs, err: err}
+		}
+		tc.InsecureSkipVerify = a.g.skipVerify
+		cfg.TLS = tc
+		for i, ep := range cfg.Endpoints {
+			cfg.Endpoints[i] = strings.TrimPrefix(ep, "http://")
+		}
+	}
+	if a.g.user != "" {
+		user, password, err := a.credentials()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Username, cfg.Password = user, password
+	}
+	c, err := etcd.New(cfg)
+	if err != nil {
+		return nil, &exitErr{code: exitBadArgs, err: err}
+	}
+	return c, nil
+}
+
+func anyHTTPS(eps []string) bool {
+	for _, ep := range eps {
+		if strings.HasPrefix(ep, "https://") {
+			return true
+		}
+	}
+	return false
+}
+
+// credentials splits --user name[:password], taking the password from --password, the user
+// flag, or a prompt, in that order. The password never appears in errors.
+func (a *app) credentials() (string, string, error) {
+	if a.g.password != "" {
+		return a.g.user, a.g.password, nil
+	}
+	if user, password, ok := strings.Cut(a.g.user, ":"); ok {
+		return user, password, nil
+	}
+	prompt := a.lookupPassword
+	if prompt == nil {
+		prompt = askPassword
+	}
+	password, err := prompt()
+	if err != nil {
+		return "", "", fail(exitError, "reading the password: %v", err)
+	}
+	return a.g.user, password, nil
+}
+
+// askPassword reads a password from the terminal without echo, or a line from standard input
+// when it is not a terminal.
+func askPassword() (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if line == "" && err != nil {
+			return "", errors.New("no terminal and no password on standard input")
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	defer tty.Close()
+	fmt.Fprint(tty, "Password: ")
+	stty := func(arg string) {
+		cmd := exec.Command("stty", arg)
+		cmd.Stdin = tty
+		_ = cmd.Run()
+	}
+	stty("-echo")
+	defer stty("echo")
+	line, err := bufio.NewReader(tty).ReadString('\n')
+	fmt.Fprintln(tty)
+	if line == "" && err != nil {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

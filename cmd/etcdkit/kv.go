@@ -1,0 +1,394 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd"
+)
+
+func init() {
+	register(&command{path: "put", use: "put [options] <key> <value> (<value> can also be given from stdin)",
+		short: "Puts the given key into the store", flags: putFlags, run: runPut})
+	register(&command{path: "get", use: "get [options] <key> [range_end]",
+		short: "Gets the key or a range of keys", flags: getFlags, run: runGet})
+	register(&command{path: "del", use: "del [options] <key> [range_end]",
+		short: "Removes the specified key or range of keys [key, range_end)", flags: delFlags, run: runDel})
+}
+
+// errNoKey is etcd's answer to an empty key, given before sending anything.
+var errNoKey = errors.New("etcdserver: key is not provided")
+
+// putOpts are put's flags.
+type putOpts struct {
+	lease                    string
+	prevKV, ignoreValue, ign bool
+}
+
+func (o *putOpts) define(fs *flagSet) {
+	fs.stringVar(&o.lease, "lease", "0", "lease ID (in hexadecimal) to attach to the key")
+	fs.boolVar(&o.prevKV, "prev-kv", "return the previous key-value pair before modification")
+	fs.boolVar(&o.ignoreValue, "ignore-value", "updates the key using its current value")
+	fs.boolVar(&o.ign, "ignore-lease", "updates the key using its current lease")
+}
+
+var putO putOpts
+
+func putFlags(_ *app, fs *flagSet) { putO = putOpts{}; putO.define(fs) }
+
+// op checks put's arguments and builds its request parts.
+func (o *putOpts) op(args []string, stdin io.Reader) (key, value string, opts []etcd.PutOption, err error) {
+	if len(args) == 0 {
+		return "", "", nil, fail(exitBadArgs, "put command needs 1 argument and input from stdin or 2 arguments")
+	}
+	key = args[0]
+	if o.ignoreValue && len(args) > 1 {
+		return "", "", nil, fail(exitBadArgs, "put command needs only 1 argument when 'ignore-value' is set")
+	}
+	if !o.ignoreValue {
+		if len(args) > 1 {
+			value = args[1]
+		} else {
+			var b []byte
+			if stdin != nil {
+				b, err = io.ReadAll(stdin)
+			}
+			if len(b) == 0 || err != nil {
+				return "", "", nil, fail(exitBadArgs, "put command needs 1 argument and input from stdin or 2 arguments")
+			}
+			value = string(b)
+		}
+	}
+	id, err := strconv.ParseInt(o.lease, 16, 64)
+	if err != nil {
+		return "", "", nil, fail(exitBadArgs, "bad lease ID (%v), expecting ID in Hex", err)
+	}
+	if id != 0 {
+		opts = append(opts, etcd.WithLease(etcd.LeaseID(id)))
+	}
+	if o.prevKV {
+		opts = append(opts, etcd.PrevKV())
+	}
+	if o.ignoreValue {
+		opts = append(opts, etcd.IgnoreValue())
+	}
+	if o.ign {
+		opts = append(opts, etcd.IgnoreLease())
+	}
+	return key, value, opts, nil
+}
+
+func runPut(a *app, args []string) error {
+	key, value, opts, err := putO.op(args, a.stdin)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return errNoKey
+	}
+	return a.call(func(ctx context.Context, c *etcd.Client) error {
+		res, err := c.Put(ctx, key, value, opts...)
+		if err != nil {
+			return err
+		}
+		return a.printPut(res)
+	})
+}
+
+func (a *app) printPut(res etcd.PutResult) error {
+	if a.json() {
+		return printJSON(a.stdout, res.Raw)
+	}
+	fmt.Fprintln(a.stdout, "OK")
+	if prev := res.Raw.GetPrevKv(); prev != nil {
+		a.printKV(prev.GetKey(), prev.GetValue(), false)
+	}
+	return nil
+}
+
+// getOpts are get's flags.
+type getOpts struct {
+	consistency, order, sortBy string
+	limit, rev                 int64
+	prefix, fromKey            bool
+	keysOnly, countOnly        bool
+	valueOnly                  bool
+	minCreate, maxCreate       int64
+	minMod, maxMod             int64
+	paginate                   bool
+	pageSize                   int64
+}
+
+func (o *getOpts) define(fs *flagSet, extras bool) {
+	fs.stringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
+	fs.stringVar(&o.order, "order", "", "Order of results; ASCEND or DESCEND (ASCEND by default)")
+	fs.stringVar(&o.sortBy, "sort-by", "", "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION")
+	fs.int64Var(&o.limit, "limit", 0, "Maximum number of results")
+	fs.boolVar(&o.prefix, "prefix", "Get keys with matching prefix")
+	fs.boolVar(&o.fromKey, "from-key", "Get keys that are greater than or equal to the given key using byte compare")
+	fs.int64Var(&o.rev, "rev", 0, "Specify the kv revision")
+	fs.boolVar(&o.keysOnly, "keys-only", "Get only the keys")
+	fs.boolVar(&o.countOnly, "count-only", "Get only the count")
+	fs.boolVar(&o.valueOnly, "print-value-only", `Only write values when using the "simple" output format`)
+	fs.int64Var(&o.minCreate, "min-create-rev", 0, "Minimum create revision")
+	fs.int64Var(&o.maxCreate, "max-create-rev", 0, "Maximum create revision")
+	fs.int64Var(&o.minMod, "min-mod-rev", 0, "Minimum modification revision")
+	fs.int64Var(&o.maxMod, "max-mod-rev", 0, "Maximum modification revision")
+	if extras {
+		fs.boolVar(&o.paginate, "paginate", "etcdkit: read the range in pages at one revision, of any size (simple output, key order)")
+		fs.int64Var(&o.pageSize, "page-size", 1000, "etcdkit: keys per page with --paginate")
+	}
+}
+
+var getO getOpts
+
+func getFlags(_ *app, fs *flagSet) { getO = getOpts{}; getO.define(fs, true) }
+
+// op checks get's arguments and builds its range and options.
+func (o *getOpts) op(args []string) (etcd.KeyRange, []etcd.ReadOption, error) {
+	var r etcd.KeyRange
+	if len(args) == 0 {
+		return r, nil, fail(exitBadArgs, "get command needs one argument as key and an optional argument as range_end")
+	}
+	if o.prefix && o.fromKey {
+		return r, nil, fail(exitBadArgs, "`--prefix` and `--from-key` cannot be set at the same time, choose one")
+	}
+	if o.keysOnly && o.countOnly {
+		return r, nil, fail(exitBadArgs, "`--keys-only` and `--count-only` cannot be set at the same time, choose one")
+	}
+	var opts []etcd.ReadOption
+	switch o.consistency {
+	case "s":
+		opts = append(opts, etcd.Serializable())
+	case "l":
+	default:
+		return r, nil, fail(exitBadFeature, "unknown consistency flag %q", o.consistency)
+	}
+	end := ""
+	if len(args) > 1 {
+		if o.prefix || o.fromKey {
+			return r, nil, fail(exitBadArgs, "too many arguments, only accept one argument when `--prefix` or `--from-key` is set")
+		}
+		end = args[1]
+	}
+	if o.limit != 0 {
+		opts = append(opts, etcd.Limit(o.limit))
+	}
+	if o.rev > 0 {
+		opts = append(opts, etcd.AtRevision(o.rev))
+	}
+	var order etcd.SortOrder
+	switch strings.ToUpper(o.order) {
+	case "ASCEND":
+		order = etcd.Ascend
+	case "DESCEND":
+		order = etcd.Descend
+	case "":
+	default:
+		return r, nil, fail(exitBadFeature, "bad sort order %v", o.order)
+	}
+	target := etcd.SortByKey
+	switch strings.ToUpper(o.sortBy) {
+	case "CREATE":
+		target = etcd.SortByCreateRevision
+	case "KEY", "":
+	case "MODIFY":
+		target = etcd.SortByModRevision
+	case "VALUE":
+		target = etcd.SortByValue
+	case "VERSION":
+		target = etcd.SortByVersion
+	default:
+		return r, nil, fail(exitBadFeature, "bad sort target %v", o.sortBy)
+	}
+	if target != etcd.SortByKey || order != 0 {
+		opts = append(opts, etcd.Sort(target, order))
+	}
+	r = keyRange(args[0], end, o.prefix, o.fromKey)
+	if o.keysOnly {
+		opts = append(opts, etcd.KeysOnly())
+	}
+	if o.countOnly {
+		opts = append(opts, etcd.CountOnly())
+	}
+	if o.maxCreate > 0 && o.minCreate > o.maxCreate {
+		return r, nil, fail(exitBadFeature, "getMinCreateRev(=%v) > getMaxCreateRev(=%v)", o.minCreate, o.maxCreate)
+	}
+	if o.maxMod > 0 && o.minMod > o.maxMod {
+		return r, nil, fail(exitBadFeature, "getMinModRev(=%v) > getMaxModRev(=%v)", o.minMod, o.maxMod)
+	}
+	if o.minCreate > 0 || o.maxCreate > 0 {
+		opts = append(opts, etcd.CreateRevisionBetween(max(o.minCreate, 0), max(o.maxCreate, 0)))
+	}
+	if o.minMod > 0 || o.maxMod > 0 {
+		opts = append(opts, etcd.ModRevisionBetween(max(o.minMod, 0), max(o.maxMod, 0)))
+	}
+	return r, opts, nil
+}
+
+// keyRange turns etcdctl's key arguments into a range: an empty key with --prefix or
+// --from-key means every key.
+func keyRange(key, end string, prefix, fromKey bool) etcd.KeyRange {
+	switch {
+	case prefix && key == "":
+		return etcd.All()
+	case prefix:
+		return etcd.Prefix(key)
+	case fromKey && key == "":
+		return etcd.FromKey("\x00")
+	case fromKey:
+		return etcd.FromKey(key)
+	case end != "":
+		return etcd.Between(key, end)
+	}
+	return etcd.Key(key)
+}
+
+func runGet(a *app, args []string) error {
+	r, opts, err := getO.op(args)
+	if err != nil {
+		return err
+	}
+	if len(r.Key) == 0 {
+		return errNoKey
+	}
+	if getO.valueOnly && a.json() {
+		return fail(exitBadArgs, "print-value-only is only for `--write-out=simple`")
+	}
+	if getO.paginate {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return a.paginate(c, r, opts)
+	}
+	return a.call(func(ctx context.Context, c *etcd.Client) error {
+		res, err := c.Range(ctx, r, opts...)
+		if err != nil {
+			return err
+		}
+		if getO.countOnly {
+			// etcdctl 3.7 prints counts only in its "fields" format, which etcdkit lacks.
+			return fail(exitBadArgs, "--count-only is only for `--write-out=fields`")
+		}
+		return a.printRange(res, getO.valueOnly)
+	})
+}
+
+func (a *app) printRange(res etcd.RangeResult, valueOnly bool) error {
+	if a.json() {
+		return printJSON(a.stdout, res.Raw)
+	}
+	for _, kv := range res.Raw.GetKvs() {
+		a.printKV(kv.GetKey(), kv.GetValue(), valueOnly)
+	}
+	return nil
+}
+
+// paginate prints a range of any size, a page at a time, all at one revision (etcdkit's
+// --paginate): the output is get's, but memory stays bounded by the page size.
+func (a *app) paginate(c *etcd.Client, r etcd.KeyRange, opts []etcd.ReadOption) error {
+	if a.json() || getO.countOnly || getO.order != "" || getO.sortBy != "" {
+		return fail(exitBadArgs, "--paginate prints keys in key order with --write-out=simple")
+	}
+	limit := getO.limit
+	opts = append(opts, etcd.Limit(getO.pageSize))
+	n := int64(0)
+	for kv, err := range c.Scan(a.ctx, r, opts...) {
+		if err != nil {
+			return err
+		}
+		if getO.keysOnly {
+			a.printKV(kv.Key, nil, false)
+		} else {
+			a.printKV(kv.Key, kv.Value, getO.valueOnly)
+		}
+		if n++; limit > 0 && n >= limit {
+			break
+		}
+	}
+	return nil
+}
+
+// delOpts are del's flags.
+type delOpts struct {
+	prefix, prevKV, fromKey, rng bool
+}
+
+func (o *delOpts) define(fs *flagSet) {
+	fs.boolVar(&o.prefix, "prefix", "delete keys with matching prefix")
+	fs.boolVar(&o.prevKV, "prev-kv", "return deleted key-value pairs")
+	fs.boolVar(&o.fromKey, "from-key", "delete keys that are greater than or equal to the given key using byte compare")
+	fs.boolVar(&o.rng, "range", "delete range of keys")
+}
+
+var delO delOpts
+
+func delFlags(_ *app, fs *flagSet) { delO = delOpts{}; delO.define(fs) }
+
+// op checks del's arguments; warn is etcdctl's warning for an explicit range without --range.
+func (o *delOpts) op(args []string) (r etcd.KeyRange, opts []etcd.DeleteOption, warn string, err error) {
+	if len(args) == 0 || len(args) > 2 {
+		return r, nil, "", fail(exitBadArgs, "del command needs one argument as key and an optional argument as range_end")
+	}
+	if o.prefix && o.fromKey {
+		return r, nil, "", fail(exitBadArgs, "`--prefix` and `--from-key` cannot be set at the same time, choose one")
+	}
+	end := ""
+	if len(args) > 1 {
+		if o.prefix || o.fromKey {
+			return r, nil, "", fail(exitBadArgs, "too many arguments, only accept one argument when `--prefix` or `--from-key` is set")
+		}
+		end = args[1]
+		if !o.rng {
+			warn = fmt.Sprintf("Warning: Keys between %q and %q will be deleted. Please interrupt the command within next 2 seconds to cancel. "+
+				"You can provide `--range` flag to avoid the delay.\n", args[0], args[1])
+		}
+	}
+	if o.prevKV {
+		opts = append(opts, etcd.PrevKV())
+	}
+	return keyRange(args[0], end, o.prefix, o.fromKey), opts, warn, nil
+}
+
+func runDel(a *app, args []string) error {
+	r, opts, warn, err := delO.op(args)
+	if err != nil {
+		return err
+	}
+	if warn != "" {
+		fmt.Fprint(a.stderr, warn)
+		select {
+		case <-time.After(2 * time.Second):
+		case <-a.ctx.Done():
+			return fail(exitInterrupted, "interrupted")
+		}
+	}
+	if len(r.Key) == 0 {
+		return errNoKey
+	}
+	return a.call(func(ctx context.Context, c *etcd.Client) error {
+		res, err := c.Delete(ctx, r, opts...)
+		if err != nil {
+			return err
+		}
+		return a.printDelete(res)
+	})
+}
+
+func (a *app) printDelete(res etcd.DeleteResult) error {
+	if a.json() {
+		return printJSON(a.stdout, res.Raw)
+	}
+	fmt.Fprintln(a.stdout, res.Raw.GetDeleted())
+	for _, kv := range res.Raw.GetPrevKvs() {
+		a.printKV(kv.GetKey(), kv.GetValue(), false)
+	}
+	return nil
+}

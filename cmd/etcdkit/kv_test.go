@@ -1,0 +1,124 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// TestCompareKV runs put, get, del and txn through etcdctl 3.7.3 and etcdkit on the same data.
+func TestCompareKV(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	seed := [][]string{
+		{"put", "a/1", "one"}, {"put", "a/2", "two"}, {"put", "a/3", "three"},
+		{"put", "b", "bee"}, {"put", "a/1", "uno"}, {"put", "z", ""},
+	}
+
+	writes := []writeCase{
+		{name: "put", args: []string{"put", "k", "v"}},
+		{name: "put json", args: []string{"put", "k", "v", "-w", "json"}},
+		{name: "put prev-kv", setup: seed, args: []string{"put", "a/1", "new", "--prev-kv"}},
+		{name: "put prev-kv json", setup: seed, args: []string{"put", "--prev-kv", "-w=json", "a/1", "new"}},
+		{name: "put from stdin", stdin: "from\nstdin\n", args: []string{"put", "k"}},
+		{name: "put ignore-value", setup: seed, args: []string{"put", "b", "--ignore-value", "--prev-kv"}},
+		{name: "put ignore-value missing key", args: []string{"put", "nope", "--ignore-value"}},
+		{name: "put ignore-lease", setup: seed, args: []string{"--write-out", "json", "put", "b", "x", "--ignore-lease"}},
+		{name: "put bad lease", args: []string{"put", "k", "v", "--lease", "zz"}},
+		{name: "put unknown lease", args: []string{"put", "k", "v", "--lease", "123"}},
+		{name: "put no args", args: []string{"put"}},
+		{name: "put ignore-value with value", args: []string{"put", "k", "v", "--ignore-value"}},
+		{name: "put dash value", args: []string{"put", "--", "k", "-v"}},
+		{name: "del", setup: seed, args: []string{"del", "b"}},
+		{name: "del missing", setup: seed, args: []string{"del", "nope"}},
+		{name: "del prefix prev-kv", setup: seed, args: []string{"del", "a/", "--prefix", "--prev-kv"}},
+		{name: "del prefix json", setup: seed, args: []string{"del", "--prefix", "a/", "--prev-kv", "-w", "json"}},
+		{name: "del from-key", setup: seed, args: []string{"del", "--from-key", "a/3"}},
+		{name: "del range", setup: seed, args: []string{"del", "a/2", "b", "--range", "--prev-kv"}},
+		{name: "del all", setup: seed, args: []string{"del", "", "--prefix"}},
+		{name: "del prefix and from-key", args: []string{"del", "a", "--prefix", "--from-key"}},
+		{name: "del no args", args: []string{"del"}},
+		{name: "txn success", setup: seed,
+			stdin: "val(\"b\") = \"bee\"\n\nput b \"new bee\"\nget a/ --prefix\ndel z\n\nput b failed\n\n",
+			args:  []string{"txn"}},
+		{name: "txn failure", setup: seed,
+			stdin: "mod(\"b\") > \"100\"\nver(\"a/1\") = \"2\"\n\nput b x\n\nput c \"created\" --prev-kv\nget b\n\n",
+			args:  []string{"txn"}},
+		{name: "txn json", setup: seed,
+			stdin: "create(\"a/2\") != \"0\"\n\nput a/2 22 --prev-kv\nget a/ --prefix --keys-only\ndel a/3 --prev-kv\n\n\n",
+			args:  []string{"txn", "-w", "json"}},
+		{name: "txn empty", stdin: "\n\n\n", args: []string{"txn"}},
+		{name: "txn value less", setup: seed, stdin: "value(\"b\") < \"c\"\n\nget b\n\n\n", args: []string{"txn"}},
+		{name: "txn bad compare", stdin: "nope(\"b\") = \"1\"\n\n\n\n", args: []string{"txn"}},
+		{name: "txn malformed compare", stdin: "val b = 1\n\n\n\n", args: []string{"txn"}},
+		{name: "txn bad number", stdin: "ver(\"b\") = \"x\"\n\n\n\n", args: []string{"txn"}},
+		{name: "txn bad request", stdin: "\nfrob b\n\n\n", args: []string{"txn"}},
+		{name: "txn short request", stdin: "\nput\n\n\n", args: []string{"txn"}},
+		{name: "txn with argument", stdin: "\n\n\n", args: []string{"txn", "x"}},
+	}
+	for _, tc := range writes {
+		p.compareWrite(tc)
+	}
+
+	p.must("del", "", "--prefix")
+	for _, s := range seed {
+		p.must(s...)
+	}
+	reads := []readCase{
+		{name: "get", args: []string{"get", "a/1"}},
+		{name: "get missing", args: []string{"get", "nope"}},
+		{name: "get empty value", args: []string{"get", "z"}},
+		{name: "get json", args: []string{"get", "a/1", "-w", "json"}},
+		{name: "get missing json", args: []string{"get", "nope", "-w", "json"}},
+		{name: "get prefix", args: []string{"get", "--prefix", "a/"}},
+		{name: "get prefix json", args: []string{"get", "--prefix", "a/", "-w", "json"}},
+		{name: "get all", args: []string{"get", "", "--prefix"}},
+		{name: "get from-key", args: []string{"get", "--from-key", "a/2"}},
+		{name: "get range", args: []string{"get", "a/2", "z"}},
+		{name: "get limit", args: []string{"get", "--prefix", "a/", "--limit", "2", "-w", "json"}},
+		{name: "get limit=", args: []string{"get", "--prefix", "a/", "--limit=1"}},
+		{name: "get rev", args: []string{"get", "a/1", "--rev", "0"}},
+		{name: "get keys-only", args: []string{"get", "--prefix", "a/", "--keys-only"}},
+		{name: "get keys-only json", args: []string{"get", "--prefix", "a/", "--keys-only", "-w", "json"}},
+		{name: "get count-only", args: []string{"get", "--prefix", "a/", "--count-only"}},
+		{name: "get count-only json", args: []string{"get", "--prefix", "a/", "--count-only", "-w", "json"}},
+		{name: "get print-value-only", args: []string{"get", "--prefix", "a/", "--print-value-only"}},
+		{name: "get print-value-only json", args: []string{"get", "a/1", "--print-value-only", "-w", "json"}},
+		{name: "get sort value descend", args: []string{"get", "--prefix", "a/", "--sort-by", "VALUE", "--order", "DESCEND"}},
+		{name: "get sort create", args: []string{"get", "--prefix", "", "--sort-by=create"}},
+		{name: "get sort modify json", args: []string{"get", "--prefix", "", "--sort-by=MODIFY", "-w", "json"}},
+		{name: "get order descend", args: []string{"get", "--prefix", "a/", "--order=descend"}},
+		{name: "get sort version", args: []string{"get", "--prefix", "", "--sort-by", "VERSION", "--order", "DESCEND", "--limit", "1"}},
+		{name: "get serializable", args: []string{"get", "a/1", "--consistency", "s"}},
+		{name: "get bad consistency", args: []string{"get", "a/1", "--consistency", "x"}},
+		{name: "get bad order", args: []string{"get", "a/1", "--order", "sideways"}},
+		{name: "get bad sort", args: []string{"get", "a/1", "--sort-by", "color"}},
+		{name: "get mod revs", args: []string{"get", "--prefix", "", "--min-mod-rev", "3", "--max-mod-rev", "6"}},
+		{name: "get create revs", args: []string{"get", "--prefix", "", "--min-create-rev", "4"}},
+		{name: "get bad mod revs", args: []string{"get", "--prefix", "", "--min-mod-rev", "6", "--max-mod-rev", "3"}},
+		{name: "get future rev", args: []string{"get", "a/1", "--rev", "100000"}},
+		{name: "get no args", args: []string{"get"}},
+		{name: "get prefix and from-key", args: []string{"get", "a", "--prefix", "--from-key"}},
+		{name: "get keys-only and count-only", args: []string{"get", "a", "--keys-only", "--count-only"}},
+		{name: "get prefix with range end", args: []string{"get", "a", "b", "--prefix"}},
+		{name: "get hex", args: []string{"--hex", "get", "a/1"}},
+		{name: "get flags first", args: []string{"-w", "json", "--command-timeout=3s", "get", "b"}},
+		{name: "unknown command", args: []string{"frobnicate"}},
+		{name: "bad output format", args: []string{"get", "a", "-w", "yaml"}},
+	}
+	for _, tc := range reads {
+		p.compareRead(tc)
+	}
+}
+
+// TestUnknownFlag checks that a bad flag fails as etcdctl's does and prints usage.
+func TestUnknownFlag(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	ctl, kit := p.ctlRun("", "get", "--foo", "a"), p.kitRun("", "get", "--foo", "a")
+	if ctl.code != kit.code || errorLine(ctl.stderr) != errorLine(kit.stderr) {
+		t.Errorf("etcdctl %d %q, etcdkit %d %q", ctl.code, errorLine(ctl.stderr), kit.code, errorLine(kit.stderr))
+	}
+	if !strings.Contains(kit.stderr, "Usage:") || !strings.Contains(kit.stderr, "--prefix") {
+		t.Errorf("no usage after a bad flag:\n%s", kit.stderr)
+	}
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
+
+// grantLease grants a lease with a chosen ID, so that both programs can be shown the same one.
+func grantLease(t *testing.T, p *pair, id, ttl int64) {
+	t.Helper()
+	c, err := etcd.New(etcd.Config{Endpoints: p.cl.Endpoints()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := etcdserverpb.NewLeaseClient(c.Conn()).LeaseGrant(context.Background(), &etcdserverpb.LeaseGrantRequest{ID: id, TTL: ttl}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var remaining = regexp.MustCompile(`remaining\(\d+s\)`)
+
+// TestCompareLease compares the lease commands on the same leases.
+func TestCompareLease(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	grantLease(t, p, 0x1234abcd, 1000)
+	grantLease(t, p, 0x42, 500)
+	p.must("put", "leased/a", "1", "--lease", "1234abcd")
+	p.must("put", "leased/b", "2", "--lease", "42")
+	ttlMask := func(s string) string { return remaining.ReplaceAllString(s, "remaining(Ns)") }
+	for _, tc := range []readCase{
+		{name: "list", args: []string{"lease", "list"}},
+		{name: "list json", args: []string{"lease", "list", "-w", "json"}},
+		{name: "timetolive", args: []string{"lease", "timetolive", "1234abcd"}, mask: ttlMask},
+		{name: "timetolive keys", args: []string{"lease", "timetolive", "--keys", "1234abcd"}, mask: ttlMask},
+		{name: "timetolive json", args: []string{"lease", "timetolive", "1234abcd", "--keys", "-w", "json"}, norm: drop("ttl")},
+		{name: "timetolive expired", args: []string{"lease", "timetolive", "999"}},
+		{name: "timetolive expired json", args: []string{"lease", "timetolive", "999", "-w", "json"}},
+		{name: "timetolive bad id", args: []string{"lease", "timetolive", "xyz"}},
+		{name: "timetolive no args", args: []string{"lease", "timetolive"}},
+		{name: "keep-alive once", args: []string{"lease", "keep-alive", "--once", "42"}},
+		{name: "keep-alive once json", args: []string{"lease", "keep-alive", "--once", "42", "-w", "json"}},
+		{name: "revoke unknown", args: []string{"lease", "revoke", "777"}},
+		{name: "revoke no args", args: []string{"lease", "revoke"}},
+		{name: "grant bad ttl", args: []string{"lease", "grant", "ten"}},
+		{name: "grant no args", args: []string{"lease", "grant"}},
+	} {
+		p.compareRead(tc)
+	}
+
+	t.Run("grant", func(t *testing.T) {
+		ctl, kit := p.ctlRun("", "lease", "grant", "30"), p.kitRun("", "lease", "grant", "30")
+		ctl.stdout, kit.stdout = maskLeases(ctl.stdout), maskLeases(kit.stdout)
+		sameOutput(t, ctl, kit, false, nil)
+		ctl, kit = p.ctlRun("", "lease", "grant", "30", "-w", "json"), p.kitRun("", "lease", "grant", "30", "-w", "json")
+		sameOutput(t, ctl, kit, true, drop("ID", "revision"))
+	})
+	t.Run("revoke", func(t *testing.T) {
+		for i := range 2 {
+			grantLease(t, p, int64(0x700+i), 100)
+			grantLease(t, p, int64(0x800+i), 100)
+		}
+		ctl, kit := p.ctlRun("", "lease", "revoke", "700"), p.kitRun("", "lease", "revoke", "701")
+		kit.stdout = strings.ReplaceAll(kit.stdout, "701", "700")
+		sameOutput(t, ctl, kit, false, nil)
+		ctl, kit = p.ctlRun("", "lease", "revoke", "800", "-w", "json"), p.kitRun("", "lease", "revoke", "801", "-w", "json")
+		sameOutput(t, ctl, kit, true, drop("revision"))
+	})
+	t.Run("keep-alive until revoked", func(t *testing.T) {
+		// Each program keeps its own lease alive, which is then revoked under it.
+		outs := make([]string, 2)
+		for i, bin := range []string{p.ctl, kitBin} {
+			id := fmt.Sprintf("%x", 0x900+i)
+			grantLease(t, p, int64(0x900+i), 30)
+			bg := p.start(bin, "lease", "keep-alive", id)
+			first := bg.line()
+			p.must("lease", "revoke", id)
+			r := bg.wait()
+			outs[i] = strings.ReplaceAll(first+r.stdout, id, "<id>")
+			if r.code != 0 {
+				t.Errorf("%s: exit %d: %s", bin, r.code, r.stderr)
+			}
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("keep-alive output differs:\n--- etcdctl\n%s--- etcdkit\n%s", outs[0], outs[1])
+		}
+	})
+}
+
+// TestCompareCluster compares member list, endpoint status and endpoint health on a
+// three-member cluster.
+func TestCompareCluster(t *testing.T) {
+	p := newPair(t, etcdtest.Options{Size: 3})
+	took := regexp.MustCompile(`took = \S+`)
+	for _, tc := range []readCase{
+		{name: "member list", args: []string{"member", "list"}},
+		// The header names whichever member answered.
+		{name: "member list json", args: []string{"member", "list", "-w", "json"}, norm: drop("member_id")},
+		{name: "member list serializable", args: []string{"member", "list", "--consistency=s"}},
+		// A member's database sizes move as its backend commits in the background.
+		{name: "endpoint status", args: []string{"endpoint", "status"}, mask: maskSizes},
+		{name: "endpoint status json", args: []string{"endpoint", "status", "-w", "json"}, norm: drop("dbSize", "dbSizeInUse")},
+		{name: "endpoint status cluster", args: []string{"endpoint", "status", "--cluster"}, mask: maskSizes},
+		{name: "endpoint health", args: []string{"endpoint", "health"}, mask: func(s string) string {
+			lines := strings.Split(took.ReplaceAllString(s, "took = X"), "\n")
+			return strings.Join(sortedLines(lines), "\n")
+		}},
+		{name: "endpoint health json", args: []string{"endpoint", "health", "-w", "json"}, norm: func(v any) any {
+			v = drop("took")(v)
+			return sortByEndpoint(v)
+		}},
+	} {
+		p.compareRead(tc)
+	}
+	t.Run("endpoint status down", func(t *testing.T) {
+		dead := "127.0.0.1:1"
+		args := []string{"--endpoints", p.endpoints + "," + dead, "--command-timeout=1s", "endpoint", "status"}
+		ctl, kit := p.run(p.ctl, "", args...), p.run(kitBin, "", args...)
+		if ctl.code != kit.code || maskSizes(ctl.stdout) != maskSizes(kit.stdout) {
+			t.Errorf("etcdctl %d:\n%s\netcdkit %d:\n%s", ctl.code, ctl.stdout, kit.code, kit.stdout)
+		}
+	})
+}
+
+func sortedLines(lines []string) []string {
+	out := slices.Clone(lines)
+	slices.Sort(out)
+	return out
+}
+
+// sortByEndpoint orders endpoint health results, which arrive in completion order.
+func sortByEndpoint(v any) any {
+	for _, doc := range v.([]any) {
+		if list, ok := doc.([]any); ok {
+			slices.SortFunc(list, func(a, b any) int {
+				return strings.Compare(fmt.Sprint(a.(map[string]any)["endpoint"]), fmt.Sprint(b.(map[string]any)["endpoint"]))
+			})
+		}
+	}
+	return v
+}
+
+var sizes = regexp.MustCompile(`, [0-9.]+ [kMG]?B, [0-9.]+ [kMG]?B, -?\d+%`)
+
+func maskSizes(s string) string { return sizes.ReplaceAllString(s, ", <sizes>") }

@@ -1,0 +1,227 @@
+// Command etcdkit is an etcd v3 command-line client with etcdctl's syntax and output, built on
+// package etcd: put, get, del, txn, watch, lease, lock, elect, member list, endpoint status and
+// health, version.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Exit codes, as etcdctl uses them.
+const (
+	exitError         = 1
+	exitBadConnection = 2
+	exitInvalidInput  = 3
+	exitBadFeature    = 4
+	exitInterrupted   = 5
+	exitBadArgs       = 128
+)
+
+// exitError ends a command with a status; a nil err exits silently with the code.
+type exitErr struct {
+	code  int
+	err   error
+	usage bool // print the command's usage after the error
+}
+
+func (e *exitErr) Error() string { return e.err.Error() }
+
+func fail(code int, format string, args ...any) error {
+	return &exitErr{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// command is one etcdkit command.
+type command struct {
+	path  string // "lease grant"
+	use   string // "lease grant <ttl>"
+	short string
+	flags func(*app, *flagSet)
+	run   func(*app, []string) error
+	// stopAfter: after this many positional arguments, the rest are not parsed as flags.
+	stopAfter int
+}
+
+var commands []*command
+
+func register(c *command) { commands = append(commands, c) }
+
+// app is one invocation: its streams, global flags, the parsed command's positional
+// arguments and, once connected, its client.
+type app struct {
+	stdin          io.Reader
+	stdout         *bufio.Writer
+	stderr         io.Writer
+	g              globals
+	fs             *flagSet
+	cmd            *command
+	dash           int      // positional arguments before "--", -1 without "--"
+	rawArgs        []string // the arguments after the command's name
+	ctx            context.Context
+	getenv         func(string) string
+	lookupPassword func() (string, error)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run runs one command line and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdin: stdin, stdout: bufio.NewWriter(stdout), stderr: stderr, ctx: ctx, getenv: getenv, dash: -1}
+	defer a.stdout.Flush()
+	err := a.dispatch(args)
+	if err == nil {
+		return 0
+	}
+	a.stdout.Flush()
+	var ee *exitErr
+	if !errors.As(err, &ee) {
+		ee = &exitErr{code: exitError, err: err}
+	}
+	if ee.err != nil {
+		fmt.Fprintln(stderr, "Error:", errText(ee.err))
+	}
+	if ee.usage {
+		a.usage(stderr)
+	}
+	return ee.code
+}
+
+func (a *app) dispatch(args []string) error {
+	globalFS := newFlagSet()
+	a.g.define(globalFS)
+	// Find the command's words among the arguments, skipping global flags and their values.
+	var words []int
+	for i := 0; i < len(args) && len(words) < 2; i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		if strings.HasPrefix(arg, "-") && len(arg) > 1 {
+			if globalFS.takesValue(arg) {
+				i++
+			}
+			if arg == "-h" || arg == "--help" {
+				a.usage(a.stdout)
+				return nil
+			}
+			continue
+		}
+		if len(words) == 1 && !isGroup(args[words[0]]) {
+			break
+		}
+		words = append(words, i)
+	}
+	if len(words) == 0 {
+		a.usage(a.stdout)
+		return nil
+	}
+	names := make([]string, len(words))
+	for i, w := range words {
+		names[i] = args[w]
+	}
+	if names[0] == "help" {
+		a.usage(a.stdout)
+		return nil
+	}
+	path := strings.Join(names, " ")
+	for _, c := range commands {
+		if c.path == path {
+			a.cmd = c
+		}
+	}
+	if a.cmd == nil {
+		if isGroup(names[0]) {
+			a.groupUsage(a.stdout, names[0])
+			return nil
+		}
+		return &exitErr{code: exitError, err: fmt.Errorf("unknown command %q for \"etcdkit\"\nRun 'etcdkit --help' for usage.", path)}
+	}
+	rest := slices.Clone(args)
+	for i := len(words) - 1; i >= 0; i-- {
+		rest = slices.Delete(rest, words[i], words[i]+1)
+	}
+	a.rawArgs = rest
+	a.fs = globalFS
+	var help bool
+	a.fs.boolVar(&help, "help", "help for "+a.cmd.path)
+	a.fs.alias("h", "help")
+	if a.cmd.flags != nil {
+		a.cmd.flags(a, a.fs)
+	}
+	pos, dash, err := a.fs.parse(rest, a.cmd.stopAfter)
+	if err != nil {
+		return &exitErr{code: exitError, err: err, usage: true}
+	}
+	if help {
+		a.usage(a.stdout)
+		return nil
+	}
+	a.dash = dash
+	if err := a.g.fromEnv(a.fs, a.getenv); err != nil {
+		return err
+	}
+	if err := a.g.check(); err != nil {
+		return err
+	}
+	return a.cmd.run(a, pos)
+}
+
+func isGroup(name string) bool {
+	for _, c := range commands {
+		if strings.HasPrefix(c.path, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// usage prints the command's usage, or the list of commands.
+func (a *app) usage(w io.Writer) {
+	if a.cmd == nil {
+		fmt.Fprintln(w, "etcdkit: an etcd v3 client with etcdctl's syntax and output.\n\nUsage:\n  etcdkit [global flags] <command> [flags] [arguments]\n\nCommands:")
+		cs := slices.Clone(commands)
+		sort.Slice(cs, func(i, j int) bool { return cs[i].path < cs[j].path })
+		for _, c := range cs {
+			fmt.Fprintf(w, "  %-22s %s\n", c.path, c.short)
+		}
+		fmt.Fprintln(w, "\nGlobal flags (also from ETCDCTL_<FLAG> environment variables):")
+		fs := newFlagSet()
+		var g globals
+		g.define(fs)
+		fs.printDefaults(w, nil)
+		return
+	}
+	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\nFlags:\n", a.cmd.use, a.cmd.short)
+	own := newFlagSet()
+	if a.cmd.flags != nil {
+		a.cmd.flags(&app{}, own)
+	}
+	var help bool
+	own.boolVar(&help, "help", "help for "+a.cmd.path)
+	own.alias("h", "help")
+	own.printDefaults(w, nil)
+	fmt.Fprintln(w, "\nRun 'etcdkit --help' for the global flags.")
+}
+
+func (a *app) groupUsage(w io.Writer, group string) {
+	fmt.Fprintf(w, "Usage:\n  etcdkit %s <subcommand>\n\nSubcommands:\n", group)
+	for _, c := range commands {
+		if strings.HasPrefix(c.path, group+" ") {
+			fmt.Fprintf(w, "  %-22s %s\n", c.use, c.short)
+		}
+	}
+}
