@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
+)
+
+func init() {
+	register(&command{path: "watch", use: "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
+		short: "Watches events stream on keys or prefixes", flags: watchFlags, run: runWatch})
+}
+
+var watchO struct {
+	prefix, prevKV bool
+	rev            int64
+}
+
+func watchFlags(_ *app, fs *flagSet) {
+	watchO.prefix, watchO.prevKV, watchO.rev = false, false, 0
+	fs.boolVar(&watchO.prefix, "prefix", "Watch on a prefix if prefix is set")
+	fs.int64Var(&watchO.rev, "rev", 0, "Revision to start watching")
+	fs.boolVar(&watchO.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
+}
+
+// watchArgs splits watch's arguments into the key range and the command to run on each
+// event, taking the key from ETCDCTL_WATCH_KEY and ETCDCTL_WATCH_RANGE_END when set.
+func (a *app) watchArgs(pos []string) (keys, execArgs []string, err error) {
+	envKey, envRange := a.getenv("ETCDCTL_WATCH_KEY"), a.getenv("ETCDCTL_WATCH_RANGE_END")
+	if envKey == "" && envRange != "" {
+		return nil, nil, fail(exitBadArgs, "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=%q", envRange)
+	}
+	keys = pos
+	if a.dash >= 0 {
+		keys, execArgs = pos[:a.dash], pos[a.dash:]
+		if len(execArgs) == 0 {
+			return nil, nil, fail(exitBadArgs, "bad number of arguments (found separator --, but no commands)")
+		}
+	}
+	if envKey != "" {
+		if len(keys) > 0 {
+			return nil, nil, fail(exitBadArgs, "bad number of arguments (found conflicting environment key)")
+		}
+		keys = []string{envKey}
+		if envRange != "" {
+			keys = append(keys, envRange)
+		}
+	}
+	if len(keys) == 0 || len(keys) > 2 {
+		return nil, nil, fail(exitBadArgs, "bad number of arguments")
+	}
+	if len(keys) == 2 && watchO.prefix {
+		return nil, nil, fail(exitBadArgs, "`range_end` and `--prefix` are mutually exclusive")
+	}
+	return keys, execArgs, nil
+}
+
+// runWatch prints every event, as etcdctl does, and runs the command given after "--" for
+// each one with ETCD_WATCH_REVISION, ETCD_WATCH_EVENT_TYPE, ETCD_WATCH_KEY and
+// ETCD_WATCH_VALUE in its environment. It runs until interrupted.
+func runWatch(a *app, pos []string) error {
+	keys, execArgs, err := a.watchArgs(pos)
+	if err != nil {
+		return err
+	}
+	end := ""
+	if len(keys) == 2 {
+		end = keys[1]
+	}
+	r := keyRange(keys[0], end, watchO.prefix, false)
+	if len(r.Key) == 0 {
+		r = etcd.FromKey("\x00")
+	}
+	var opts []etcd.WatchOption
+	if watchO.rev > 0 {
+		opts = append(opts, etcd.FromRevision(watchO.rev))
+	}
+	if watchO.prevKV {
+		opts = append(opts, etcd.WithPrevKV())
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for ev, err := range c.Watch(a.ctx, r, opts...) {
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return &exitErr{code: 130} // interrupted, like etcdctl killed by SIGINT
+			}
+			fmt.Fprintf(a.stderr, "watch was canceled (%s)\n", errText(err))
+			return fail(exitInterrupted, "watch is canceled by the server")
+		}
+		if ev.Type == etcd.EventProgress {
+			fmt.Fprintf(a.stdout, "progress notify: %d\n", ev.Revision)
+			a.stdout.Flush()
+			continue
+		}
+		a.printEvent(ev)
+		a.stdout.Flush()
+		if len(execArgs) > 0 {
+			cmd := exec.CommandContext(a.ctx, execArgs[0], execArgs[1:]...)
+			cmd.Env = append(os.Environ(),
+				fmt.Sprintf("ETCD_WATCH_REVISION=%d", ev.Revision),
+				fmt.Sprintf("ETCD_WATCH_EVENT_TYPE=%q", ev.Type.String()),
+				fmt.Sprintf("ETCD_WATCH_KEY=%q", ev.KV.Key),
+				fmt.Sprintf("ETCD_WATCH_VALUE=%q", ev.KV.Value))
+			cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+			err := cmd.Run()
+			a.stdout.Flush()
+			if err != nil {
+				fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
+				return &exitErr{code: exitError}
+			}
+		}
+	}
+	return errors.New("watch ended")
+}
+
+// printEvent prints one event: simple as etcdctl's lines, json as etcdctl's watch response
+// object holding the one event (the header carries the event's revision only: package etcd's
+// events do not carry the rest of the response header).
+func (a *app) printEvent(ev etcd.Event) {
+	if a.json() {
+		e := &mvccpb.Event{Kv: rawKV(&ev.KV), PrevKv: rawKV(ev.PrevKV)}
+		if ev.Type == etcd.EventDelete {
+			e.Type = mvccpb.Event_DELETE
+		}
+		printJSON(a.stdout, struct {
+			Header          *etcdserverpb.ResponseHeader
+			Events          []*mvccpb.Event
+			CompactRevision int64
+			Canceled        bool
+			Created         bool
+			CancelReason    string
+		}{Header: &etcdserverpb.ResponseHeader{Revision: ev.Revision}, Events: []*mvccpb.Event{e}})
+		return
+	}
+	fmt.Fprintln(a.stdout, ev.Type)
+	if ev.PrevKV != nil {
+		a.printKV(ev.PrevKV.Key, ev.PrevKV.Value, false)
+	}
+	a.printKV(ev.KV.Key, ev.KV.Value, false)
+}
+
+func rawKV(kv *etcd.KeyValue) *mvccpb.KeyValue {
+	if kv == nil {
+		return nil
+	}
+	return &mvccpb.KeyValue{Key: kv.Key, Value: kv.Value, CreateRevision: kv.CreateRevision,
+		ModRevision: kv.ModRevision, Version: kv.Version, Lease: int64(kv.Lease)}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// TestCompareWatch watches the same writes with both programs, from a fixed revision so that
+// neither misses any, and compares what they print.
+func TestCompareWatch(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		lines int
+	}{
+		{"prefix", []string{"watch", "w/", "--prefix"}, 9},
+		{"prev-kv", []string{"watch", "--prefix", "--prev-kv", "w/"}, 13},
+		{"key", []string{"watch", "w/a"}, 6},
+		{"range", []string{"watch", "w/a", "w/c"}, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rev := p.revision() + 1
+			args := append(tc.args, fmt.Sprintf("--rev=%d", rev))
+			ctl, kit := p.start(p.ctl, args...), p.start(kitBin, args...)
+			p.must("put", "w/a", "1")
+			p.must("put", "w/b", "two words")
+			p.must("put", "w/a", "")
+			p.must("del", "w/a")
+			for range tc.lines {
+				if c, k := ctl.line(), kit.line(); c != k {
+					t.Fatalf("etcdctl printed %q, etcdkit %q", c, k)
+				}
+			}
+			p.must("del", "w/", "--prefix")
+		})
+	}
+	t.Run("exec", func(t *testing.T) {
+		dir := t.TempDir()
+		outs := make([]string, 2)
+		for i, bin := range []string{p.ctl, kitBin} {
+			rev := p.revision() + 1
+			file := filepath.Join(dir, fmt.Sprint(i))
+			bg := p.start(bin, "watch", "x", fmt.Sprintf("--rev=%d", rev), "--", "sh", "-c",
+				`echo "$ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE" >> `+file+`; echo ran`)
+			p.must("put", "x", "v 1")
+			p.must("del", "x")
+			var got []string
+			for range 7 {
+				got = append(got, bg.line())
+			}
+			env, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs[i] = strings.Join(got, "") + string(env)
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("etcdctl:\n%s\netcdkit:\n%s", outs[0], outs[1])
+		}
+	})
+	for _, tc := range []readCase{
+		{name: "no key", args: []string{"watch"}},
+		{name: "separator without command", args: []string{"watch", "k", "--"}},
+		{name: "prefix with range end", args: []string{"watch", "a", "b", "--prefix"}},
+	} {
+		p.compareRead(tc)
+	}
+}
