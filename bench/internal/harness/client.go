@@ -1,0 +1,52 @@
+// Package harness runs the benchmark's workloads against one client library and measures
+// them: throughput, latency, and the client's own CPU, allocations and memory. Each library
+// is adapted to Client by a small package (kitclient, v3client, rawclient), and each runs in
+// its own process (cmd/bench-*), so that getrusage and runtime.MemStats see one client only.
+package harness
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Client is one client library, adapted to the operations the workloads need. Every method
+// is safe for concurrent use. The adapters do the same work on the wire, so that the
+// figures compare the libraries, not the requests.
+type Client interface {
+	// Put writes value under key.
+	Put(ctx context.Context, key, value string) error
+	// Get reads one key (a linearizable range of a single key).
+	Get(ctx context.Context, key string) error
+	// CAS runs the transaction "if value(key) == value then put key=value else get key".
+	CAS(ctx context.Context, key, value string) error
+	// Revision returns the store's current revision.
+	Revision(ctx context.Context) (int64, error)
+	// Watch watches the keys under prefix from revision from and calls event for each put,
+	// until event returns false (then Watch returns nil) or the watch fails.
+	Watch(ctx context.Context, prefix string, from int64, event func(key, value []byte) bool) error
+	// NewLocker returns one lock contender on the lock name, with its own session.
+	NewLocker(ctx context.Context, name string) (Locker, error)
+	// Grant grants a lease of ttl and returns its ID.
+	Grant(ctx context.Context, ttl time.Duration) (int64, error)
+	// KeepAlive keeps lease id alive in the background until ctx ends.
+	KeepAlive(ctx context.Context, id int64) error
+	// TTL returns the remaining time to live of lease id, -1 when it is gone.
+	TTL(ctx context.Context, id int64) (int64, error)
+	// Close releases the client.
+	Close() error
+}
+
+// Locker is one contender for a lock, over its own session.
+type Locker interface {
+	Lock(ctx context.Context) error
+	Unlock(ctx context.Context) error
+	// Close ends the contender's session.
+	Close() error
+}
+
+// NewFunc makes a client for the given endpoints.
+type NewFunc func(endpoints []string) (Client, error)
+
+// ErrNoLock is returned by NewLocker of a client that has no lock recipe yet.
+var ErrNoLock = errors.New("harness: this client has no lock")

@@ -1,0 +1,94 @@
+package harness
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+)
+
+// Main is the body of a runner program (cmd/bench-*): it runs the one workload its flags
+// name with the client newClient makes, and prints the Result as one line of JSON. For the
+// watch workload it first prints the line "ready" once the writer may start.
+func Main(name string, newClient NewFunc) {
+	if err := main1(name, newClient); err != nil {
+		fmt.Fprintf(os.Stderr, "bench-%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
+func main1(name string, newClient NewFunc) error {
+	var (
+		cfg        Config
+		endpoints  = flag.String("endpoints", "127.0.0.1:2379", "comma-separated etcd endpoints")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+		memProfile = flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
+	)
+	flag.StringVar(&cfg.Workload, "workload", Put, "put, get, txn, watch, lock or keepalive")
+	flag.IntVar(&cfg.Conc, "conc", 1, "concurrent callers or lock contenders")
+	flag.IntVar(&cfg.N, "n", 1000, "operations, events, lock cycles or leases")
+	flag.IntVar(&cfg.ValueSize, "value-size", 256, "value size in bytes")
+	flag.StringVar(&cfg.Prefix, "prefix", "bench/", "key prefix of this run")
+	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "keepalive: how long to keep the leases alive")
+	flag.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "keepalive: lease TTL")
+	flag.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "watch: how long to wait for the events")
+	flag.Parse()
+
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c, err := newClient(strings.Split(*endpoints, ","))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	out := bufio.NewWriter(os.Stdout)
+	r, err := Run(ctx, c, cfg, func() {
+		fmt.Fprintln(out, "ready")
+		out.Flush()
+	})
+	if err != nil {
+		return err
+	}
+	r.Client = name
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			return err
+		}
+	}
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n", line)
+	return out.Flush()
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
+}

@@ -1,0 +1,367 @@
+// Package rawclient drives etcdkit's generated stubs (gen/) directly over one gRPC
+// connection: the floor the client libraries are measured against. It does the least that
+// each workload needs and nothing a real client must (no retries, no failover, no auth).
+package rawclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/etcdkit/etcdkit/bench/internal/harness"
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
+)
+
+// Client is the raw-stub client. It satisfies harness.Client.
+type Client struct {
+	conn  *grpc.ClientConn
+	kv    etcdserverpb.KVClient
+	watch etcdserverpb.WatchClient
+	lease etcdserverpb.LeaseClient
+
+	keeperOnce sync.Once
+	keeper     *keeper
+	keeperErr  error
+	stop       context.CancelFunc
+	ctx        context.Context // the keeper's lifetime
+}
+
+// New connects to the first endpoint.
+func New(endpoints []string) (harness.Client, error) { return Dial(endpoints[0]) }
+
+// Dial connects to one endpoint.
+func Dial(endpoint string) (*Client, error) {
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	return &Client{
+		conn: conn, ctx: ctx, stop: stop,
+		kv:    etcdserverpb.NewKVClient(conn),
+		watch: etcdserverpb.NewWatchClient(conn),
+		lease: etcdserverpb.NewLeaseClient(conn),
+	}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error {
+	c.stop()
+	return c.conn.Close()
+}
+
+// bytes views s as a byte slice without copying; the stubs only read it.
+func bytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// Put writes value under key.
+func (c *Client) Put(ctx context.Context, key, value string) error {
+	_, err := c.kv.Put(ctx, &etcdserverpb.PutRequest{Key: bytes(key), Value: bytes(value)})
+	return err
+}
+
+// Get reads key.
+func (c *Client) Get(ctx context.Context, key string) error {
+	resp, err := c.kv.Range(ctx, &etcdserverpb.RangeRequest{Key: bytes(key)})
+	if err == nil && len(resp.Kvs) == 0 {
+		err = errors.New("key not found")
+	}
+	return err
+}
+
+// CAS puts value under key if the key's value is value, else reads the key.
+func (c *Client) CAS(ctx context.Context, key, value string) error {
+	k, v := bytes(key), bytes(value)
+	resp, err := c.kv.Txn(ctx, &etcdserverpb.TxnRequest{
+		Compare: []*etcdserverpb.Compare{{
+			Result: etcdserverpb.Compare_EQUAL, Target: etcdserverpb.Compare_VALUE, Key: k,
+			TargetUnion: &etcdserverpb.Compare_Value{Value: v},
+		}},
+		Success: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestPut{
+			RequestPut: &etcdserverpb.PutRequest{Key: k, Value: v}}}},
+		Failure: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestRange{
+			RequestRange: &etcdserverpb.RangeRequest{Key: k}}}},
+	})
+	if err == nil && !resp.Succeeded {
+		err = errors.New("compare failed")
+	}
+	return err
+}
+
+// Revision returns the store's revision.
+func (c *Client) Revision(ctx context.Context) (int64, error) {
+	resp, err := c.kv.Range(ctx, &etcdserverpb.RangeRequest{Key: []byte{0}, CountOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	return resp.Header.Revision, nil
+}
+
+// prefixEnd is the end of the range of keys under prefix (prefix not all 0xff).
+func prefixEnd(prefix string) []byte {
+	end := []byte(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return []byte{0}
+}
+
+// openWatch opens a watch stream of its own, which ends with ctx, and creates one watcher on it.
+func (c *Client) openWatch(ctx context.Context, req *etcdserverpb.WatchCreateRequest) (grpc.BidiStreamingClient[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse], error) {
+	st, err := c.watch.Watch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = st.Send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: req}})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Watch opens a watch stream of its own on the keys under prefix.
+func (c *Client) Watch(ctx context.Context, prefix string, from int64, event func(key, value []byte) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := c.openWatch(ctx, &etcdserverpb.WatchCreateRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix), StartRevision: from})
+	if err != nil {
+		return err
+	}
+	for {
+		resp, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		if resp.Canceled {
+			return fmt.Errorf("watch canceled: %s", resp.CancelReason)
+		}
+		for _, ev := range resp.Events {
+			if ev.Type == mvccpb.Event_PUT && !event(ev.Kv.Key, ev.Kv.Value) {
+				return nil
+			}
+		}
+	}
+}
+
+// Grant grants a lease.
+func (c *Client) Grant(ctx context.Context, ttl time.Duration) (int64, error) {
+	resp, err := c.lease.LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: int64(ttl / time.Second)})
+	if err != nil {
+		return 0, err
+	}
+	return resp.ID, nil
+}
+
+// TTL returns the lease's remaining TTL, -1 when it is gone.
+func (c *Client) TTL(ctx context.Context, id int64) (int64, error) {
+	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: id})
+	if err != nil {
+		return 0, err
+	}
+	return resp.TTL, nil
+}
+
+// KeepAlive renews lease id on the client's one keep-alive stream every third of its TTL
+// until ctx ends.
+func (c *Client) KeepAlive(ctx context.Context, id int64) error {
+	c.keeperOnce.Do(func() { c.keeper, c.keeperErr = c.startKeeper() })
+	if c.keeperErr != nil {
+		return c.keeperErr
+	}
+	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: id})
+	if err != nil {
+		return err
+	}
+	if resp.TTL <= 0 {
+		return fmt.Errorf("lease %x not found", id)
+	}
+	c.keeper.add(ctx, id, time.Duration(resp.GrantedTTL)*time.Second)
+	return nil
+}
+
+// keeper sends the keep-alives of every lease on one stream. One goroutine sends, one
+// drains the answers.
+type keeper struct {
+	mu     sync.Mutex
+	leases map[int64]*kept
+}
+
+type kept struct {
+	ctx   context.Context
+	every time.Duration
+	next  time.Time
+}
+
+func (c *Client) startKeeper() (*keeper, error) {
+	st, err := c.lease.LeaseKeepAlive(c.ctx)
+	if err != nil {
+		return nil, err
+	}
+	k := &keeper{leases: map[int64]*kept{}}
+	go func() {
+		for {
+			if _, err := st.Recv(); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		var due []int64
+		for {
+			select {
+			case <-c.ctx.Done():
+				return
+			case now := <-tick.C:
+				due = k.due(now, due[:0])
+				for _, id := range due {
+					if st.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: id}) != nil {
+						return
+					}
+				}
+			}
+		}
+	}()
+	return k, nil
+}
+
+func (k *keeper) add(ctx context.Context, id int64, ttl time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.leases[id] = &kept{ctx: ctx, every: ttl / 3, next: time.Now().Add(ttl / 3)}
+}
+
+// due appends the leases due for renewal at now, forgetting those whose context ended.
+func (k *keeper) due(now time.Time, out []int64) []int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, l := range k.leases {
+		switch {
+		case l.ctx.Err() != nil:
+			delete(k.leases, id)
+		case !now.Before(l.next):
+			l.next = now.Add(l.every)
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// NewLocker returns a contender with its own lease, kept alive on the shared stream.
+func (c *Client) NewLocker(ctx context.Context, name string) (harness.Locker, error) {
+	id, err := c.Grant(ctx, 60*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(c.ctx)
+	if err := c.KeepAlive(lctx, id); err != nil {
+		cancel()
+		return nil, err
+	}
+	return &locker{c: c, lease: id, prefix: name + "/", key: name + "/" + strconv.FormatInt(id, 16), cancel: cancel}, nil
+}
+
+// locker is etcd's lock recipe: a key under the lock's prefix with the contender's lease,
+// then wait for the deletion of the key created just before it. The wait watches the
+// predecessor without a start revision, so that the watcher is synced at once (see
+// DESIGN.md), and checks the predecessor again when the watch starts later than the read.
+type locker struct {
+	c      *Client
+	lease  int64
+	prefix string
+	key    string
+	cancel context.CancelFunc
+}
+
+func (l *locker) Lock(ctx context.Context) error {
+	k := bytes(l.key)
+	resp, err := l.c.kv.Txn(ctx, &etcdserverpb.TxnRequest{
+		Compare: []*etcdserverpb.Compare{{
+			Result: etcdserverpb.Compare_EQUAL, Target: etcdserverpb.Compare_CREATE, Key: k,
+			TargetUnion: &etcdserverpb.Compare_CreateRevision{CreateRevision: 0},
+		}},
+		Success: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestPut{
+			RequestPut: &etcdserverpb.PutRequest{Key: k, Lease: l.lease}}}},
+		Failure: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestRange{
+			RequestRange: &etcdserverpb.RangeRequest{Key: k}}}},
+	})
+	if err != nil {
+		return err
+	}
+	mine := resp.Header.Revision
+	if !resp.Succeeded {
+		mine = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	}
+	for {
+		pred, err := l.c.kv.Range(ctx, &etcdserverpb.RangeRequest{
+			Key: bytes(l.prefix), RangeEnd: prefixEnd(l.prefix), Limit: 1,
+			SortOrder: etcdserverpb.RangeRequest_DESCEND, SortTarget: etcdserverpb.RangeRequest_CREATE,
+			MaxCreateRevision: mine - 1,
+		})
+		if err != nil {
+			return err
+		}
+		if len(pred.Kvs) == 0 {
+			return nil
+		}
+		if err := l.waitDelete(ctx, pred.Kvs[0], pred.Header.Revision); err != nil {
+			return err
+		}
+	}
+}
+
+// waitDelete returns once the predecessor pred, read at revision rev, is deleted. The
+// predecessor's session may have created its key again since; that is a new key (a newer
+// create revision), so the check compares create revisions, not existence.
+func (l *locker) waitDelete(ctx context.Context, pred *mvccpb.KeyValue, rev int64) error {
+	key := pred.Key
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	st, err := l.c.openWatch(ctx, &etcdserverpb.WatchCreateRequest{
+		Key: key, Filters: []etcdserverpb.WatchCreateRequest_FilterType{etcdserverpb.WatchCreateRequest_NOPUT},
+	})
+	if err != nil {
+		return err
+	}
+	for {
+		resp, err := st.Recv()
+		if err != nil {
+			return err
+		}
+		if resp.Created && resp.Header.Revision > rev {
+			// Written since the read: the key may be gone already.
+			got, err := l.c.kv.Range(ctx, &etcdserverpb.RangeRequest{Key: key})
+			if err != nil {
+				return err
+			}
+			if len(got.Kvs) == 0 || got.Kvs[0].CreateRevision != pred.CreateRevision {
+				return nil
+			}
+		}
+		if len(resp.Events) > 0 {
+			return nil
+		}
+	}
+}
+
+func (l *locker) Unlock(ctx context.Context) error {
+	_, err := l.c.kv.DeleteRange(ctx, &etcdserverpb.DeleteRangeRequest{Key: bytes(l.key)})
+	return err
+}
+
+func (l *locker) Close() error {
+	l.cancel()
+	_, err := l.c.lease.LeaseRevoke(context.Background(), &etcdserverpb.LeaseRevokeRequest{ID: l.lease})
+	return err
+}
