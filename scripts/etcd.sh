@@ -6,8 +6,8 @@
 #   scripts/etcd.sh debian            Debian's etcd-server (3.4.23), unpacked, not installed
 #   scripts/etcd.sh debian-protos     Debian's golang-etcd-server-dev (3.4.23 sources); prints the
 #                                     tree that holds etcdserver/etcdserverpb/rpc.proto
-#   scripts/etcd.sh all               what `make test` needs: server v3.7.3 and v3.5.35, debian,
-#                                     debian-protos
+#   scripts/etcd.sh all               what `make test` needs: server v3.7.3 and v3.5.35, etcdctl
+#                                     v3.7.3 (cmd/etcdkit compares its output), debian, debian-protos
 #
 # Results live under $ETCDKIT_CACHE (default: the repo's ignored .cache/), as
 # etcd/VERSION/etcd and etcd/VERSION/etcdctl; package etcd/etcdtest looks for them there.
@@ -149,6 +149,7 @@ case "${1:-}" in
     start=$SECONDS
     server "$default_version"
     server "$old_version"
+    etcdctl "$default_version"
     debian
     debian_protos
     log "all ready in $((SECONDS - start))s"
