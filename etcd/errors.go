@@ -52,6 +52,11 @@ var (
 	ErrNoSpace = errors.New("etcd: database space exceeded")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("etcd: client is closed")
+	// ErrLocked: TryLock found the lock held by another session.
+	ErrLocked = errors.New("etcd: lock is held by another session")
+	// ErrLockNotHeld: the lock (or leadership) is no longer ours: its key was deleted or its
+	// session's lease expired, so Unlock, Proclaim or Resign changed nothing.
+	ErrLockNotHeld = errors.New("etcd: lock is not held")
 )
 
 // serverErrors maps etcd's error descriptions, which are its wire identity for errors (the

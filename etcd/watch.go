@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -254,7 +255,10 @@ func (w *watcher) stop() {
 
 // wait returns the queued events, blocking until there are some, the watch ends (the error
 // comes once the queue is drained) or ctx ends.
-func (w *watcher) wait(ctx context.Context) ([]Event, error) {
+func (w *watcher) wait(ctx context.Context) ([]Event, error) { return w.waitOr(ctx, nil) }
+
+// waitOr is wait that also returns, with errStopped, when stop is closed.
+func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, error) {
 	for {
 		w.mu.Lock()
 		q, err := w.queue, w.err
@@ -270,6 +274,8 @@ func (w *watcher) wait(ctx context.Context) ([]Event, error) {
 		case <-w.wake:
 		case <-ctx.Done():
 			return nil, opError("watch", w.name, ctx.Err())
+		case <-stop:
+			return nil, errStopped
 		}
 	}
 }
@@ -287,6 +293,9 @@ func (w *watcher) push(evs []Event, err error) {
 	default:
 	}
 }
+
+// errStopped is waitOr's answer when its stop channel closes.
+var errStopped = errors.New("etcd: wait stopped")
 
 // event converts a wire event.
 func (c *Client) event(ev *mvccpb.Event) Event {
