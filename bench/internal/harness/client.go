@@ -6,7 +6,6 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -47,6 +46,3 @@ type Locker interface {
 
 // NewFunc makes a client for the given endpoints.
 type NewFunc func(endpoints []string) (Client, error)
-
-// ErrNoLock is returned by NewLocker of a client that has no lock recipe yet.
-var ErrNoLock = errors.New("harness: this client has no lock")

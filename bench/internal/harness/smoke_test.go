@@ -2,7 +2,6 @@ package harness_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -58,9 +57,6 @@ func TestSmoke(t *testing.T) {
 						written <- harness.WriteEvents(ctx, writer.Put, w.Prefix, w.N, w.ValueSize, 4)
 					}()
 				})
-				if errors.Is(err, harness.ErrNoLock) {
-					t.Skipf("%s: %v", cc.name, err)
-				}
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -76,8 +76,20 @@ func (k client) TTL(ctx context.Context, id int64) (int64, error) {
 	return int64(info.TTL / time.Second), err
 }
 
-// NewLocker is not wired yet: package etcd has no lock. The harness reports the lock
-// workloads as not run for etcdkit.
-func (k client) NewLocker(ctx context.Context, name string) (harness.Locker, error) {
-	return nil, harness.ErrNoLock
+type locker struct {
+	s *etcd.Session
+	m *etcd.Mutex
 }
+
+// NewLocker returns a contender with a session of its own.
+func (k client) NewLocker(ctx context.Context, name string) (harness.Locker, error) {
+	s, err := k.c.NewSession(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return locker{s, s.NewMutex(name)}, nil
+}
+
+func (l locker) Lock(ctx context.Context) error   { return l.m.Lock(ctx) }
+func (l locker) Unlock(ctx context.Context) error { return l.m.Unlock(ctx) }
+func (l locker) Close() error                     { return l.s.Close() }

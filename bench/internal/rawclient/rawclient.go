@@ -365,3 +365,6 @@ func (l *locker) Close() error {
 	_, err := l.c.lease.LeaseRevoke(context.Background(), &etcdserverpb.LeaseRevokeRequest{ID: l.lease})
 	return err
 }
+
+// Conn returns the client's connection.
+func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }

@@ -1,0 +1,184 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/etcdkit/etcdkit/bench/internal/harness"
+)
+
+// Footprint is what a small program using one client costs to build and ship.
+type Footprint struct {
+	Client    string  `json:"client"`
+	Bytes     int64   `json:"stripped_bytes"`
+	Modules   int     `json:"modules"`
+	Packages  int     `json:"packages"`
+	ColdBuild float64 `json:"cold_build_s"` // 0 when not measured
+	Ran       bool    `json:"ran"`          // the program worked against the server
+}
+
+// Meta describes where and how the figures were taken.
+type Meta struct {
+	Date, Machine, Go, Server, Pinning, Note, Command string
+	Reps                                              int
+	Quick                                             bool
+}
+
+// Input is everything the report shows.
+type Input struct {
+	Meta      Meta
+	Results   []harness.Result
+	Footprint []Footprint
+}
+
+// f formats a figure with a precision that suits its size.
+func f(v float64) string {
+	switch a := abs(v); {
+	case a == 0:
+		return "0"
+	case a >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// cell is a median with its range, or "n/a".
+func cell(s Summary) string {
+	switch {
+	case s.N == 0:
+		return "n/a"
+	case s.N == 1 || s.Min == s.Max:
+		return f(s.Median)
+	default:
+		return fmt.Sprintf("%s (%s–%s)", f(s.Median), f(s.Min), f(s.Max))
+	}
+}
+
+func ratio(s *Set, k Case, a, b string, m Metric) string {
+	r, ok := s.Ratio(k, a, b, m)
+	if !ok {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", r)
+}
+
+// caseName names a case in tables.
+func caseName(k Case) string {
+	switch k.Workload {
+	case harness.Watch, harness.KeepAlive:
+		return k.Workload
+	case harness.Lock:
+		return fmt.Sprintf("lock ×%d", k.Conc)
+	}
+	return fmt.Sprintf("%s ×%d", k.Workload, k.Conc)
+}
+
+// Write renders the report as Markdown.
+func Write(w io.Writer, in Input) error {
+	s := NewSet(in.Results)
+	var b strings.Builder
+	m := in.Meta
+	fmt.Fprintf(&b, "# etcdkit benchmark: etcdkit vs clientv3 vs the raw stubs\n\n")
+	if m.Note != "" {
+		fmt.Fprintf(&b, "> **%s**\n\n", m.Note)
+	}
+	fmt.Fprintf(&b, "Measured %s on %s with %s against etcd %s: one member, `--unsafe-no-fsync`, so that the "+
+		"disk is not what is measured. %s Each client runs in a process of its own, one workload per process, "+
+		"in alternation (etcdkit, clientv3, raw, then again), %d repetition(s); each cell is the median, with the "+
+		"range in brackets. Client CPU is the process's user+system time (getrusage); allocations and bytes "+
+		"come from runtime.MemStats over the measured part only (after a warm-up).\n\n",
+		m.Date, m.Machine, m.Go, m.Server, m.Pinning, m.Reps)
+	if m.Quick {
+		b.WriteString("Quick mode: small counts and one repetition, for a smoke run; not figures to quote.\n\n")
+	}
+	fmt.Fprintf(&b, "Reproduce: `%s`.\n\n", m.Command)
+
+	b.WriteString("## Ratios\n\netcdkit / clientv3 and etcdkit / raw stubs, medians. Throughput: higher is better; the rest: lower is better.\n\n")
+	b.WriteString("| case | ops/s vs v3 | ops/s vs raw | CPU/op vs v3 | CPU/op vs raw | allocs/op vs v3 | allocs/op vs raw | B/op vs v3 | B/op vs raw |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, k := range s.Cases {
+		if k.Workload == harness.KeepAlive {
+			fmt.Fprintf(&b, "| %s | | | %s | %s | %s | %s | %s | %s |\n", caseName(k),
+				ratio(s, k, Kit, V3, CPU), ratio(s, k, Kit, Raw, CPU), ratio(s, k, Kit, V3, Allocs), ratio(s, k, Kit, Raw, Allocs),
+				ratio(s, k, Kit, V3, Bytes), ratio(s, k, Kit, Raw, Bytes))
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", caseName(k),
+			ratio(s, k, Kit, V3, Rate), ratio(s, k, Kit, Raw, Rate), ratio(s, k, Kit, V3, CPU), ratio(s, k, Kit, Raw, CPU),
+			ratio(s, k, Kit, V3, Allocs), ratio(s, k, Kit, Raw, Allocs), ratio(s, k, Kit, V3, Bytes), ratio(s, k, Kit, Raw, Bytes))
+	}
+	b.WriteString("\n![ratios](results.svg)\n\n")
+
+	b.WriteString("## Targets\n\n| target | measured | met |\n|---|---|---|\n")
+	for _, t := range Targets(s, in.Footprint) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Name, t.Value, t.Verdict())
+	}
+
+	sections := []struct{ title, unit string }{
+		{"KV: put, get, CAS txn", "ops/s is operations per second over the measured operations; latency is per call; ×N is the number of concurrent callers sharing one client."},
+		{"Watch", "Events delivered per second, from the watch being established to the last event; latency is from the writer's put to delivery; CPU, allocations and bytes are per event; faults are missing plus duplicate events (must be 0)."},
+		{"Lock", "Lock cycles (acquire, check no one else holds it, release) per second, ×N contenders each with its own session on one shared client; latency is the wait to acquire; CPU, allocations and bytes are per cycle; faults are overlapping holds (must be 0)."},
+		{"Keepalive", "Leases kept alive for the measured time; CPU, allocations and bytes are per lease-second; faults are leases lost (must be 0)."},
+	}
+	groups := [][]string{{harness.Put, harness.Get, harness.Txn}, {harness.Watch}, {harness.Lock}, {harness.KeepAlive}}
+	for i, sec := range sections {
+		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sec.title, sec.unit)
+		first := "ops/s"
+		if groups[i][0] == harness.KeepAlive {
+			first = "leases"
+		}
+		fmt.Fprintf(&b, "| case | client | %s | p50 ms | p99 ms | CPU µs/op | allocs/op | B/op | peak RSS MB | errors | faults |\n", first)
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, k := range s.Cases {
+			if !contains(groups[i], k.Workload) {
+				continue
+			}
+			for _, c := range Clients {
+				errs, faults := s.Faults(k, c)
+				if len(s.Runs(k, c)) == 0 {
+					fmt.Fprintf(&b, "| %s | %s | not run | | | | | | | | |\n", caseName(k), c)
+					continue
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", caseName(k), c,
+					cell(s.Get(k, c, Rate)), cell(s.Get(k, c, P50)), cell(s.Get(k, c, P99)), cell(s.Get(k, c, CPU)),
+					cell(s.Get(k, c, Allocs)), cell(s.Get(k, c, Bytes)), cell(s.Get(k, c, RSS)), errs, faults)
+			}
+		}
+	}
+
+	b.WriteString("\n## Footprint\n\nA small program doing a put, a prefix get, one watch event and a lock/unlock with each client " +
+		"(bench/footprint/): binary built with `-trimpath -ldflags='-s -w'`, " +
+		"modules in `go list -m all`, non-standard packages in `go list -deps`, and a build with an empty GOCACHE (modules already downloaded).\n\n")
+	b.WriteString("| client | stripped binary MB | modules | packages | cold build s | ran against etcd |\n|---|---|---|---|---|---|\n")
+	for _, fp := range in.Footprint {
+		cold := "not measured"
+		if fp.ColdBuild > 0 {
+			cold = fmt.Sprintf("%.1f", fp.ColdBuild)
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %d | %d | %s | %v |\n", fp.Client, float64(fp.Bytes)/1e6, fp.Modules, fp.Packages, cold, fp.Ran)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

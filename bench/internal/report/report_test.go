@@ -1,0 +1,97 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/bench/internal/harness"
+)
+
+func TestSummarise(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   []float64
+		want Summary
+	}{
+		{nil, Summary{}},
+		{[]float64{3}, Summary{3, 3, 3, 1}},
+		{[]float64{5, 1, 3}, Summary{3, 1, 5, 3}},
+		{[]float64{4, 1, 2, 3}, Summary{2.5, 1, 4, 4}},
+	} {
+		if got := Summarise(tc.in); got != tc.want {
+			t.Errorf("Summarise(%v) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func sample() Input {
+	var rs []harness.Result
+	for rep := range 3 {
+		for _, c := range Clients {
+			k := float64(rep + 1)
+			rs = append(rs,
+				harness.Result{Client: c, Workload: harness.Put, Conc: 1, Rate: 1000 * k, CPU: 50, Allocs: 90, Bytes: 6000},
+				harness.Result{Client: c, Workload: harness.Put, Conc: 64, Rate: 9000 * k, CPU: 30, Allocs: 90, Bytes: 6000},
+				harness.Result{Client: c, Workload: harness.Watch, Conc: 1, Rate: 20000, CPU: 5},
+			)
+		}
+	}
+	rs = append(rs, harness.Result{Client: V3, Workload: harness.Lock, Conc: 8, Rate: 79, P50: 100})
+	return Input{
+		Meta:    Meta{Reps: 3, Command: "make bench", Note: "busy"},
+		Results: rs,
+		Footprint: []Footprint{
+			{Client: Kit, Bytes: 10e6, Modules: 42, Packages: 114},
+			{Client: V3, Bytes: 13.7e6, Modules: 78, Packages: 154},
+			{Client: Raw, Bytes: 10e6, Modules: 42, Packages: 112},
+		},
+	}
+}
+
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	if err := Write(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"| put ×64 | 1.00× | 1.00× |",
+		"| put ×1 | etcdkit | 2000 (1000–3000) |",
+		"| lock ×8 | etcdkit | not run |",
+		"| lock ×8: ≥ 790 cycles/s, p50 ≤ 10 ms, no overlap | not run | n/a |",
+		"| packages ≤ 120 | 114 | yes |",
+		"| put ×64 CPU/op ≤ 0.90× clientv3 | 1.00× | **no** |",
+		"> **busy**",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestWriteSVG(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	if err := WriteSVG(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(&b)
+	n := 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			break
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "rect" {
+			n++
+		}
+	}
+	// background, two legend swatches, and two bars for each of: put ×64 ops/s, put ×64
+	// CPU/op, put allocs/op, put B/op, watch CPU/event, binary size, modules, packages.
+	if want := 3 + 2*8; n != want {
+		t.Errorf("%d rects, want %d", n, want)
+	}
+}

@@ -1,0 +1,84 @@
+package report
+
+import (
+	"fmt"
+
+	"github.com/etcdkit/etcdkit/bench/internal/harness"
+)
+
+// Target is one of the project's goals for etcdkit, checked against the figures.
+type Target struct {
+	Name  string
+	Value string
+	Met   bool
+	Known bool // false when the figures needed are missing
+}
+
+// Verdict is "yes", "**no**" or "n/a".
+func (t Target) Verdict() string {
+	switch {
+	case !t.Known:
+		return "n/a"
+	case t.Met:
+		return "yes"
+	}
+	return "**no**"
+}
+
+// Targets checks the goals of issue 6.
+func Targets(s *Set, fps []Footprint) []Target {
+	var out []Target
+	ratioTarget := func(name string, k Case, b string, m Metric, limit float64, atLeast bool) {
+		r, ok := s.Ratio(k, Kit, b, m)
+		t := Target{Name: name, Known: ok}
+		if ok {
+			t.Value = fmt.Sprintf("%.2f×", r)
+			t.Met = r <= limit
+			if atLeast {
+				t.Met = r >= limit
+			}
+		}
+		out = append(out, t)
+	}
+	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
+		ratioTarget(fmt.Sprintf("%s allocs/op ≤ 1.05× raw", w), Case{w, 1}, Raw, Allocs, 1.05, false)
+	}
+	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
+		ratioTarget(fmt.Sprintf("%s B/op ≤ 1.10× raw", w), Case{w, 1}, Raw, Bytes, 1.10, false)
+	}
+	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
+		ratioTarget(fmt.Sprintf("%s ×64 CPU/op ≤ 0.90× clientv3", w), Case{w, 64}, V3, CPU, 0.90, false)
+	}
+	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
+		for _, n := range []int{16, 64} {
+			ratioTarget(fmt.Sprintf("%s ×%d ops/s ≥ 1.0× clientv3", w, n), Case{w, n}, V3, Rate, 1.0, true)
+		}
+	}
+	lock := Case{harness.Lock, 8}
+	if r, p := s.Get(lock, Kit, Rate), s.Get(lock, Kit, P50); r.N > 0 {
+		_, faults := s.Faults(lock, Kit)
+		out = append(out, Target{Name: "lock ×8: ≥ 790 cycles/s, p50 ≤ 10 ms, no overlap", Known: true,
+			Value: fmt.Sprintf("%.0f/s, p50 %.1f ms, %d overlaps", r.Median, p.Median, faults),
+			Met:   r.Median >= 790 && p.Median <= 10 && faults == 0})
+	} else {
+		out = append(out, Target{Name: "lock ×8: ≥ 790 cycles/s, p50 ≤ 10 ms, no overlap", Value: "not run"})
+	}
+	watch := Case{harness.Watch, 1}
+	if kc := s.Get(watch, Kit, CPU); kc.N > 0 {
+		_, faults := s.Faults(watch, Kit)
+		vc := s.Get(watch, V3, CPU)
+		out = append(out, Target{Name: "watch: 0 missing/duplicate, CPU/event ≤ clientv3", Known: vc.N > 0,
+			Value: fmt.Sprintf("%d faults, %.2f vs %.2f µs/event", faults, kc.Median, vc.Median),
+			Met:   faults == 0 && kc.Median <= vc.Median})
+	}
+	for _, fp := range fps {
+		if fp.Client != Kit {
+			continue
+		}
+		out = append(out,
+			Target{Name: "binary ≤ 11 MB", Known: true, Value: fmt.Sprintf("%.1f MB", float64(fp.Bytes)/1e6), Met: fp.Bytes <= 11e6},
+			Target{Name: "modules ≤ 46", Known: true, Value: fmt.Sprint(fp.Modules), Met: fp.Modules <= 46},
+			Target{Name: "packages ≤ 120", Known: true, Value: fmt.Sprint(fp.Packages), Met: fp.Packages <= 120})
+	}
+	return out
+}

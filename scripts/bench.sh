@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make bench`: etcdkit against clientv3 v3.7.3 and the raw gen/ stubs, on an etcd 3.7.3 that
+# this script starts (one member, --unsafe-no-fsync). Writes bench/results.md, the chart
+# bench/results.svg and the raw figures bench/results.json. About 12 minutes on 2 cores.
+#
+#   BENCH_QUICK=1     small counts, one repetition, no cold builds: a smoke run of a minute
+#   BENCH_REPS=N      repetitions of each case (default 3)
+#   BENCH_PIN=0       do not pin etcd and the clients to different CPUs (default: pin when
+#                     there are at least two CPUs and taskset is installed)
+#   BENCH_NOTE=text   a warning printed at the top of the report (e.g. a busy machine)
+#   BENCH_ONLY=put,lock  run only these workloads
+set -eu -o pipefail
+cd "$(dirname "$0")/.."
+
+scripts/etcd.sh server v3.7.3 >/dev/null
+
+bin="${ETCDKIT_CACHE:-$PWD/.cache}/bench/bin"
+mkdir -p "$bin"
+echo "bench.sh: building the runners into $bin" >&2
+(cd bench && go build -o "$bin/" ./cmd/...)
+
+pin=true
+if [[ "${BENCH_PIN:-1}" == 0 ]] || ! command -v taskset >/dev/null || (( $(nproc) < 2 )); then
+  pin=false
+fi
+quick=false
+command="make bench"
+if [[ -n "${BENCH_QUICK:-}" && "${BENCH_QUICK}" != 0 ]]; then
+  quick=true
+  command="BENCH_QUICK=1 scripts/bench.sh"
+fi
+
+exec "$bin/benchdrive" -bin "$bin" -out bench -footprint bench/footprint \
+  -reps "${BENCH_REPS:-3}" -quick="$quick" -cold="$([[ $quick == true ]] && echo false || echo true)" \
+  -pin="$pin" -note "${BENCH_NOTE:-}" -command "$command" -only "${BENCH_ONLY:-}"
