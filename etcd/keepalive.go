@@ -56,12 +56,12 @@ func (c *Client) KeepAlive(ctx context.Context, id LeaseID) (*KeepAlive, error) 
 
 // keepAlive checks the lease within setup and keeps it alive until life ends.
 func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive, error) {
-	ttl, err := c.KeepAliveOnce(setup, id)
+	l, err := c.KeepAliveOnce(setup, id)
 	if err != nil {
 		return nil, err
 	}
 	k := &KeepAlive{id: id, done: make(chan struct{})}
-	k.ttl.Store(int64(ttl))
+	k.ttl.Store(int64(l.TTL))
 	kp := c.leaseKeeper()
 	k.stop = context.AfterFunc(life, func() {
 		select {

@@ -14,11 +14,12 @@ type LeaseID int64
 // String formats the ID in hex, as etcdctl does.
 func (id LeaseID) String() string { return fmt.Sprintf("%x", int64(id)) }
 
-// Lease is a granted lease.
+// Lease is a granted or renewed lease.
 type Lease struct {
 	ID LeaseID
 	// TTL is the time to live the server granted, which may exceed the one asked for.
-	TTL time.Duration
+	TTL    time.Duration
+	Header Header
 }
 
 // LeaseInfo describes a lease's remaining life.
@@ -29,7 +30,8 @@ type LeaseInfo struct {
 	// GrantedTTL is the TTL the lease was granted with.
 	GrantedTTL time.Duration
 	// Keys are the keys attached to the lease, when asked for.
-	Keys [][]byte
+	Keys   [][]byte
+	Header Header
 }
 
 // seconds converts a TTL to etcd's whole seconds, rounding up, and rejects TTLs below one
@@ -58,20 +60,24 @@ func (c *Client) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if resp.GetError() != "" {
 		return Lease{}, &Error{Op: "lease grant", Err: fmt.Errorf("etcd: %s", resp.GetError())}
 	}
-	return Lease{ID: LeaseID(resp.GetID()), TTL: time.Duration(resp.GetTTL()) * time.Second}, nil
+	return Lease{ID: LeaseID(resp.GetID()), TTL: time.Duration(resp.GetTTL()) * time.Second, Header: header(resp.GetHeader())}, nil
 }
 
 // Revoke ends lease id at once, deleting its keys.
-func (c *Client) Revoke(ctx context.Context, id LeaseID) error {
+func (c *Client) Revoke(ctx context.Context, id LeaseID) (Header, error) {
 	if err := c.check("lease revoke", id.String()); err != nil {
-		return err
+		return Header{}, err
 	}
-	_, err := c.lease.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: int64(id)})
-	return opError("lease revoke", id.String(), err)
+	resp, err := c.lease.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: int64(id)})
+	if err != nil {
+		return Header{}, opError("lease revoke", id.String(), err)
+	}
+	return header(resp.GetHeader()), nil
 }
 
 // TimeToLive reports lease id's remaining life, and its keys when keys is true. A lease that
-// does not exist (expired or revoked) is ErrLeaseNotFound.
+// does not exist (expired or revoked) is ErrLeaseNotFound; the LeaseInfo returned with it
+// still carries the response's Header.
 func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseInfo, error) {
 	if err := c.check("lease timetolive", id.String()); err != nil {
 		return LeaseInfo{}, err
@@ -81,12 +87,13 @@ func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseIn
 		return LeaseInfo{}, opError("lease timetolive", id.String(), err)
 	}
 	if resp.GetTTL() < 0 {
-		return LeaseInfo{}, &Error{Op: "lease timetolive", Key: id.String(), Err: ErrLeaseNotFound}
+		return LeaseInfo{ID: id, Header: header(resp.GetHeader())}, &Error{Op: "lease timetolive", Key: id.String(), Err: ErrLeaseNotFound}
 	}
 	info := LeaseInfo{
 		ID:         id,
 		TTL:        time.Duration(resp.GetTTL()) * time.Second,
 		GrantedTTL: time.Duration(resp.GetGrantedTTL()) * time.Second,
+		Header:     header(resp.GetHeader()),
 	}
 	for _, k := range resp.GetKeys() {
 		info.Keys = append(info.Keys, c.ns.strip(k))
@@ -95,44 +102,44 @@ func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseIn
 }
 
 // Leases lists the IDs of every live lease.
-func (c *Client) Leases(ctx context.Context) ([]LeaseID, error) {
+func (c *Client) Leases(ctx context.Context) ([]LeaseID, Header, error) {
 	if err := c.check("lease list", ""); err != nil {
-		return nil, err
+		return nil, Header{}, err
 	}
 	resp, err := c.lease.LeaseLeases(ctx, &etcdserverpb.LeaseLeasesRequest{})
 	if err != nil {
-		return nil, opError("lease list", "", err)
+		return nil, Header{}, opError("lease list", "", err)
 	}
 	ids := make([]LeaseID, len(resp.GetLeases()))
 	for i, l := range resp.GetLeases() {
 		ids[i] = LeaseID(l.GetID())
 	}
-	return ids, nil
+	return ids, header(resp.GetHeader()), nil
 }
 
-// KeepAliveOnce renews lease id once and returns its new TTL (python-etcd's refresh). A lease
-// that no longer exists is ErrLeaseNotFound.
-func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (time.Duration, error) {
+// KeepAliveOnce renews lease id once and returns it with its new TTL (python-etcd's
+// refresh). A lease that no longer exists is ErrLeaseNotFound.
+func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (Lease, error) {
 	if err := c.check("lease keep-alive", id.String()); err != nil {
-		return 0, err
+		return Lease{}, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.lease.LeaseKeepAlive(ctx)
 	if err != nil {
-		return 0, opError("lease keep-alive", id.String(), err)
+		return Lease{}, opError("lease keep-alive", id.String(), err)
 	}
 	if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
-		return 0, opError("lease keep-alive", id.String(), err)
+		return Lease{}, opError("lease keep-alive", id.String(), err)
 	}
 	resp, err := stream.Recv()
 	if err != nil {
-		return 0, opError("lease keep-alive", id.String(), err)
+		return Lease{}, opError("lease keep-alive", id.String(), err)
 	}
 	if resp.GetTTL() <= 0 {
-		return 0, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrLeaseNotFound}
+		return Lease{}, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrLeaseNotFound}
 	}
-	return time.Duration(resp.GetTTL()) * time.Second, nil
+	return Lease{ID: id, TTL: time.Duration(resp.GetTTL()) * time.Second, Header: header(resp.GetHeader())}, nil
 }
 
 // PutWithTTL writes value under key on a new lease of ttl, so that the key disappears after
@@ -150,7 +157,7 @@ func (c *Client) PutWithTTL(ctx context.Context, key, value string, ttl time.Dur
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultDialTimeout)
 		defer cancel()
-		_ = c.Revoke(rctx, l.ID) // best effort: an unrevoked lease still expires after ttl
+		c.Revoke(rctx, l.ID) // best effort: an unrevoked lease still expires after ttl
 	}
 	return res, err
 }

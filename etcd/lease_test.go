@@ -29,20 +29,20 @@ func TestLeases(t *testing.T) {
 		if got := []string{string(info.Keys[0]), string(info.Keys[1])}; len(info.Keys) != 2 || !slices.Contains(got, "lease/a") || !slices.Contains(got, "lease/b") {
 			t.Fatalf("lease keys = %q", info.Keys)
 		}
-		ids, err := c.Leases(ctx)
-		if err != nil || !slices.Contains(ids, l.ID) {
+		ids, hdr, err := c.Leases(ctx)
+		if err != nil || !slices.Contains(ids, l.ID) || hdr.Revision == 0 {
 			t.Fatalf("Leases = %v, %v; want it to hold %v", ids, err, l.ID)
 		}
-		if err := c.Revoke(ctx, l.ID); err != nil {
+		if _, err := c.Revoke(ctx, l.ID); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := c.Range(ctx, Prefix("lease/"), CountOnly()); n.Count != 0 {
 			t.Fatalf("%d keys survived the revoke", n.Count)
 		}
-		if _, err := c.TimeToLive(ctx, l.ID, false); !errors.Is(err, ErrLeaseNotFound) {
-			t.Fatalf("TimeToLive of a revoked lease = %v", err)
+		if gone, err := c.TimeToLive(ctx, l.ID, false); !errors.Is(err, ErrLeaseNotFound) || gone.Header.Revision == 0 {
+			t.Fatalf("TimeToLive of a revoked lease = %+v, %v; want ErrLeaseNotFound with a header", gone, err)
 		}
-		if err := c.Revoke(ctx, l.ID); !errors.Is(err, ErrLeaseNotFound) {
+		if _, err := c.Revoke(ctx, l.ID); !errors.Is(err, ErrLeaseNotFound) {
 			t.Fatalf("second Revoke = %v, want ErrLeaseNotFound", err)
 		}
 		if _, err := c.KeepAliveOnce(ctx, l.ID); !errors.Is(err, ErrLeaseNotFound) {
@@ -66,9 +66,9 @@ func TestLeases(t *testing.T) {
 		if err != nil || res.Lease == 0 {
 			t.Fatalf("PutWithTTL = %+v, %v", res, err)
 		}
-		ttl, err := c.KeepAliveOnce(ctx, res.Lease)
-		if err != nil || ttl != 2*time.Second {
-			t.Fatalf("KeepAliveOnce = %v, %v", ttl, err)
+		renewed, err := c.KeepAliveOnce(ctx, res.Lease)
+		if err != nil || renewed.TTL != 2*time.Second || renewed.ID != res.Lease || renewed.Header.ClusterID == 0 {
+			t.Fatalf("KeepAliveOnce = %+v, %v", renewed, err)
 		}
 		waitGone(t, c, "ttl/k", 5*time.Second)
 	})
@@ -101,7 +101,7 @@ func TestLeases(t *testing.T) {
 		if ka2.Err() != nil {
 			t.Fatalf("the second keep-alive ended with the first: %v", ka2.Err())
 		}
-		if err := c.Revoke(ctx, l.ID); err != nil {
+		if _, err := c.Revoke(ctx, l.ID); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -139,7 +139,7 @@ func TestLeases(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s2.Close()
-		if err := c.Revoke(ctx, s2.Lease()); err != nil {
+		if _, err := c.Revoke(ctx, s2.Lease()); err != nil {
 			t.Fatal(err)
 		}
 		select {

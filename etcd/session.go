@@ -88,7 +88,7 @@ func (s *Session) Close() error {
 		<-s.ka.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), min(s.ttl, 5*time.Second))
 		defer cancel()
-		if err := s.c.Revoke(ctx, s.lease); !errors.Is(err, ErrLeaseNotFound) {
+		if _, err := s.c.Revoke(ctx, s.lease); !errors.Is(err, ErrLeaseNotFound) {
 			s.closeErr = err
 		}
 	})
