@@ -162,3 +162,25 @@ func TestHungEndpoint(t *testing.T) {
 	}
 	t.Logf("slowest of 12 reads with one endpoint hung: %v", slowest)
 }
+
+// TestAlarms fills a tiny quota: the NOSPACE alarm is listed and writes fail with ErrNoSpace.
+func TestAlarms(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576"}})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	if alarms, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
+		t.Fatalf("Alarms on a fresh cluster = %v, %v", alarms, err)
+	}
+	value := string(make([]byte, 512<<10))
+	var err error
+	for i := 0; i < 20 && err == nil; i++ {
+		_, err = c.Put(ctx, fmt.Sprintf("fill/%d", i), value)
+	}
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("writes past the quota = %v, want ErrNoSpace", err)
+	}
+	alarms, err := c.Alarms(ctx)
+	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 {
+		t.Fatalf("Alarms = %+v, %v; want one NOSPACE", alarms, err)
+	}
+}

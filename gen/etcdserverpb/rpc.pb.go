@@ -25,6 +25,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type AlarmType int32
+
+const (
+	AlarmType_NONE    AlarmType = 0 // default, used to query if any alarm is active
+	AlarmType_NOSPACE AlarmType = 1 // space quota is exhausted
+	AlarmType_CORRUPT AlarmType = 2 // kv store corruption detected
+)
+
+// Enum value maps for AlarmType.
+var (
+	AlarmType_name = map[int32]string{
+		0: "NONE",
+		1: "NOSPACE",
+		2: "CORRUPT",
+	}
+	AlarmType_value = map[string]int32{
+		"NONE":    0,
+		"NOSPACE": 1,
+		"CORRUPT": 2,
+	}
+)
+
+func (x AlarmType) Enum() *AlarmType {
+	p := new(AlarmType)
+	*p = x
+	return p
+}
+
+func (x AlarmType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlarmType) Descriptor() protoreflect.EnumDescriptor {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[0].Descriptor()
+}
+
+func (AlarmType) Type() protoreflect.EnumType {
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[0]
+}
+
+func (x AlarmType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlarmType.Descriptor instead.
+func (AlarmType) EnumDescriptor() ([]byte, []int) {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{0}
+}
+
 type RangeRequest_SortOrder int32
 
 const (
@@ -58,11 +107,11 @@ func (x RangeRequest_SortOrder) String() string {
 }
 
 func (RangeRequest_SortOrder) Descriptor() protoreflect.EnumDescriptor {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[0].Descriptor()
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[1].Descriptor()
 }
 
 func (RangeRequest_SortOrder) Type() protoreflect.EnumType {
-	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[0]
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[1]
 }
 
 func (x RangeRequest_SortOrder) Number() protoreflect.EnumNumber {
@@ -113,11 +162,11 @@ func (x RangeRequest_SortTarget) String() string {
 }
 
 func (RangeRequest_SortTarget) Descriptor() protoreflect.EnumDescriptor {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[1].Descriptor()
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[2].Descriptor()
 }
 
 func (RangeRequest_SortTarget) Type() protoreflect.EnumType {
-	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[1]
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[2]
 }
 
 func (x RangeRequest_SortTarget) Number() protoreflect.EnumNumber {
@@ -165,11 +214,11 @@ func (x Compare_CompareResult) String() string {
 }
 
 func (Compare_CompareResult) Descriptor() protoreflect.EnumDescriptor {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[2].Descriptor()
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[3].Descriptor()
 }
 
 func (Compare_CompareResult) Type() protoreflect.EnumType {
-	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[2]
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[3]
 }
 
 func (x Compare_CompareResult) Number() protoreflect.EnumNumber {
@@ -220,11 +269,11 @@ func (x Compare_CompareTarget) String() string {
 }
 
 func (Compare_CompareTarget) Descriptor() protoreflect.EnumDescriptor {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[3].Descriptor()
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[4].Descriptor()
 }
 
 func (Compare_CompareTarget) Type() protoreflect.EnumType {
-	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[3]
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[4]
 }
 
 func (x Compare_CompareTarget) Number() protoreflect.EnumNumber {
@@ -268,11 +317,11 @@ func (x WatchCreateRequest_FilterType) String() string {
 }
 
 func (WatchCreateRequest_FilterType) Descriptor() protoreflect.EnumDescriptor {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[4].Descriptor()
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[5].Descriptor()
 }
 
 func (WatchCreateRequest_FilterType) Type() protoreflect.EnumType {
-	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[4]
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[5]
 }
 
 func (x WatchCreateRequest_FilterType) Number() protoreflect.EnumNumber {
@@ -282,6 +331,55 @@ func (x WatchCreateRequest_FilterType) Number() protoreflect.EnumNumber {
 // Deprecated: Use WatchCreateRequest_FilterType.Descriptor instead.
 func (WatchCreateRequest_FilterType) EnumDescriptor() ([]byte, []int) {
 	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{15, 0}
+}
+
+type AlarmRequest_AlarmAction int32
+
+const (
+	AlarmRequest_GET        AlarmRequest_AlarmAction = 0
+	AlarmRequest_ACTIVATE   AlarmRequest_AlarmAction = 1
+	AlarmRequest_DEACTIVATE AlarmRequest_AlarmAction = 2
+)
+
+// Enum value maps for AlarmRequest_AlarmAction.
+var (
+	AlarmRequest_AlarmAction_name = map[int32]string{
+		0: "GET",
+		1: "ACTIVATE",
+		2: "DEACTIVATE",
+	}
+	AlarmRequest_AlarmAction_value = map[string]int32{
+		"GET":        0,
+		"ACTIVATE":   1,
+		"DEACTIVATE": 2,
+	}
+)
+
+func (x AlarmRequest_AlarmAction) Enum() *AlarmRequest_AlarmAction {
+	p := new(AlarmRequest_AlarmAction)
+	*p = x
+	return p
+}
+
+func (x AlarmRequest_AlarmAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlarmRequest_AlarmAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[6].Descriptor()
+}
+
+func (AlarmRequest_AlarmAction) Type() protoreflect.EnumType {
+	return &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes[6]
+}
+
+func (x AlarmRequest_AlarmAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlarmRequest_AlarmAction.Descriptor instead.
+func (AlarmRequest_AlarmAction) EnumDescriptor() ([]byte, []int) {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{33, 0}
 }
 
 type ResponseHeader struct {
@@ -2716,6 +2814,179 @@ func (x *MemberListResponse) GetMembers() []*Member {
 	return nil
 }
 
+type AlarmRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// action is the kind of alarm request to issue. The action
+	// may GET alarm statuses, ACTIVATE an alarm, or DEACTIVATE a
+	// raised alarm.
+	Action AlarmRequest_AlarmAction `protobuf:"varint,1,opt,name=action,proto3,enum=github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest_AlarmAction" json:"action,omitempty"`
+	// memberID is the ID of the member associated with the alarm. If memberID is 0, the
+	// alarm request covers all members.
+	MemberID uint64 `protobuf:"varint,2,opt,name=memberID,proto3" json:"memberID,omitempty"`
+	// alarm is the type of alarm to consider for this request.
+	Alarm         AlarmType `protobuf:"varint,3,opt,name=alarm,proto3,enum=github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmType" json:"alarm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmRequest) Reset() {
+	*x = AlarmRequest{}
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmRequest) ProtoMessage() {}
+
+func (x *AlarmRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmRequest.ProtoReflect.Descriptor instead.
+func (*AlarmRequest) Descriptor() ([]byte, []int) {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AlarmRequest) GetAction() AlarmRequest_AlarmAction {
+	if x != nil {
+		return x.Action
+	}
+	return AlarmRequest_GET
+}
+
+func (x *AlarmRequest) GetMemberID() uint64 {
+	if x != nil {
+		return x.MemberID
+	}
+	return 0
+}
+
+func (x *AlarmRequest) GetAlarm() AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return AlarmType_NONE
+}
+
+type AlarmMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// memberID is the ID of the member associated with the raised alarm.
+	MemberID uint64 `protobuf:"varint,1,opt,name=memberID,proto3" json:"memberID,omitempty"`
+	// alarm is the type of alarm which has been raised.
+	Alarm         AlarmType `protobuf:"varint,2,opt,name=alarm,proto3,enum=github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmType" json:"alarm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmMember) Reset() {
+	*x = AlarmMember{}
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmMember) ProtoMessage() {}
+
+func (x *AlarmMember) ProtoReflect() protoreflect.Message {
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmMember.ProtoReflect.Descriptor instead.
+func (*AlarmMember) Descriptor() ([]byte, []int) {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AlarmMember) GetMemberID() uint64 {
+	if x != nil {
+		return x.MemberID
+	}
+	return 0
+}
+
+func (x *AlarmMember) GetAlarm() AlarmType {
+	if x != nil {
+		return x.Alarm
+	}
+	return AlarmType_NONE
+}
+
+type AlarmResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Header *ResponseHeader        `protobuf:"bytes,1,opt,name=header,proto3" json:"header,omitempty"`
+	// alarms is a list of alarms associated with the alarm request.
+	Alarms        []*AlarmMember `protobuf:"bytes,2,rep,name=alarms,proto3" json:"alarms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlarmResponse) Reset() {
+	*x = AlarmResponse{}
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlarmResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlarmResponse) ProtoMessage() {}
+
+func (x *AlarmResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlarmResponse.ProtoReflect.Descriptor instead.
+func (*AlarmResponse) Descriptor() ([]byte, []int) {
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *AlarmResponse) GetHeader() *ResponseHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *AlarmResponse) GetAlarms() []*AlarmMember {
+	if x != nil {
+		return x.Alarms
+	}
+	return nil
+}
+
 type StatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2724,7 +2995,7 @@ type StatusRequest struct {
 
 func (x *StatusRequest) Reset() {
 	*x = StatusRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[33]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2736,7 +3007,7 @@ func (x *StatusRequest) String() string {
 func (*StatusRequest) ProtoMessage() {}
 
 func (x *StatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[33]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2749,7 +3020,7 @@ func (x *StatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusRequest.ProtoReflect.Descriptor instead.
 func (*StatusRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{33}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{36}
 }
 
 type StatusResponse struct {
@@ -2785,7 +3056,7 @@ type StatusResponse struct {
 
 func (x *StatusResponse) Reset() {
 	*x = StatusResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[34]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2797,7 +3068,7 @@ func (x *StatusResponse) String() string {
 func (*StatusResponse) ProtoMessage() {}
 
 func (x *StatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[34]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2810,7 +3081,7 @@ func (x *StatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusResponse.ProtoReflect.Descriptor instead.
 func (*StatusResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{34}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StatusResponse) GetHeader() *ResponseHeader {
@@ -2916,7 +3187,7 @@ type DowngradeInfo struct {
 
 func (x *DowngradeInfo) Reset() {
 	*x = DowngradeInfo{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[35]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2928,7 +3199,7 @@ func (x *DowngradeInfo) String() string {
 func (*DowngradeInfo) ProtoMessage() {}
 
 func (x *DowngradeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[35]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2941,7 +3212,7 @@ func (x *DowngradeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DowngradeInfo.ProtoReflect.Descriptor instead.
 func (*DowngradeInfo) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{35}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DowngradeInfo) GetEnabled() bool {
@@ -2966,7 +3237,7 @@ type AuthEnableRequest struct {
 
 func (x *AuthEnableRequest) Reset() {
 	*x = AuthEnableRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[36]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3249,7 @@ func (x *AuthEnableRequest) String() string {
 func (*AuthEnableRequest) ProtoMessage() {}
 
 func (x *AuthEnableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[36]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3262,7 @@ func (x *AuthEnableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthEnableRequest.ProtoReflect.Descriptor instead.
 func (*AuthEnableRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{36}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{39}
 }
 
 type AuthDisableRequest struct {
@@ -3002,7 +3273,7 @@ type AuthDisableRequest struct {
 
 func (x *AuthDisableRequest) Reset() {
 	*x = AuthDisableRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[37]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3014,7 +3285,7 @@ func (x *AuthDisableRequest) String() string {
 func (*AuthDisableRequest) ProtoMessage() {}
 
 func (x *AuthDisableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[37]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3027,7 +3298,7 @@ func (x *AuthDisableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthDisableRequest.ProtoReflect.Descriptor instead.
 func (*AuthDisableRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{37}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{40}
 }
 
 type AuthenticateRequest struct {
@@ -3040,7 +3311,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[38]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3323,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[38]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3336,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{38}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AuthenticateRequest) GetName() string {
@@ -3094,7 +3365,7 @@ type AuthUserAddRequest struct {
 
 func (x *AuthUserAddRequest) Reset() {
 	*x = AuthUserAddRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[39]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3106,7 +3377,7 @@ func (x *AuthUserAddRequest) String() string {
 func (*AuthUserAddRequest) ProtoMessage() {}
 
 func (x *AuthUserAddRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[39]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3119,7 +3390,7 @@ func (x *AuthUserAddRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthUserAddRequest.ProtoReflect.Descriptor instead.
 func (*AuthUserAddRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{39}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *AuthUserAddRequest) GetName() string {
@@ -3162,7 +3433,7 @@ type AuthUserGrantRoleRequest struct {
 
 func (x *AuthUserGrantRoleRequest) Reset() {
 	*x = AuthUserGrantRoleRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[40]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3445,7 @@ func (x *AuthUserGrantRoleRequest) String() string {
 func (*AuthUserGrantRoleRequest) ProtoMessage() {}
 
 func (x *AuthUserGrantRoleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[40]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3458,7 @@ func (x *AuthUserGrantRoleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthUserGrantRoleRequest.ProtoReflect.Descriptor instead.
 func (*AuthUserGrantRoleRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{40}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AuthUserGrantRoleRequest) GetUser() string {
@@ -3214,7 +3485,7 @@ type AuthRoleAddRequest struct {
 
 func (x *AuthRoleAddRequest) Reset() {
 	*x = AuthRoleAddRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[41]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3497,7 @@ func (x *AuthRoleAddRequest) String() string {
 func (*AuthRoleAddRequest) ProtoMessage() {}
 
 func (x *AuthRoleAddRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[41]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3510,7 @@ func (x *AuthRoleAddRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthRoleAddRequest.ProtoReflect.Descriptor instead.
 func (*AuthRoleAddRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{41}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AuthRoleAddRequest) GetName() string {
@@ -3261,7 +3532,7 @@ type AuthRoleGrantPermissionRequest struct {
 
 func (x *AuthRoleGrantPermissionRequest) Reset() {
 	*x = AuthRoleGrantPermissionRequest{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[42]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3273,7 +3544,7 @@ func (x *AuthRoleGrantPermissionRequest) String() string {
 func (*AuthRoleGrantPermissionRequest) ProtoMessage() {}
 
 func (x *AuthRoleGrantPermissionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[42]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3286,7 +3557,7 @@ func (x *AuthRoleGrantPermissionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthRoleGrantPermissionRequest.ProtoReflect.Descriptor instead.
 func (*AuthRoleGrantPermissionRequest) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{42}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AuthRoleGrantPermissionRequest) GetName() string {
@@ -3312,7 +3583,7 @@ type AuthEnableResponse struct {
 
 func (x *AuthEnableResponse) Reset() {
 	*x = AuthEnableResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[43]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3324,7 +3595,7 @@ func (x *AuthEnableResponse) String() string {
 func (*AuthEnableResponse) ProtoMessage() {}
 
 func (x *AuthEnableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[43]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3337,7 +3608,7 @@ func (x *AuthEnableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthEnableResponse.ProtoReflect.Descriptor instead.
 func (*AuthEnableResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{43}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *AuthEnableResponse) GetHeader() *ResponseHeader {
@@ -3356,7 +3627,7 @@ type AuthDisableResponse struct {
 
 func (x *AuthDisableResponse) Reset() {
 	*x = AuthDisableResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[44]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3368,7 +3639,7 @@ func (x *AuthDisableResponse) String() string {
 func (*AuthDisableResponse) ProtoMessage() {}
 
 func (x *AuthDisableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[44]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3381,7 +3652,7 @@ func (x *AuthDisableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthDisableResponse.ProtoReflect.Descriptor instead.
 func (*AuthDisableResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{44}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AuthDisableResponse) GetHeader() *ResponseHeader {
@@ -3402,7 +3673,7 @@ type AuthenticateResponse struct {
 
 func (x *AuthenticateResponse) Reset() {
 	*x = AuthenticateResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[45]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3414,7 +3685,7 @@ func (x *AuthenticateResponse) String() string {
 func (*AuthenticateResponse) ProtoMessage() {}
 
 func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[45]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3427,7 +3698,7 @@ func (x *AuthenticateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateResponse.ProtoReflect.Descriptor instead.
 func (*AuthenticateResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{45}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AuthenticateResponse) GetHeader() *ResponseHeader {
@@ -3453,7 +3724,7 @@ type AuthUserAddResponse struct {
 
 func (x *AuthUserAddResponse) Reset() {
 	*x = AuthUserAddResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[46]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3465,7 +3736,7 @@ func (x *AuthUserAddResponse) String() string {
 func (*AuthUserAddResponse) ProtoMessage() {}
 
 func (x *AuthUserAddResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[46]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3478,7 +3749,7 @@ func (x *AuthUserAddResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthUserAddResponse.ProtoReflect.Descriptor instead.
 func (*AuthUserAddResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{46}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *AuthUserAddResponse) GetHeader() *ResponseHeader {
@@ -3497,7 +3768,7 @@ type AuthUserGrantRoleResponse struct {
 
 func (x *AuthUserGrantRoleResponse) Reset() {
 	*x = AuthUserGrantRoleResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[47]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3509,7 +3780,7 @@ func (x *AuthUserGrantRoleResponse) String() string {
 func (*AuthUserGrantRoleResponse) ProtoMessage() {}
 
 func (x *AuthUserGrantRoleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[47]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3522,7 +3793,7 @@ func (x *AuthUserGrantRoleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthUserGrantRoleResponse.ProtoReflect.Descriptor instead.
 func (*AuthUserGrantRoleResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{47}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuthUserGrantRoleResponse) GetHeader() *ResponseHeader {
@@ -3541,7 +3812,7 @@ type AuthRoleAddResponse struct {
 
 func (x *AuthRoleAddResponse) Reset() {
 	*x = AuthRoleAddResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[48]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3553,7 +3824,7 @@ func (x *AuthRoleAddResponse) String() string {
 func (*AuthRoleAddResponse) ProtoMessage() {}
 
 func (x *AuthRoleAddResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[48]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3566,7 +3837,7 @@ func (x *AuthRoleAddResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthRoleAddResponse.ProtoReflect.Descriptor instead.
 func (*AuthRoleAddResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{48}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *AuthRoleAddResponse) GetHeader() *ResponseHeader {
@@ -3585,7 +3856,7 @@ type AuthRoleGrantPermissionResponse struct {
 
 func (x *AuthRoleGrantPermissionResponse) Reset() {
 	*x = AuthRoleGrantPermissionResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[49]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3597,7 +3868,7 @@ func (x *AuthRoleGrantPermissionResponse) String() string {
 func (*AuthRoleGrantPermissionResponse) ProtoMessage() {}
 
 func (x *AuthRoleGrantPermissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[49]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3610,7 +3881,7 @@ func (x *AuthRoleGrantPermissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthRoleGrantPermissionResponse.ProtoReflect.Descriptor instead.
 func (*AuthRoleGrantPermissionResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{49}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AuthRoleGrantPermissionResponse) GetHeader() *ResponseHeader {
@@ -3641,7 +3912,7 @@ type RangeStreamResponse struct {
 
 func (x *RangeStreamResponse) Reset() {
 	*x = RangeStreamResponse{}
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[50]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3653,7 +3924,7 @@ func (x *RangeStreamResponse) String() string {
 func (*RangeStreamResponse) ProtoMessage() {}
 
 func (x *RangeStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[50]
+	mi := &file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3666,7 +3937,7 @@ func (x *RangeStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RangeStreamResponse.ProtoReflect.Descriptor instead.
 func (*RangeStreamResponse) Descriptor() ([]byte, []int) {
-	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{50}
+	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RangeStreamResponse) GetRangeResponse() *RangeResponse {
@@ -3872,7 +4143,22 @@ const file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDesc = "" +
 	"\flinearizable\x18\x01 \x01(\bR\flinearizable\"\xb8\x01\n" +
 	"\x12MemberListResponse\x12S\n" +
 	"\x06header\x18\x01 \x01(\v2;.github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeaderR\x06header\x12M\n" +
-	"\amembers\x18\x02 \x03(\v23.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberR\amembers\"\x0f\n" +
+	"\amembers\x18\x02 \x03(\v23.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberR\amembers\"\x8d\x02\n" +
+	"\fAlarmRequest\x12]\n" +
+	"\x06action\x18\x01 \x01(\x0e2E.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest.AlarmActionR\x06action\x12\x1a\n" +
+	"\bmemberID\x18\x02 \x01(\x04R\bmemberID\x12L\n" +
+	"\x05alarm\x18\x03 \x01(\x0e26.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmTypeR\x05alarm\"4\n" +
+	"\vAlarmAction\x12\a\n" +
+	"\x03GET\x10\x00\x12\f\n" +
+	"\bACTIVATE\x10\x01\x12\x0e\n" +
+	"\n" +
+	"DEACTIVATE\x10\x02\"w\n" +
+	"\vAlarmMember\x12\x1a\n" +
+	"\bmemberID\x18\x01 \x01(\x04R\bmemberID\x12L\n" +
+	"\x05alarm\x18\x02 \x01(\x0e26.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmTypeR\x05alarm\"\xb6\x01\n" +
+	"\rAlarmResponse\x12S\n" +
+	"\x06header\x18\x01 \x01(\v2;.github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeaderR\x06header\x12P\n" +
+	"\x06alarms\x18\x02 \x03(\v28.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmMemberR\x06alarms\"\x0f\n" +
 	"\rStatusRequest\"\x99\x04\n" +
 	"\x0eStatusResponse\x12S\n" +
 	"\x06header\x18\x01 \x01(\v2;.github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeaderR\x06header\x12\x18\n" +
@@ -3926,7 +4212,11 @@ const file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDesc = "" +
 	"\x1fAuthRoleGrantPermissionResponse\x12S\n" +
 	"\x06header\x18\x01 \x01(\v2;.github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeaderR\x06header\"x\n" +
 	"\x13RangeStreamResponse\x12a\n" +
-	"\x0erange_response\x18\x01 \x01(\v2:.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponseR\rrangeResponse2\xb4\x06\n" +
+	"\x0erange_response\x18\x01 \x01(\v2:.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponseR\rrangeResponse*/\n" +
+	"\tAlarmType\x12\b\n" +
+	"\x04NONE\x10\x00\x12\v\n" +
+	"\aNOSPACE\x10\x01\x12\v\n" +
+	"\aCORRUPT\x10\x022\xb4\x06\n" +
 	"\x02KV\x12\x80\x01\n" +
 	"\x05Range\x129.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest\x1a:.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse\"\x00\x12\x8e\x01\n" +
 	"\vRangeStream\x129.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest\x1a@.github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse\"\x000\x01\x12z\n" +
@@ -3945,8 +4235,9 @@ const file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDesc = "" +
 	"\vLeaseLeases\x12?.github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesRequest\x1a@.github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse\"\x002\x9b\x01\n" +
 	"\aCluster\x12\x8f\x01\n" +
 	"\n" +
-	"MemberList\x12>.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest\x1a?.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse\"\x002\x93\x01\n" +
-	"\vMaintenance\x12\x83\x01\n" +
+	"MemberList\x12>.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest\x1a?.github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse\"\x002\x96\x02\n" +
+	"\vMaintenance\x12\x80\x01\n" +
+	"\x05Alarm\x129.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest\x1a:.github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmResponse\"\x00\x12\x83\x01\n" +
 	"\x06Status\x12:.github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusRequest\x1a;.github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse\"\x002\xbf\b\n" +
 	"\x04Auth\x12\x8f\x01\n" +
 	"\n" +
@@ -3970,168 +4261,180 @@ func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescGZIP() []
 	return file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDescData
 }
 
-var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_goTypes = []any{
-	(RangeRequest_SortOrder)(0),             // 0: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortOrder
-	(RangeRequest_SortTarget)(0),            // 1: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortTarget
-	(Compare_CompareResult)(0),              // 2: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareResult
-	(Compare_CompareTarget)(0),              // 3: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareTarget
-	(WatchCreateRequest_FilterType)(0),      // 4: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.FilterType
-	(*ResponseHeader)(nil),                  // 5: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	(*RangeRequest)(nil),                    // 6: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
-	(*RangeResponse)(nil),                   // 7: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
-	(*PutRequest)(nil),                      // 8: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
-	(*PutResponse)(nil),                     // 9: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
-	(*DeleteRangeRequest)(nil),              // 10: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
-	(*DeleteRangeResponse)(nil),             // 11: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
-	(*RequestOp)(nil),                       // 12: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
-	(*ResponseOp)(nil),                      // 13: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp
-	(*Compare)(nil),                         // 14: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare
-	(*TxnRequest)(nil),                      // 15: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
-	(*TxnResponse)(nil),                     // 16: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
-	(*CompactionRequest)(nil),               // 17: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionRequest
-	(*CompactionResponse)(nil),              // 18: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse
-	(*WatchRequest)(nil),                    // 19: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest
-	(*WatchCreateRequest)(nil),              // 20: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest
-	(*WatchCancelRequest)(nil),              // 21: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCancelRequest
-	(*WatchProgressRequest)(nil),            // 22: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchProgressRequest
-	(*WatchResponse)(nil),                   // 23: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse
-	(*LeaseGrantRequest)(nil),               // 24: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantRequest
-	(*LeaseGrantResponse)(nil),              // 25: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse
-	(*LeaseRevokeRequest)(nil),              // 26: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeRequest
-	(*LeaseRevokeResponse)(nil),             // 27: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse
-	(*LeaseKeepAliveRequest)(nil),           // 28: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveRequest
-	(*LeaseKeepAliveResponse)(nil),          // 29: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse
-	(*LeaseTimeToLiveRequest)(nil),          // 30: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveRequest
-	(*LeaseTimeToLiveResponse)(nil),         // 31: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse
-	(*LeaseLeasesRequest)(nil),              // 32: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesRequest
-	(*LeaseStatus)(nil),                     // 33: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseStatus
-	(*LeaseLeasesResponse)(nil),             // 34: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse
-	(*Member)(nil),                          // 35: github_com.etcdkit.etcdkit.gen.etcdserverpb.Member
-	(*MemberListRequest)(nil),               // 36: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest
-	(*MemberListResponse)(nil),              // 37: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse
-	(*StatusRequest)(nil),                   // 38: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusRequest
-	(*StatusResponse)(nil),                  // 39: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse
-	(*DowngradeInfo)(nil),                   // 40: github_com.etcdkit.etcdkit.gen.etcdserverpb.DowngradeInfo
-	(*AuthEnableRequest)(nil),               // 41: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableRequest
-	(*AuthDisableRequest)(nil),              // 42: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableRequest
-	(*AuthenticateRequest)(nil),             // 43: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateRequest
-	(*AuthUserAddRequest)(nil),              // 44: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest
-	(*AuthUserGrantRoleRequest)(nil),        // 45: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleRequest
-	(*AuthRoleAddRequest)(nil),              // 46: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddRequest
-	(*AuthRoleGrantPermissionRequest)(nil),  // 47: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest
-	(*AuthEnableResponse)(nil),              // 48: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse
-	(*AuthDisableResponse)(nil),             // 49: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse
-	(*AuthenticateResponse)(nil),            // 50: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse
-	(*AuthUserAddResponse)(nil),             // 51: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse
-	(*AuthUserGrantRoleResponse)(nil),       // 52: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse
-	(*AuthRoleAddResponse)(nil),             // 53: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse
-	(*AuthRoleGrantPermissionResponse)(nil), // 54: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse
-	(*RangeStreamResponse)(nil),             // 55: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse
-	(*mvccpb.KeyValue)(nil),                 // 56: github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
-	(*mvccpb.Event)(nil),                    // 57: github_com.etcdkit.etcdkit.gen.mvccpb.Event
-	(*authpb.UserAddOptions)(nil),           // 58: github_com.etcdkit.etcdkit.gen.authpb.UserAddOptions
-	(*authpb.Permission)(nil),               // 59: github_com.etcdkit.etcdkit.gen.authpb.Permission
+	(AlarmType)(0),                          // 0: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmType
+	(RangeRequest_SortOrder)(0),             // 1: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortOrder
+	(RangeRequest_SortTarget)(0),            // 2: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortTarget
+	(Compare_CompareResult)(0),              // 3: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareResult
+	(Compare_CompareTarget)(0),              // 4: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareTarget
+	(WatchCreateRequest_FilterType)(0),      // 5: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.FilterType
+	(AlarmRequest_AlarmAction)(0),           // 6: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest.AlarmAction
+	(*ResponseHeader)(nil),                  // 7: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	(*RangeRequest)(nil),                    // 8: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
+	(*RangeResponse)(nil),                   // 9: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
+	(*PutRequest)(nil),                      // 10: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
+	(*PutResponse)(nil),                     // 11: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
+	(*DeleteRangeRequest)(nil),              // 12: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
+	(*DeleteRangeResponse)(nil),             // 13: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
+	(*RequestOp)(nil),                       // 14: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
+	(*ResponseOp)(nil),                      // 15: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp
+	(*Compare)(nil),                         // 16: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare
+	(*TxnRequest)(nil),                      // 17: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
+	(*TxnResponse)(nil),                     // 18: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
+	(*CompactionRequest)(nil),               // 19: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionRequest
+	(*CompactionResponse)(nil),              // 20: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse
+	(*WatchRequest)(nil),                    // 21: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest
+	(*WatchCreateRequest)(nil),              // 22: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest
+	(*WatchCancelRequest)(nil),              // 23: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCancelRequest
+	(*WatchProgressRequest)(nil),            // 24: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchProgressRequest
+	(*WatchResponse)(nil),                   // 25: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse
+	(*LeaseGrantRequest)(nil),               // 26: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantRequest
+	(*LeaseGrantResponse)(nil),              // 27: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse
+	(*LeaseRevokeRequest)(nil),              // 28: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeRequest
+	(*LeaseRevokeResponse)(nil),             // 29: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse
+	(*LeaseKeepAliveRequest)(nil),           // 30: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveRequest
+	(*LeaseKeepAliveResponse)(nil),          // 31: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse
+	(*LeaseTimeToLiveRequest)(nil),          // 32: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveRequest
+	(*LeaseTimeToLiveResponse)(nil),         // 33: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse
+	(*LeaseLeasesRequest)(nil),              // 34: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesRequest
+	(*LeaseStatus)(nil),                     // 35: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseStatus
+	(*LeaseLeasesResponse)(nil),             // 36: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse
+	(*Member)(nil),                          // 37: github_com.etcdkit.etcdkit.gen.etcdserverpb.Member
+	(*MemberListRequest)(nil),               // 38: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest
+	(*MemberListResponse)(nil),              // 39: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse
+	(*AlarmRequest)(nil),                    // 40: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest
+	(*AlarmMember)(nil),                     // 41: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmMember
+	(*AlarmResponse)(nil),                   // 42: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmResponse
+	(*StatusRequest)(nil),                   // 43: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusRequest
+	(*StatusResponse)(nil),                  // 44: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse
+	(*DowngradeInfo)(nil),                   // 45: github_com.etcdkit.etcdkit.gen.etcdserverpb.DowngradeInfo
+	(*AuthEnableRequest)(nil),               // 46: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableRequest
+	(*AuthDisableRequest)(nil),              // 47: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableRequest
+	(*AuthenticateRequest)(nil),             // 48: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateRequest
+	(*AuthUserAddRequest)(nil),              // 49: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest
+	(*AuthUserGrantRoleRequest)(nil),        // 50: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleRequest
+	(*AuthRoleAddRequest)(nil),              // 51: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddRequest
+	(*AuthRoleGrantPermissionRequest)(nil),  // 52: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest
+	(*AuthEnableResponse)(nil),              // 53: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse
+	(*AuthDisableResponse)(nil),             // 54: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse
+	(*AuthenticateResponse)(nil),            // 55: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse
+	(*AuthUserAddResponse)(nil),             // 56: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse
+	(*AuthUserGrantRoleResponse)(nil),       // 57: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse
+	(*AuthRoleAddResponse)(nil),             // 58: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse
+	(*AuthRoleGrantPermissionResponse)(nil), // 59: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse
+	(*RangeStreamResponse)(nil),             // 60: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse
+	(*mvccpb.KeyValue)(nil),                 // 61: github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
+	(*mvccpb.Event)(nil),                    // 62: github_com.etcdkit.etcdkit.gen.mvccpb.Event
+	(*authpb.UserAddOptions)(nil),           // 63: github_com.etcdkit.etcdkit.gen.authpb.UserAddOptions
+	(*authpb.Permission)(nil),               // 64: github_com.etcdkit.etcdkit.gen.authpb.Permission
 }
 var file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_depIdxs = []int32{
-	0,  // 0: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.sort_order:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortOrder
-	1,  // 1: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.sort_target:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortTarget
-	5,  // 2: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	56, // 3: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse.kvs:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
-	5,  // 4: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	56, // 5: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse.prev_kv:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
-	5,  // 6: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	56, // 7: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse.prev_kvs:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
-	6,  // 8: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
-	8,  // 9: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_put:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
-	10, // 10: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_delete_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
-	15, // 11: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_txn:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
-	7,  // 12: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
-	9,  // 13: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_put:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
-	11, // 14: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_delete_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
-	16, // 15: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_txn:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
-	2,  // 16: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.result:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareResult
-	3,  // 17: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.target:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareTarget
-	14, // 18: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.compare:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare
-	12, // 19: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.success:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
-	12, // 20: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.failure:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
-	5,  // 21: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	13, // 22: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse.responses:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp
-	5,  // 23: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	20, // 24: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.create_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest
-	21, // 25: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.cancel_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCancelRequest
-	22, // 26: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.progress_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchProgressRequest
-	4,  // 27: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.filters:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.FilterType
-	5,  // 28: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	57, // 29: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse.events:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.Event
-	5,  // 30: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 31: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 32: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 33: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 34: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	33, // 35: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse.leases:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseStatus
-	5,  // 36: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	35, // 37: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse.members:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Member
-	5,  // 38: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	40, // 39: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse.downgradeInfo:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DowngradeInfo
-	58, // 40: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest.options:type_name -> github_com.etcdkit.etcdkit.gen.authpb.UserAddOptions
-	59, // 41: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest.perm:type_name -> github_com.etcdkit.etcdkit.gen.authpb.Permission
-	5,  // 42: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 43: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 44: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 45: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 46: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 47: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	5,  // 48: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
-	7,  // 49: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse.range_response:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
-	6,  // 50: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Range:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
-	6,  // 51: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.RangeStream:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
-	8,  // 52: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Put:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
-	10, // 53: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.DeleteRange:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
-	15, // 54: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Txn:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
-	17, // 55: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Compact:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionRequest
-	19, // 56: github_com.etcdkit.etcdkit.gen.etcdserverpb.Watch.Watch:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest
-	24, // 57: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseGrant:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantRequest
-	26, // 58: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseRevoke:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeRequest
-	28, // 59: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseKeepAlive:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveRequest
-	30, // 60: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseTimeToLive:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveRequest
-	32, // 61: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseLeases:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesRequest
-	36, // 62: github_com.etcdkit.etcdkit.gen.etcdserverpb.Cluster.MemberList:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest
-	38, // 63: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Status:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusRequest
-	41, // 64: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthEnable:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableRequest
-	42, // 65: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthDisable:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableRequest
-	43, // 66: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.Authenticate:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateRequest
-	44, // 67: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserAdd:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest
-	45, // 68: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserGrantRole:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleRequest
-	46, // 69: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleAdd:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddRequest
-	47, // 70: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleGrantPermission:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest
-	7,  // 71: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Range:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
-	55, // 72: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.RangeStream:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse
-	9,  // 73: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Put:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
-	11, // 74: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.DeleteRange:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
-	16, // 75: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Txn:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
-	18, // 76: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Compact:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse
-	23, // 77: github_com.etcdkit.etcdkit.gen.etcdserverpb.Watch.Watch:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse
-	25, // 78: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseGrant:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse
-	27, // 79: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseRevoke:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse
-	29, // 80: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseKeepAlive:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse
-	31, // 81: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseTimeToLive:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse
-	34, // 82: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseLeases:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse
-	37, // 83: github_com.etcdkit.etcdkit.gen.etcdserverpb.Cluster.MemberList:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse
-	39, // 84: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Status:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse
-	48, // 85: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthEnable:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse
-	49, // 86: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthDisable:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse
-	50, // 87: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.Authenticate:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse
-	51, // 88: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserAdd:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse
-	52, // 89: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserGrantRole:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse
-	53, // 90: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleAdd:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse
-	54, // 91: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleGrantPermission:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse
-	71, // [71:92] is the sub-list for method output_type
-	50, // [50:71] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	1,  // 0: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.sort_order:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortOrder
+	2,  // 1: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.sort_target:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest.SortTarget
+	7,  // 2: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	61, // 3: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse.kvs:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
+	7,  // 4: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	61, // 5: github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse.prev_kv:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
+	7,  // 6: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	61, // 7: github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse.prev_kvs:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.KeyValue
+	8,  // 8: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
+	10, // 9: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_put:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
+	12, // 10: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_delete_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
+	17, // 11: github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp.request_txn:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
+	9,  // 12: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
+	11, // 13: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_put:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
+	13, // 14: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_delete_range:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
+	18, // 15: github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp.response_txn:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
+	3,  // 16: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.result:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareResult
+	4,  // 17: github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.target:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare.CompareTarget
+	16, // 18: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.compare:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Compare
+	14, // 19: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.success:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
+	14, // 20: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest.failure:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RequestOp
+	7,  // 21: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	15, // 22: github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse.responses:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseOp
+	7,  // 23: github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	22, // 24: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.create_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest
+	23, // 25: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.cancel_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCancelRequest
+	24, // 26: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest.progress_request:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchProgressRequest
+	5,  // 27: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.filters:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchCreateRequest.FilterType
+	7,  // 28: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	62, // 29: github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse.events:type_name -> github_com.etcdkit.etcdkit.gen.mvccpb.Event
+	7,  // 30: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 31: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 32: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 33: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 34: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	35, // 35: github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse.leases:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseStatus
+	7,  // 36: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	37, // 37: github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse.members:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.Member
+	6,  // 38: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest.action:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest.AlarmAction
+	0,  // 39: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest.alarm:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmType
+	0,  // 40: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmMember.alarm:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmType
+	7,  // 41: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	41, // 42: github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmResponse.alarms:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmMember
+	7,  // 43: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	45, // 44: github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse.downgradeInfo:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DowngradeInfo
+	63, // 45: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest.options:type_name -> github_com.etcdkit.etcdkit.gen.authpb.UserAddOptions
+	64, // 46: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest.perm:type_name -> github_com.etcdkit.etcdkit.gen.authpb.Permission
+	7,  // 47: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 48: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 49: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 50: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 51: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 52: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	7,  // 53: github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse.header:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.ResponseHeader
+	9,  // 54: github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse.range_response:type_name -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
+	8,  // 55: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Range:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
+	8,  // 56: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.RangeStream:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeRequest
+	10, // 57: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Put:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutRequest
+	12, // 58: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.DeleteRange:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeRequest
+	17, // 59: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Txn:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnRequest
+	19, // 60: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Compact:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionRequest
+	21, // 61: github_com.etcdkit.etcdkit.gen.etcdserverpb.Watch.Watch:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchRequest
+	26, // 62: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseGrant:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantRequest
+	28, // 63: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseRevoke:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeRequest
+	30, // 64: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseKeepAlive:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveRequest
+	32, // 65: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseTimeToLive:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveRequest
+	34, // 66: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseLeases:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesRequest
+	38, // 67: github_com.etcdkit.etcdkit.gen.etcdserverpb.Cluster.MemberList:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListRequest
+	40, // 68: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Alarm:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmRequest
+	43, // 69: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Status:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusRequest
+	46, // 70: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthEnable:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableRequest
+	47, // 71: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthDisable:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableRequest
+	48, // 72: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.Authenticate:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateRequest
+	49, // 73: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserAdd:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddRequest
+	50, // 74: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserGrantRole:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleRequest
+	51, // 75: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleAdd:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddRequest
+	52, // 76: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleGrantPermission:input_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionRequest
+	9,  // 77: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Range:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeResponse
+	60, // 78: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.RangeStream:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.RangeStreamResponse
+	11, // 79: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Put:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.PutResponse
+	13, // 80: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.DeleteRange:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.DeleteRangeResponse
+	18, // 81: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Txn:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.TxnResponse
+	20, // 82: github_com.etcdkit.etcdkit.gen.etcdserverpb.KV.Compact:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.CompactionResponse
+	25, // 83: github_com.etcdkit.etcdkit.gen.etcdserverpb.Watch.Watch:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.WatchResponse
+	27, // 84: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseGrant:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseGrantResponse
+	29, // 85: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseRevoke:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseRevokeResponse
+	31, // 86: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseKeepAlive:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseKeepAliveResponse
+	33, // 87: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseTimeToLive:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseTimeToLiveResponse
+	36, // 88: github_com.etcdkit.etcdkit.gen.etcdserverpb.Lease.LeaseLeases:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.LeaseLeasesResponse
+	39, // 89: github_com.etcdkit.etcdkit.gen.etcdserverpb.Cluster.MemberList:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.MemberListResponse
+	42, // 90: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Alarm:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AlarmResponse
+	44, // 91: github_com.etcdkit.etcdkit.gen.etcdserverpb.Maintenance.Status:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.StatusResponse
+	53, // 92: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthEnable:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthEnableResponse
+	54, // 93: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.AuthDisable:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthDisableResponse
+	55, // 94: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.Authenticate:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthenticateResponse
+	56, // 95: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserAdd:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserAddResponse
+	57, // 96: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.UserGrantRole:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthUserGrantRoleResponse
+	58, // 97: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleAdd:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleAddResponse
+	59, // 98: github_com.etcdkit.etcdkit.gen.etcdserverpb.Auth.RoleGrantPermission:output_type -> github_com.etcdkit.etcdkit.gen.etcdserverpb.AuthRoleGrantPermissionResponse
+	77, // [77:99] is the sub-list for method output_type
+	55, // [55:77] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_init() }
@@ -4168,8 +4471,8 @@ func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDesc), len(file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   51,
+			NumEnums:      7,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   6,
 		},

@@ -269,12 +269,16 @@ func (c *clusterClient) MemberList(ctx context.Context, in *MemberListRequest, o
 
 // Full method names of the Maintenance service's RPCs, as sent on the wire.
 const (
+	Maintenance_Alarm_FullMethodName  = "/etcdserverpb.Maintenance/Alarm"
 	Maintenance_Status_FullMethodName = "/etcdserverpb.Maintenance/Status"
 )
 
 // MaintenanceClient calls the Maintenance service. Streams end when their context is done;
 // read a stream until it returns an error to release it.
 type MaintenanceClient interface {
+	// Alarm activates, deactivates, and queries alarms regarding cluster health.
+	Alarm(ctx context.Context, in *AlarmRequest, opts ...grpc.CallOption) (*AlarmResponse, error)
+
 	// Status gets the status of the member.
 	Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error)
 }
@@ -286,6 +290,14 @@ type maintenanceClient struct {
 // NewMaintenanceClient returns a MaintenanceClient that makes its calls on cc.
 func NewMaintenanceClient(cc grpc.ClientConnInterface) MaintenanceClient {
 	return &maintenanceClient{cc}
+}
+
+func (c *maintenanceClient) Alarm(ctx context.Context, in *AlarmRequest, opts ...grpc.CallOption) (*AlarmResponse, error) {
+	out := new(AlarmResponse)
+	if err := c.cc.Invoke(ctx, Maintenance_Alarm_FullMethodName, in, out, append([]grpc.CallOption{grpc.StaticMethod()}, opts...)...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (c *maintenanceClient) Status(ctx context.Context, in *StatusRequest, opts ...grpc.CallOption) (*StatusResponse, error) {

@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultKeep is the keep-list etcdkit's own gen/ is generated with.
-const DefaultKeep = "KV,Watch,Lease,Cluster.MemberList,Maintenance.Status," +
+const DefaultKeep = "KV,Watch,Lease,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm," +
 	"Auth.Authenticate,Auth.AuthEnable,Auth.AuthDisable,Auth.UserAdd,Auth.UserGrantRole," +
 	"Auth.RoleAdd,Auth.RoleGrantPermission"
 
