@@ -192,3 +192,30 @@ func waitWatching(t *testing.T, c *Client) {
 		t.Fatal("watch not created within 10s")
 	}
 }
+
+func TestWatchProgress(t *testing.T) {
+	t.Parallel()
+	t.Run("3.7 answers", func(t *testing.T) {
+		t.Parallel()
+		cl := etcdtest.StartCluster(t, etcdtest.Options{})
+		c := newClient(t, cl, Config{})
+		rev := mustPut(t, c, "p/a", "1")
+		next := collect(t, c.Watch(t.Context(), Prefix("p/"), WithProgressNotify()))
+		waitWatching(t, c)
+		if err := c.RequestProgress(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := next(1)
+		if err != nil || evs[0].Type != EventProgress || evs[0].Revision < rev {
+			t.Fatalf("after RequestProgress: %s, %v", describe(evs), err)
+		}
+	})
+	t.Run("3.4 is refused", func(t *testing.T) {
+		t.Parallel()
+		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DebianVersion})
+		c := newClient(t, cl, Config{})
+		if err := c.RequestProgress(t.Context()); !errors.Is(err, ErrNotSupported) {
+			t.Fatalf("RequestProgress on 3.4 = %v, want ErrNotSupported", err)
+		}
+	})
+}
