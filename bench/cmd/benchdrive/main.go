@@ -48,7 +48,15 @@ func main() {
 	flag.StringVar(&o.note, "note", "", "a warning shown at the top of the report")
 	flag.StringVar(&o.command, "command", "make bench", "the command shown as the way to reproduce")
 	flag.StringVar(&o.only, "only", "", "comma-separated workloads to run (default: all)")
+	render := flag.String("render", "", "render the report from this results.json instead of running")
 	flag.Parse()
+	if *render != "" {
+		if err := rerender(*render, o.out); err != nil {
+			fmt.Fprintln(os.Stderr, "benchdrive:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchdrive:", err)
 		os.Exit(1)
@@ -164,6 +172,19 @@ func run(o options) error {
 		Results: results, Footprint: fps,
 	}
 	return write(o.out, in)
+}
+
+// rerender writes the report again from the raw figures of an earlier run.
+func rerender(path, dir string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var in report.Input
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return write(dir, in)
 }
 
 func kernel() string {

@@ -63,6 +63,7 @@ func TestWrite(t *testing.T) {
 		"| lock ×8 | etcdkit | not run |",
 		"| lock ×8: ≥ 790 cycles/s, p50 ≤ 10 ms, no overlap | not run | n/a |",
 		"| packages ≤ 120 | 114 | yes |",
+		"| put allocs/op ≤ 1.05× raw | 1.00× (worst: ×1) | yes |",
 		"| put ×64 CPU/op ≤ 0.90× clientv3 | 1.00× | **no** |",
 		"> **busy**",
 	} {

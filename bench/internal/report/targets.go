@@ -12,6 +12,7 @@ type Target struct {
 	Value string
 	Met   bool
 	Known bool // false when the figures needed are missing
+	ratio float64
 }
 
 // Verdict is "yes", "**no**" or "n/a".
@@ -40,11 +41,24 @@ func Targets(s *Set, fps []Footprint) []Target {
 		}
 		out = append(out, t)
 	}
-	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
-		ratioTarget(fmt.Sprintf("%s allocs/op ≤ 1.05× raw", w), Case{w, 1}, Raw, Allocs, 1.05, false)
+	// Allocations per op vary a little with the callers (batching in the transport): the
+	// check takes the worst ratio over ×1, ×16 and ×64.
+	worst := func(name, w string, m Metric, limit float64) {
+		t := Target{Name: name}
+		for _, n := range []int{1, 16, 64} {
+			if r, ok := s.Ratio(Case{w, n}, Kit, Raw, m); ok && (!t.Known || r > t.ratio) {
+				t.Known, t.ratio = true, r
+				t.Value = fmt.Sprintf("%.2f× (worst: ×%d)", r, n)
+			}
+		}
+		t.Met = t.Known && t.ratio <= limit
+		out = append(out, t)
 	}
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
-		ratioTarget(fmt.Sprintf("%s B/op ≤ 1.10× raw", w), Case{w, 1}, Raw, Bytes, 1.10, false)
+		worst(fmt.Sprintf("%s allocs/op ≤ 1.05× raw", w), w, Allocs, 1.05)
+	}
+	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
+		worst(fmt.Sprintf("%s B/op ≤ 1.10× raw", w), w, Bytes, 1.10)
 	}
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
 		ratioTarget(fmt.Sprintf("%s ×64 CPU/op ≤ 0.90× clientv3", w), Case{w, 64}, V3, CPU, 0.90, false)
