@@ -3,7 +3,9 @@
 # this script starts (one member, --unsafe-no-fsync). Writes bench/results.md, the chart
 # bench/results.svg and the raw figures bench/results.json. About 12 minutes on 2 cores.
 #
-#   BENCH_QUICK=1     small counts, one repetition, no cold builds: a smoke run of a minute
+#   BENCH_QUICK=1     small counts, one repetition, no cold builds: a smoke run of a minute,
+#                     written under .cache/bench/quick/ so that it never replaces the committed results
+#   BENCH_OUT=dir     where to write the results (default: bench/)
 #   BENCH_REPS=N      repetitions of each case (default 3)
 #   BENCH_PIN=0       do not pin etcd and the clients to different CPUs (default: pin when
 #                     there are at least two CPUs and taskset is installed)
@@ -25,11 +27,15 @@ if [[ "${BENCH_PIN:-1}" == 0 ]] || ! command -v taskset >/dev/null || (( $(nproc
 fi
 quick=false
 command="make bench"
+out=bench
 if [[ -n "${BENCH_QUICK:-}" && "${BENCH_QUICK}" != 0 ]]; then
   quick=true
   command="BENCH_QUICK=1 scripts/bench.sh"
+  out="${bin%/bin}/quick"
 fi
+out="${BENCH_OUT:-$out}"
+mkdir -p "$out"
 
-exec "$bin/benchdrive" -bin "$bin" -out bench -footprint bench/footprint \
+exec "$bin/benchdrive" -bin "$bin" -out "$out" -footprint bench/footprint \
   -reps "${BENCH_REPS:-3}" -quick="$quick" -cold="$([[ $quick == true ]] && echo false || echo true)" \
   -pin="$pin" -note "${BENCH_NOTE:-}" -command "$command" -only "${BENCH_ONLY:-}"

@@ -132,6 +132,7 @@ func run(o options) error {
 	}
 
 	var results []harness.Result
+	failed := 0 // runs that failed, or whose checks found errors, missing events, overlaps or lost leases
 	only := map[string]bool{}
 	for _, w := range strings.Split(o.only, ",") {
 		if w != "" {
@@ -149,11 +150,15 @@ func run(o options) error {
 				r, err := runOne(ctx, o, ep, client, c, writer)
 				if err != nil {
 					logf("%-8s %-9s ×%-2d rep %d: %v", client, c.Workload, c.Conc, rep+1, err)
+					failed++
 					continue
 				}
 				logf("%-8s %-9s ×%-2d rep %d: %.0f/s p50 %.2f ms cpu %.1f µs allocs %.1f B %.0f errors %d faults %d %s",
 					client, c.Workload, c.Conc, rep+1, r.Rate, r.P50, r.CPU, r.Allocs, r.Bytes, r.Errors, r.Faults, r.Note)
 				results = append(results, r)
+				if r.Errors > 0 || r.Faults > 0 {
+					failed++
+				}
 				if err := compact(ctx, writer); err != nil {
 					return err
 				}
@@ -171,7 +176,13 @@ func run(o options) error {
 		},
 		Results: results, Footprint: fps,
 	}
-	return write(o.out, in)
+	if err := write(o.out, in); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d runs failed or found errors or faults (see the log and the report)", failed)
+	}
+	return nil
 }
 
 // rerender writes the report again from the raw figures of an earlier run.
