@@ -8,7 +8,7 @@ ETCD_VERSION ?= v3.7.3
 # `make demo ENDPOINTS=host:port` tours an existing cluster instead of starting one.
 ENDPOINTS ?=
 
-.PHONY: help gen check-gen etcd vet test demo bench
+.PHONY: help gen check-gen etcd vet test demo bench test-faults test-compat fuzz
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,3 +33,12 @@ demo: ## Start a throwaway etcd (or use ENDPOINTS) and tour the kit.
 
 bench: ## Benchmarks: etcdkit vs clientv3 vs the raw stubs against a local etcd (writes bench/results.md).
 	scripts/bench.sh
+
+test-faults: ## The full fault-injection suite on three-member clusters (a short version runs in make test).
+	scripts/faults.sh
+
+test-compat: ## The etcd package's integration suite against etcd 3.4.23, 3.5.x, 3.6.x and 3.7.x.
+	scripts/compat.sh
+
+fuzz: ## Run every fuzz target for 2 minutes each.
+	scripts/fuzz.sh
