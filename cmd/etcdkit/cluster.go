@@ -51,24 +51,56 @@ func runMemberList(a *app, _ []string) error {
 		return fail(exitBadFeature, "unknown consistency flag %q", memberConsistency)
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		// The raw call keeps the header and honours --consistency, which etcd.MemberList does not.
-		resp, err := etcdserverpb.NewClusterClient(c.Conn()).MemberList(ctx, &etcdserverpb.MemberListRequest{Linearizable: !serializable})
+		members, h, err := memberList(ctx, c, serializable)
 		if err != nil {
 			return err
 		}
 		if a.json() {
-			return printJSON(a.stdout, resp)
+			type member struct {
+				ID         uint64   `json:"ID,omitempty"`
+				Name       string   `json:"name,omitempty"`
+				PeerURLs   []string `json:"peerURLs,omitempty"`
+				ClientURLs []string `json:"clientURLs,omitempty"`
+				IsLearner  bool     `json:"isLearner,omitempty"`
+			}
+			list := make([]member, len(members))
+			for i, m := range members {
+				list[i] = member(m)
+			}
+			return printJSON(a.stdout, struct {
+				Header  *jsonHeader `json:"header,omitempty"`
+				Members []member    `json:"members,omitempty"`
+			}{headerJSON(h), list})
 		}
-		for _, m := range resp.GetMembers() {
+		for _, m := range members {
 			status := "started"
-			if m.GetName() == "" {
+			if m.Name == "" {
 				status = "unstarted"
 			}
-			fmt.Fprintf(a.stdout, "%x, %s, %s, %s, %s, %t\n", m.GetID(), status, m.GetName(),
-				strings.Join(m.GetPeerURLs(), ","), strings.Join(m.GetClientURLs(), ","), m.GetIsLearner())
+			fmt.Fprintf(a.stdout, "%x, %s, %s, %s, %s, %t\n", m.ID, status, m.Name,
+				strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), m.IsLearner)
 		}
 		return nil
 	})
+}
+
+// memberList lists the members through package etcd, which always asks for a linearizable
+// list. A serializable list (--consistency=s) goes to the Cluster service through
+// Client.Conn: etcd.MemberList has no option for it.
+func memberList(ctx context.Context, c *etcd.Client, serializable bool) ([]etcd.Member, etcd.Header, error) {
+	if !serializable {
+		return c.MemberList(ctx)
+	}
+	resp, err := etcdserverpb.NewClusterClient(c.Conn()).MemberList(ctx, &etcdserverpb.MemberListRequest{})
+	if err != nil {
+		return nil, etcd.Header{}, err
+	}
+	members := make([]etcd.Member, len(resp.GetMembers()))
+	for i, m := range resp.GetMembers() {
+		members[i] = etcd.Member{ID: m.GetID(), Name: m.GetName(), PeerURLs: m.GetPeerURLs(), ClientURLs: m.GetClientURLs(), IsLearner: m.GetIsLearner()}
+	}
+	h := resp.GetHeader()
+	return members, etcd.Header{ClusterID: h.GetClusterId(), MemberID: h.GetMemberId(), Revision: h.GetRevision(), RaftTerm: h.GetRaftTerm()}, nil
 }
 
 // epEndpoints are the endpoints to check: --endpoints, or with --cluster every member's
@@ -154,9 +186,9 @@ type epHealth struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// runEndpointHealth reads a key from each endpoint, in parallel, as etcdctl does: a permission
-// error still proves the endpoint healthy. etcdctl also lists alarms; the kit's stubs do not
-// include the Alarm RPC, so an endpoint with an active alarm still reads as healthy.
+// runEndpointHealth reads a key from each endpoint, in parallel, and lists the cluster's
+// alarms, as etcdctl does: a permission error still proves the endpoint healthy; an active
+// alarm, or failing to list the alarms, makes it unhealthy.
 func runEndpointHealth(a *app, _ []string) error {
 	eps, err := a.epEndpoints()
 	if err != nil {
@@ -204,10 +236,26 @@ func (a *app) health(ep string) epHealth {
 	start := time.Now()
 	_, err = c.Range(ctx, etcd.Key("health"))
 	h := epHealth{Ep: ep, Took: time.Since(start).String()}
-	if err == nil || errors.Is(err, etcd.ErrPermissionDenied) {
-		h.Health = true
-	} else {
+	if err != nil && !errors.Is(err, etcd.ErrPermissionDenied) {
 		h.Error = errText(err)
+		return h
+	}
+	alarms, err := c.Alarms(ctx)
+	switch {
+	case err != nil:
+		h.Error = "Unable to fetch the alarm list"
+	case len(alarms) > 0:
+		h.Error = "Active Alarm(s): "
+		for _, al := range alarms {
+			switch al.Type {
+			case "NOSPACE", "CORRUPT":
+				h.Error += al.Type + " "
+			default:
+				h.Error += "UNKNOWN "
+			}
+		}
+	default:
+		h.Health = true
 	}
 	return h
 }

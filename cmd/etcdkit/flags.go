@@ -53,11 +53,8 @@ func (fs *flagSet) int64Var(p *int64, name string, def int64, usage string) {
 	*p = def
 	fs.add(name, strconv.FormatInt(def, 10), usage, false, func(s string) error {
 		v, err := strconv.ParseInt(s, 0, 64)
-		if err != nil {
-			return errors.New("invalid syntax")
-		}
 		*p = v
-		return nil
+		return err // pflag's wording: strconv.ParseInt: parsing "x": invalid syntax
 	})
 }
 

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 func init() {
@@ -30,20 +30,18 @@ func init() {
 
 var ttlKeys, keepAliveOnce bool
 
-// The lease commands print the server's whole responses, headers included, which package
-// etcd's lease results do not carry: they call the Lease service through Client.Conn.
+// The lease commands print the server's whole responses, headers included, as etcdctl does:
+// package etcd's lease results carry the headers.
 
-func parseLeaseID(arg string) (int64, error) {
+func parseLeaseID(arg string) (etcd.LeaseID, error) {
 	id, err := strconv.ParseInt(arg, 16, 64)
 	if err != nil {
 		return 0, fail(exitBadArgs, "bad lease ID arg (%v), expecting ID in Hex", err)
 	}
-	return id, nil
+	return etcd.LeaseID(id), nil
 }
 
-// headerFields is a response header whose fields sit at the top level of the JSON object,
-// as in etcdctl's lease output.
-type headerFields = *etcdserverpb.ResponseHeader
+func secs(d time.Duration) int64 { return int64(d / time.Second) }
 
 func runLeaseGrant(a *app, args []string) error {
 	if len(args) != 1 {
@@ -53,21 +51,23 @@ func runLeaseGrant(a *app, args []string) error {
 	if err != nil {
 		return fail(exitBadArgs, "bad TTL (%v)", err)
 	}
+	// The server raises a TTL below its minimum (over a second) to that minimum; package etcd
+	// refuses TTLs below one second, so those go as one second, to the same effect.
+	ttl = max(ttl, 1)
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		lc := etcdserverpb.NewLeaseClient(c.Conn())
-		resp, err := lc.LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: ttl})
+		l, err := c.Grant(ctx, time.Duration(ttl)*time.Second)
 		if err != nil {
 			return wrapErr(exitError, "failed to grant lease", err)
 		}
 		if a.json() {
 			return printJSON(a.stdout, struct {
-				headerFields
+				*jsonHeader
 				ID    int64
 				TTL   int64
 				Error string
-			}{resp.GetHeader(), resp.GetID(), resp.GetTTL(), resp.GetError()})
+			}{headerJSON(l.Header), int64(l.ID), secs(l.TTL), ""})
 		}
-		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", resp.GetID(), resp.GetTTL())
+		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", int64(l.ID), secs(l.TTL))
 		return nil
 	})
 }
@@ -81,15 +81,16 @@ func runLeaseRevoke(a *app, args []string) error {
 		return err
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		lc := etcdserverpb.NewLeaseClient(c.Conn())
-		resp, err := lc.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: id})
+		h, err := c.Revoke(ctx, id)
 		if err != nil {
 			return wrapErr(exitError, "failed to revoke lease", err)
 		}
 		if a.json() {
-			return printJSON(a.stdout, resp)
+			return printJSON(a.stdout, struct {
+				Header *jsonHeader `json:"header,omitempty"`
+			}{headerJSON(h)})
 		}
-		fmt.Fprintf(a.stdout, "lease %016x revoked\n", id)
+		fmt.Fprintf(a.stdout, "lease %016x revoked\n", int64(id))
 		return nil
 	})
 }
@@ -103,28 +104,32 @@ func runLeaseTimeToLive(a *app, args []string) error {
 		return err
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		lc := etcdserverpb.NewLeaseClient(c.Conn())
-		resp, err := lc.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: id, Keys: ttlKeys})
-		if err != nil {
+		info, err := c.TimeToLive(ctx, id, ttlKeys)
+		gone := errors.Is(err, etcd.ErrLeaseNotFound)
+		if err != nil && !gone {
 			return &exitErr{code: exitBadConnection, err: err}
+		}
+		ttl := secs(info.TTL)
+		if gone {
+			ttl = -1 // the server's answer for a lease it does not know
 		}
 		if a.json() {
 			return printJSON(a.stdout, struct {
-				headerFields
+				*jsonHeader
 				ID         int64    `json:"id"`
 				TTL        int64    `json:"ttl"`
 				GrantedTTL int64    `json:"granted-ttl"`
 				Keys       [][]byte `json:"keys"`
-			}{resp.GetHeader(), resp.GetID(), resp.GetTTL(), resp.GetGrantedTTL(), resp.GetKeys()})
+			}{headerJSON(info.Header), int64(id), ttl, secs(info.GrantedTTL), info.Keys})
 		}
-		if resp.GetGrantedTTL() == 0 && resp.GetTTL() == -1 {
-			fmt.Fprintf(a.stdout, "lease %016x already expired\n", resp.GetID())
+		if gone {
+			fmt.Fprintf(a.stdout, "lease %016x already expired\n", int64(id))
 			return nil
 		}
-		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds), remaining(%ds)", resp.GetID(), resp.GetGrantedTTL(), resp.GetTTL())
+		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds), remaining(%ds)", int64(id), secs(info.GrantedTTL), ttl)
 		if ttlKeys {
-			keys := make([]string, len(resp.GetKeys()))
-			for i, k := range resp.GetKeys() {
+			keys := make([]string, len(info.Keys))
+			for i, k := range info.Keys {
 				keys[i] = string(k)
 			}
 			fmt.Fprintf(a.stdout, ", attached keys(%v)", keys)
@@ -136,8 +141,7 @@ func runLeaseTimeToLive(a *app, args []string) error {
 
 func runLeaseList(a *app, _ []string) error {
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		lc := etcdserverpb.NewLeaseClient(c.Conn())
-		resp, err := lc.LeaseLeases(ctx, &etcdserverpb.LeaseLeasesRequest{})
+		ids, h, err := c.Leases(ctx)
 		if err != nil {
 			return &exitErr{code: exitBadConnection, err: err}
 		}
@@ -145,38 +149,39 @@ func runLeaseList(a *app, _ []string) error {
 			type status struct {
 				ID int64 `json:"id"`
 			}
-			leases := make([]status, len(resp.GetLeases()))
-			for i, l := range resp.GetLeases() {
-				leases[i] = status{l.GetID()}
+			leases := make([]status, len(ids))
+			for i, id := range ids {
+				leases[i] = status{int64(id)}
 			}
 			return printJSON(a.stdout, struct {
-				headerFields
+				*jsonHeader
 				Leases []status `json:"leases"`
-			}{resp.GetHeader(), leases})
+			}{headerJSON(h), leases})
 		}
-		fmt.Fprintf(a.stdout, "found %d leases\n", len(resp.GetLeases()))
-		for _, l := range resp.GetLeases() {
-			fmt.Fprintf(a.stdout, "%016x\n", l.GetID())
+		fmt.Fprintf(a.stdout, "found %d leases\n", len(ids))
+		for _, id := range ids {
+			fmt.Fprintf(a.stdout, "%016x\n", int64(id))
 		}
 		return nil
 	})
 }
 
-func (a *app) printKeepAlive(resp *etcdserverpb.LeaseKeepAliveResponse) error {
+func (a *app) printKeepAlive(l etcd.Lease) error {
 	defer a.stdout.Flush()
 	if a.json() {
 		return printJSON(a.stdout, struct {
-			headerFields
+			*jsonHeader
 			ID  int64
 			TTL int64
-		}{resp.GetHeader(), resp.GetID(), resp.GetTTL()})
+		}{headerJSON(l.Header), int64(l.ID), secs(l.TTL)})
 	}
-	fmt.Fprintf(a.stdout, "lease %016x keepalived with TTL(%d)\n", resp.GetID(), resp.GetTTL())
+	fmt.Fprintf(a.stdout, "lease %016x keepalived with TTL(%d)\n", int64(l.ID), secs(l.TTL))
 	return nil
 }
 
 // runLeaseKeepAlive renews the lease once (--once) or every third of its TTL, printing each
-// renewal, until interrupted or the lease is gone.
+// renewal with its header, until interrupted or the lease is gone. Each renewal is one
+// KeepAliveOnce: package etcd's background KeepAlive does not report single renewals.
 func runLeaseKeepAlive(a *app, args []string) error {
 	if len(args) != 1 {
 		return fail(exitBadArgs, "lease keep-alive command needs lease ID as argument")
@@ -190,42 +195,32 @@ func runLeaseKeepAlive(a *app, args []string) error {
 		return err
 	}
 	defer c.Close()
-	lc := etcdserverpb.NewLeaseClient(c.Conn())
-	ctx, cancel := context.WithCancel(a.ctx)
-	defer cancel()
-	stream, err := lc.LeaseKeepAlive(ctx)
-	if err != nil {
-		return &exitErr{code: exitBadConnection, err: err}
-	}
 	for {
-		if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: id}); err != nil {
-			return &exitErr{code: exitBadConnection, err: err}
+		l, err := c.KeepAliveOnce(a.ctx, id)
+		if errors.Is(err, etcd.ErrLeaseNotFound) {
+			if keepAliveOnce {
+				return fail(exitBadConnection, "etcdserver: requested lease not found")
+			}
+			break
 		}
-		resp, err := stream.Recv()
 		if err != nil {
 			if a.ctx.Err() != nil {
 				return nil
 			}
 			return &exitErr{code: exitBadConnection, err: err}
 		}
-		if resp.GetTTL() <= 0 {
-			if keepAliveOnce {
-				return fail(exitBadConnection, "etcdserver: requested lease not found")
-			}
-			break
-		}
-		a.printKeepAlive(resp)
+		a.printKeepAlive(l)
 		if keepAliveOnce {
 			return nil
 		}
 		select {
-		case <-time.After(time.Duration(resp.GetTTL()) * time.Second / 3):
+		case <-time.After(l.TTL / 3):
 		case <-a.ctx.Done():
 			return nil
 		}
 	}
 	if !a.json() {
-		fmt.Fprintf(a.stdout, "lease %016x expired or revoked.\n", id)
+		fmt.Fprintf(a.stdout, "lease %016x expired or revoked.\n", int64(id))
 	}
 	return nil
 }

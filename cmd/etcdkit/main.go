@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // Exit codes, as etcdctl uses them.
@@ -35,6 +37,8 @@ type exitErr struct {
 }
 
 func (e *exitErr) Error() string { return e.err.Error() }
+
+func (e *exitErr) Unwrap() error { return e.err }
 
 func fail(code int, format string, args ...any) error {
 	return &exitErr{code: code, err: fmt.Errorf(format, args...)}
@@ -90,6 +94,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ee *exitErr
 	if !errors.As(err, &ee) {
 		ee = &exitErr{code: exitError, err: err}
+	}
+	// etcdctl authenticates as it connects, before running the command: a refused user or
+	// password fails as a connection does, in the server's words.
+	if ae := (*etcd.Error)(nil); errors.As(err, &ae) && errors.Is(ae, etcd.ErrAuthFailed) {
+		ee = &exitErr{code: exitBadConnection, err: ae}
 	}
 	if ee.err != nil {
 		fmt.Fprintln(stderr, "Error:", errText(ee.err))

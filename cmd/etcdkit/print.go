@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -50,7 +51,11 @@ func statusText(st *status.Status) string {
 }
 
 // wrapErr keeps err's wording under a prefix: "failed to revoke lease (etcdserver: ...)".
+// An authentication failure keeps its own wording (see run).
 func wrapErr(code int, prefix string, err error) error {
+	if errors.Is(err, etcd.ErrAuthFailed) {
+		return err
+	}
 	return &exitErr{code: code, err: errors.New(prefix + " (" + errText(err) + ")")}
 }
 
@@ -74,6 +79,30 @@ func hexBytes(b []byte) string {
 		sb.WriteString(h[i : i+2])
 	}
 	return sb.String()
+}
+
+// jsonHeader is a response header as etcdctl's JSON prints it.
+type jsonHeader struct {
+	ClusterID uint64 `json:"cluster_id,omitempty"`
+	MemberID  uint64 `json:"member_id,omitempty"`
+	Revision  int64  `json:"revision,omitempty"`
+	RaftTerm  uint64 `json:"raft_term,omitempty"`
+}
+
+func headerJSON(h etcd.Header) *jsonHeader {
+	return &jsonHeader{ClusterID: h.ClusterID, MemberID: h.MemberID, Revision: h.Revision, RaftTerm: h.RaftTerm}
+}
+
+// flushWriter passes each write straight through a's buffered stdout, so that a child
+// process's output appears as it is written.
+type flushWriter struct{ w *bufio.Writer }
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.w.Flush()
+	}
+	return n, err
 }
 
 // printJSON writes v as one line of JSON, as etcdctl's json printer does.
