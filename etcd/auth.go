@@ -14,7 +14,7 @@ import (
 // Metadata keys etcd reads on every call and stream.
 const (
 	tokenKey     = "token"     // the auth token from Auth/Authenticate
-	hasLeaderKey = "hasleader" // "true": fail fast when the member has no leader
+	hasLeaderKey = "hasleader" // "true": fail when the member has no leader
 )
 
 // authenticator holds the auth token: fetched on first use, shared by every call and stream,
@@ -66,22 +66,9 @@ func tokenRejected(err error) bool {
 	return false
 }
 
-// requiresLeader lists the services whose calls should fail fast on a member without a leader
-// rather than wait for one; Status and MemberList must still answer there.
-func requiresLeader(method string) bool {
-	for _, svc := range []string{"/etcdserverpb.KV/", "/etcdserverpb.Watch/", "/etcdserverpb.Lease/"} {
-		if len(method) > len(svc) && method[:len(svc)] == svc {
-			return true
-		}
-	}
-	return false
-}
-
-// outgoing adds the metadata etcd expects for method and returns the token it used.
-func (c *Client) outgoing(ctx context.Context, method string) (context.Context, string, error) {
-	if requiresLeader(method) {
-		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
-	}
+// withToken attaches the auth token for method, when the client authenticates, and returns
+// the token it used ("" when none).
+func (c *Client) withToken(ctx context.Context, method string) (context.Context, string, error) {
 	if c.auth == nil || method == etcdserverpb.Auth_Authenticate_FullMethodName {
 		return ctx, "", nil
 	}
@@ -92,30 +79,13 @@ func (c *Client) outgoing(ctx context.Context, method string) (context.Context, 
 	return metadata.AppendToOutgoingContext(ctx, tokenKey, token), token, nil
 }
 
-// unaryInterceptor attaches the token and the leader requirement, and when the server
-// rejects the token, authenticates again and retries once: a rejected call was not applied.
-func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	octx, token, err := c.outgoing(ctx, method)
-	if err != nil {
-		return err
-	}
-	err = invoker(octx, method, req, reply, cc, opts...)
-	if c.auth == nil || !tokenRejected(err) {
-		return err
-	}
-	c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
-	c.auth.invalidate(token)
-	if octx, _, err = c.outgoing(ctx, method); err != nil {
-		return err
-	}
-	return invoker(octx, method, req, reply, cc, opts...)
-}
-
-// streamInterceptor attaches the token and the leader requirement to a new stream. When the
-// stream later fails because the token was rejected, the token is dropped so that the
-// stream's owner, which re-opens it, gets a fresh one.
+// streamInterceptor attaches the token and the leader requirement to a new stream: a stream
+// (watch, lease keep-alive) on a member cut off from its leader would otherwise stay open and
+// silent, where with hasleader it fails and its owner re-opens it on another member. When the
+// stream later fails because the token was rejected, the token is dropped so that the owner
+// gets a fresh one.
 func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	octx, token, err := c.outgoing(ctx, method)
+	octx, token, err := c.withToken(metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true"), method)
 	if err != nil {
 		return nil, err
 	}

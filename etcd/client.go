@@ -97,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 // serviceConfig balances calls round-robin over every ready endpoint: a dead endpoint drops
-// out of the rotation until it reconnects. Retries are retryInterceptor's.
+// out of the rotation until it reconnects. Retries are unaryInterceptor's.
 const serviceConfig = `{"loadBalancingConfig": [{"round_robin": {}}]}`
 
 // dialOptions are the gRPC options shared by the balanced connection and the one-endpoint
@@ -123,8 +123,8 @@ func (c *Client) dialOptions(secure bool) []grpc.DialOption {
 			Time:    orDefault(c.cfg.KeepAliveTime, defaultKeepAliveTime),
 			Timeout: orDefault(c.cfg.KeepAliveTimeout, defaultKeepAliveTimeout),
 		}),
-		grpc.WithChainUnaryInterceptor(c.retryInterceptor, c.unaryInterceptor),
-		grpc.WithChainStreamInterceptor(c.streamInterceptor),
+		grpc.WithUnaryInterceptor(c.unaryInterceptor),
+		grpc.WithStreamInterceptor(c.streamInterceptor),
 	}
 	if c.cfg.MaxResponseBytes > 0 {
 		opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes)))

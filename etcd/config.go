@@ -48,9 +48,9 @@ type Config struct {
 	KeepAliveTimeout time.Duration
 
 	// ReadAttemptTimeout bounds one attempt of a read (Get, Range, Scan pages, lease and
-	// cluster queries): an endpoint that has not answered by then is presumed hung and the read
-	// goes to the next endpoint, within the call's own context. Zero means 3 seconds. Writes
-	// have no attempt timeout: they are never sent twice.
+	// cluster queries) when there is more than one endpoint: an endpoint that has not answered
+	// by then is presumed hung and the read goes to the next one, within the call's own
+	// context. Zero means 3 seconds. Writes have no attempt timeout: they are never sent twice.
 	ReadAttemptTimeout time.Duration
 
 	// MaxResponseBytes is the largest response the client accepts. Zero means gRPC's 4 MiB.

@@ -137,6 +137,7 @@ func (kp *keeper) run() {
 		retryAt time.Time
 		bo      = newBackoff()
 		timer   = time.NewTimer(time.Hour)
+		scan    = true // walk every lease before waiting again
 	)
 	defer timer.Stop()
 	closeStream := func() {
@@ -149,6 +150,7 @@ func (kp *keeper) run() {
 		kp.c.log.Debug("etcd: lease keep-alive stream broken, reopening", "err", err)
 		closeStream()
 		retryAt = time.Now().Add(bo.next())
+		scan = true
 	}
 	lose := func(id LeaseID, err error) {
 		for k := range leases[id].holders {
@@ -157,45 +159,57 @@ func (kp *keeper) run() {
 		delete(leases, id)
 	}
 	for {
-		now := time.Now()
-		for id, l := range leases {
-			if now.After(l.deadline) {
-				lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: fmt.Errorf("%w: no renewal before its deadline", ErrLeaseExpired)})
-			}
-		}
-		if len(leases) == 0 {
-			closeStream()
-		} else if stream == nil && !now.Before(retryAt) {
-			ctx, cf := context.WithCancel(context.Background())
-			s, err := kp.c.lease.LeaseKeepAlive(ctx)
-			if err != nil {
-				cf()
-				broken(err)
-			} else if next := gen + 1; kp.c.goLoop(func() { kp.receive(ctx, next, s) }) {
-				stream, cancel, gen = s, cf, next
-				for _, l := range leases {
-					l.nextSend = now // renew at once on a new stream
+		// A scan is the only walk over every lease: it runs when the timer fires or the set of
+		// leases or the stream changed, never per response, so a round of n renewals costs
+		// O(n) and not O(n²).
+		if scan {
+			scan = false
+			now := time.Now()
+			if len(leases) == 0 {
+				closeStream()
+			} else if stream == nil && !now.Before(retryAt) {
+				ctx, cf := context.WithCancel(context.Background())
+				s, err := kp.c.lease.LeaseKeepAlive(ctx)
+				if err != nil {
+					cf()
+					broken(err)
+				} else if next := gen + 1; kp.c.goLoop(func() { kp.receive(ctx, next, s) }) {
+					stream, cancel, gen = s, cf, next
+					for _, l := range leases {
+						l.nextSend = now // renew at once on a new stream
+					}
+				} else {
+					cf()
 				}
-			} else {
-				cf()
 			}
-		}
-		if stream != nil {
+			next := now.Add(time.Hour)
 			for id, l := range leases {
-				if now.Before(l.nextSend) {
+				if now.After(l.deadline) {
+					lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: fmt.Errorf("%w: no renewal before its deadline", ErrLeaseExpired)})
 					continue
 				}
-				if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
-					broken(err)
-					break
+				// Renewals due within the slack go out now, so leases granted close together
+				// share wake-ups.
+				if stream != nil && !now.Add(l.ttl/10).Before(l.nextSend) {
+					if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
+						broken(err)
+					} else {
+						if l.sentAt.IsZero() {
+							l.sentAt = now
+						}
+						l.nextSend = now.Add(l.ttl / 3)
+					}
 				}
-				if l.sentAt.IsZero() {
-					l.sentAt = now
+				next = earliest(next, l.deadline.Add(time.Millisecond))
+				if stream != nil {
+					next = earliest(next, l.nextSend)
 				}
-				l.nextSend = now.Add(l.ttl / 3)
 			}
+			if stream == nil && len(leases) > 0 {
+				next = earliest(next, retryAt)
+			}
+			timer.Reset(time.Until(next))
 		}
-		timer.Reset(kp.nextWake(leases, stream != nil, retryAt).Sub(now))
 
 		select {
 		case <-kp.c.closing:
@@ -212,12 +226,14 @@ func (kp *keeper) run() {
 				leases[k.id] = l
 			}
 			l.holders[k] = true
+			scan = true
 		case r := <-kp.removes:
 			if l := leases[r.k.id]; l != nil && l.holders[r.k] {
 				delete(l.holders, r.k)
 				r.k.finish(&Error{Op: "lease keep-alive", Key: r.k.id.String(), Err: r.err})
 				if len(l.holders) == 0 {
 					delete(leases, r.k.id)
+					scan = len(leases) == 0 // only to close the stream
 				}
 			}
 		case ev := <-kp.recv:
@@ -238,6 +254,7 @@ func (kp *keeper) run() {
 				lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrLeaseExpired})
 				continue
 			}
+			// The deadline only moves later, and the next send is unchanged: the timer stays right.
 			l.ttl = time.Duration(ev.resp.GetTTL()) * time.Second
 			if !l.sentAt.IsZero() {
 				l.deadline = l.sentAt.Add(l.ttl)
@@ -247,23 +264,9 @@ func (kp *keeper) run() {
 				k.ttl.Store(int64(l.ttl))
 			}
 		case <-timer.C:
+			scan = true
 		}
 	}
-}
-
-// nextWake is the earliest moment the loop has work: a renewal due, a deadline, a reconnect.
-func (kp *keeper) nextWake(leases map[LeaseID]*kept, streaming bool, retryAt time.Time) time.Time {
-	next := time.Now().Add(time.Hour)
-	for _, l := range leases {
-		next = earliest(next, l.deadline.Add(time.Millisecond))
-		if streaming {
-			next = earliest(next, l.nextSend)
-		}
-	}
-	if !streaming && len(leases) > 0 {
-		next = earliest(next, retryAt)
-	}
-	return next
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -140,7 +140,11 @@ func (c *Client) putRequest(key, value string, opts []PutOption) (*etcdserverpb.
 	if key == "" {
 		return nil, errEmptyKey
 	}
-	req := &etcdserverpb.PutRequest{Key: c.ns.key([]byte(key)), Value: []byte(value)}
+	// One allocation holds the namespaced key and the value.
+	buf := make([]byte, 0, len(c.ns)+len(key)+len(value))
+	buf = append(append(append(buf, c.ns...), key...), value...)
+	k := len(c.ns) + len(key)
+	req := &etcdserverpb.PutRequest{Key: buf[:k:k], Value: buf[k:]}
 	for _, o := range opts {
 		o.applyPut(req)
 	}

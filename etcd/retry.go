@@ -47,35 +47,58 @@ func retryable(method string, err error) bool {
 	return readOnly[method] && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded)
 }
 
-// attempt makes one try of a call, under the read attempt deadline when the method only reads.
-func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
-	if !readOnly[method] {
-		return invoker(ctx, method, req, reply, cc, opts...)
-	}
-	actx, cancel := context.WithTimeout(ctx, orDefault(c.cfg.ReadAttemptTimeout, defaultReadAttemptTimeout))
-	defer cancel()
-	return invoker(actx, method, req, reply, cc, opts...)
-}
-
-// retryInterceptor retries calls that are safe to send again, with backoff, within the
-// call's context. A read-only attempt also gets its own deadline (Config.ReadAttemptTimeout),
-// so that a hung endpoint, whose connection still looks healthy, costs one attempt rather
-// than the caller's whole deadline: the next attempt goes to the next endpoint.
-func (c *Client) retryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+// unaryInterceptor is the client's only unary interceptor (one, so that grpc-go has no chain
+// to build per call). It attaches the auth token and retries what is safe to send again, with
+// backoff, within the call's context: reads after any failure to reach a server, any call the
+// server refused before applying it, and any call whose token was rejected, after
+// authenticating again. With more than one endpoint, a read attempt also gets its own deadline
+// (Config.ReadAttemptTimeout), so that a hung endpoint, whose connection still looks healthy,
+// costs one attempt rather than the caller's whole deadline: the next attempt goes to the next
+// endpoint.
+func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	bo := newBackoff()
 	for attempt := 0; ; attempt++ {
 		err := c.attempt(ctx, method, req, reply, cc, invoker, opts)
-		if err == nil || attempt == maxRetries || ctx.Err() != nil || !retryable(method, err) {
+		if err == nil || attempt == maxRetries || ctx.Err() != nil {
 			return err
 		}
-		wait := bo.next()
-		c.log.Debug("etcd: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		var wait time.Duration
+		switch {
+		case c.auth != nil && tokenRejected(err):
+			c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
+		case retryable(method, err):
+			wait = bo.next()
+			c.log.Debug("etcd: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
+		default:
 			return err
-		case <-t.C:
+		}
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
+			}
 		}
 	}
+}
+
+// attempt makes one try of a call with the current token, under the read attempt deadline
+// when the method only reads and another endpoint could answer instead.
+func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	ctx, token, err := c.withToken(ctx, method)
+	if err != nil {
+		return err
+	}
+	if readOnly[method] && len(c.endpoints) > 1 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, orDefault(c.cfg.ReadAttemptTimeout, defaultReadAttemptTimeout))
+		defer cancel()
+	}
+	err = invoker(ctx, method, req, reply, cc, opts...)
+	if token != "" && tokenRejected(err) {
+		c.auth.invalidate(token)
+	}
+	return err
 }

@@ -37,52 +37,80 @@ type OpResult struct {
 // Op is an operation inside a transaction: build it with OpGet, OpPut, OpDelete or OpTxn. The
 // zero Op is invalid and makes the transaction fail with ErrInvalidArgument.
 type Op struct {
-	key   string // names the operation in errors
-	build func(c *Client) (*etcdserverpb.RequestOp, error)
+	kind  opKind
+	r     KeyRange // get, delete
+	key   string   // put
+	value string   // put
+	read  []ReadOption
+	put   []PutOption
+	del   []DeleteOption
+	txn   *Txn
 }
 
+type opKind uint8
+
+const (
+	opInvalid opKind = iota
+	opGet
+	opPut
+	opDelete
+	opTxn
+)
+
 // OpGet reads the keys in r.
-func OpGet(r KeyRange, opts ...ReadOption) Op {
-	return Op{string(r.Key), func(c *Client) (*etcdserverpb.RequestOp, error) {
-		req, err := c.rangeRequest(r, opts)
+func OpGet(r KeyRange, opts ...ReadOption) Op { return Op{kind: opGet, r: r, read: opts} }
+
+// OpPut writes value under key.
+func OpPut(key, value string, opts ...PutOption) Op {
+	return Op{kind: opPut, key: key, value: value, put: opts}
+}
+
+// OpDelete removes the keys in r.
+func OpDelete(r KeyRange, opts ...DeleteOption) Op { return Op{kind: opDelete, r: r, del: opts} }
+
+// OpTxn nests a transaction (etcd 3.3 and later).
+func OpTxn(t Txn) Op { return Op{kind: opTxn, txn: &t} }
+
+// name names the operation in errors: its key, or a nested transaction's first key.
+func (op Op) name() string {
+	switch op.kind {
+	case opPut:
+		return op.key
+	case opTxn:
+		return op.txn.firstKey()
+	}
+	return string(op.r.Key)
+}
+
+// requestOp builds the wire operation inside the namespace.
+func (c *Client) requestOp(op Op) (*etcdserverpb.RequestOp, error) {
+	switch op.kind {
+	case opGet:
+		req, err := c.rangeRequest(op.r, op.read)
 		if err != nil {
 			return nil, err
 		}
 		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestRange{RequestRange: req}}, nil
-	}}
-}
-
-// OpPut writes value under key.
-func OpPut(key, value string, opts ...PutOption) Op {
-	return Op{key, func(c *Client) (*etcdserverpb.RequestOp, error) {
-		req, err := c.putRequest(key, value, opts)
+	case opPut:
+		req, err := c.putRequest(op.key, op.value, op.put)
 		if err != nil {
 			return nil, err
 		}
 		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestPut{RequestPut: req}}, nil
-	}}
-}
-
-// OpDelete removes the keys in r.
-func OpDelete(r KeyRange, opts ...DeleteOption) Op {
-	return Op{string(r.Key), func(c *Client) (*etcdserverpb.RequestOp, error) {
-		req, err := c.deleteRequest(r, opts)
+	case opDelete:
+		req, err := c.deleteRequest(op.r, op.del)
 		if err != nil {
 			return nil, err
 		}
 		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestDeleteRange{RequestDeleteRange: req}}, nil
-	}}
-}
-
-// OpTxn nests a transaction (etcd 3.3 and later).
-func OpTxn(t Txn) Op {
-	return Op{t.firstKey(), func(c *Client) (*etcdserverpb.RequestOp, error) {
-		req, err := c.txnRequest(t)
+	case opTxn:
+		req, err := c.txnRequest(*op.txn)
 		if err != nil {
 			return nil, err
 		}
 		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestTxn{RequestTxn: req}}, nil
-	}}
+	}
+	return nil, wrapArg("zero Op (build operations with OpGet, OpPut, OpDelete, OpTxn)")
 }
 
 // Cmp is one comparison of a transaction's If: build it from a target, as in
@@ -188,19 +216,27 @@ func (c *Client) compare(cmp Cmp) (*etcdserverpb.Compare, error) {
 
 // Txn applies t atomically. Like Put it is sent at most once.
 func (c *Client) Txn(ctx context.Context, t Txn) (TxnResult, error) {
-	key := t.firstKey()
-	if err := c.check("txn", key); err != nil {
+	resp, err := c.txn(ctx, "txn", t)
+	if err != nil {
 		return TxnResult{}, err
+	}
+	return c.txnResult(resp), nil
+}
+
+// txn sends t and returns the raw response; errors are named op.
+func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnResponse, error) {
+	if err := c.check(op, ""); err != nil {
+		return nil, err
 	}
 	req, err := c.txnRequest(t)
 	if err != nil {
-		return TxnResult{}, &Error{Op: "txn", Key: key, Err: err}
+		return nil, &Error{Op: op, Key: t.firstKey(), Err: err}
 	}
 	resp, err := c.kv.Txn(ctx, req)
 	if err != nil {
-		return TxnResult{}, opError("txn", key, err)
+		return nil, opError(op, t.firstKey(), err)
 	}
-	return c.txnResult(resp), nil
+	return resp, nil
 }
 
 // firstKey names a transaction in errors: its first compared or touched key.
@@ -210,7 +246,7 @@ func (t Txn) firstKey() string {
 	}
 	for _, ops := range [][]Op{t.Then, t.Else} {
 		if len(ops) > 0 {
-			return ops[0].key
+			return ops[0].name()
 		}
 	}
 	return ""
@@ -239,10 +275,7 @@ func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
 func (c *Client) requestOps(branch string, ops []Op) ([]*etcdserverpb.RequestOp, error) {
 	out := make([]*etcdserverpb.RequestOp, len(ops))
 	for i, op := range ops {
-		if op.build == nil {
-			return nil, fmt.Errorf("%s[%d]: %w", branch, i, wrapArg("zero Op (build operations with OpGet, OpPut, OpDelete, OpTxn)"))
-		}
-		w, err := op.build(c)
+		w, err := c.requestOp(op)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", branch, i, err)
 		}
