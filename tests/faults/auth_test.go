@@ -91,13 +91,14 @@ func TestAuthTokenExpiry(t *testing.T) {
 	go func() {
 		defer close(watched)
 		for ev, err := range c.Watch(wctx, etcd.Prefix("auth/w/"), etcd.FromRevision(start.Header.Revision+1)) {
+			mu.Lock()
 			if err != nil {
 				if wctx.Err() == nil {
 					watchErr = err
 				}
+				mu.Unlock()
 				return
 			}
-			mu.Lock()
 			got = append(got, string(ev.KV.Key))
 			mu.Unlock()
 		}

@@ -197,7 +197,15 @@ func TestLockWorkers(t *testing.T) {
 	time.Sleep(time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		victim := holder()
-		if victim == nil || i%3 == 2 {
+		if i%2 == 1 {
+			// Stop the holder: wait until a live one holds (a killed holder's key lives on
+			// until its lease expires).
+			for wait := time.Now(); victim == nil && time.Since(wait) < 3*workerTTL; victim = holder() {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		held := victim != nil
+		if victim == nil || i%4 == 2 {
 			victim = workers[rand.IntN(len(workers))]
 		}
 		if i%2 == 0 {
@@ -215,7 +223,11 @@ func TestLockWorkers(t *testing.T) {
 				t.Fatal(err)
 			}
 			stops++
+			if held && victim == holder() {
+				t.Logf("fault %d: %s was stopped past the TTL and still holds the lock", i, victim.name)
+			}
 		}
+		t.Logf("fault %d: %s (holder known: %v)", i, map[bool]string{true: "SIGKILL", false: "SIGSTOP"}[i%2 == 0], held)
 		faults++
 		time.Sleep(800 * time.Millisecond)
 	}
