@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A short tour of etcdkit's CLI against a throwaway etcd, or against ENDPOINTS when set
 # (`make demo ENDPOINTS=host:port`): keys under a prefix, a compare-and-swap transaction, a key
-# that vanishes with its lease, and a watch printing another process's writes.
+# that vanishes with its lease, a watch printing another process's writes, a lock handed from
+# one process to another, and an election whose leader stops.
 set -eu -o pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,6 +25,21 @@ trap 'exit 130' INT TERM
 
 say() { printf '\n# %s\n' "$*"; }
 run() { printf '$ etcdkit %s\n' "$*"; "$work/etcdkit" --endpoints "$ENDPOINTS" "$@"; }
+kit() { "$work/etcdkit" --endpoints "$ENDPOINTS" "$@"; }
+# Background processes start as "${ek[@]}" ... & (not through kit), so that $! is etcdkit itself.
+
+# wait_for waits up to five seconds for a condition given as a command.
+wait_for() {
+  for _ in $(seq 100); do
+    "$@" && return
+    sleep 0.05
+  done
+  echo "timed out waiting for: $*" >&2
+  exit 1
+}
+# lines FILE N: FILE has at least N lines. keys PREFIX N: N keys live under PREFIX.
+lines() { [[ -f "$1" && "$(wc -l <"$1")" -ge "$2" ]]; }
+keys() { [[ "$(kit get --prefix "$1" --keys-only | grep -c .)" -ge "$2" ]]; }
 
 # free_port prints a loopback port nobody listens on.
 free_port() {
@@ -59,6 +75,7 @@ if [[ -z "${ENDPOINTS:-}" ]]; then
     sleep 0.1
   done
 fi
+ek=("$work/etcdkit" --endpoints "$ENDPOINTS")
 # Every key of the tour lives under one prefix, cleared first, so an existing cluster's other
 # keys are left alone.
 p="etcdkit-demo/"
@@ -103,5 +120,51 @@ done
 echo "(the watcher printed:)"
 sed 's/^/    /' "$work/watch.out"
 
-"$work/etcdkit" --endpoints "$ENDPOINTS" del --prefix "$p" >/dev/null
+say "A lock handed between two processes: B queues behind A and runs once A lets go"
+# shellcheck disable=SC2016 # expanded by the locked shell, not this one
+holder='echo "$0: holds the lock (revision $ETCD_LOCK_REV)"; sleep 1; echo "$0: lets go"'
+echo "\$ etcdkit lock ${p}lock -- sh -c '$holder' A &"
+"${ek[@]}" lock "${p}lock" -- sh -c "$holder" A >>"$work/lock.out" &
+lock_a=$!
+bg_pids+=("$lock_a")
+wait_for lines "$work/lock.out" 1
+echo "\$ etcdkit lock ${p}lock -- sh -c '$holder' B &"
+"${ek[@]}" lock "${p}lock" -- sh -c "$holder" B >>"$work/lock.out" &
+lock_b=$!
+bg_pids+=("$lock_b")
+queued() { keys "${p}lock/" 2 || lines "$work/lock.out" 3; } # or A was quicker than B's start
+wait_for queued
+echo "(B waits in the queue while A holds the lock)"
+wait "$lock_a" "$lock_b"
+echo "(what they printed, in order:)"
+sed 's/^/    /' "$work/lock.out"
+
+say "An election: alice leads, bob waits; when alice stops, bob takes over"
+echo "\$ etcdkit elect -l ${p}election &     # an observer, printing each new leader"
+"${ek[@]}" elect -l "${p}election" >"$work/observer.out" &
+bg_pids+=($!)
+echo "\$ etcdkit elect ${p}election alice &"
+"${ek[@]}" elect "${p}election" alice >"$work/alice.out" &
+alice=$!
+bg_pids+=("$alice")
+wait_for lines "$work/alice.out" 2
+sed 's/^/    /' "$work/alice.out"
+echo "\$ etcdkit elect ${p}election bob &"
+"${ek[@]}" elect "${p}election" bob >"$work/bob.out" &
+bob=$!
+bg_pids+=("$bob")
+wait_for keys "${p}election/" 2
+echo "(bob is a candidate, not the leader: he printed nothing yet)"
+echo "\$ kill -INT <alice>        # alice resigns"
+kill -INT "$alice"
+wait "$alice"
+wait_for lines "$work/bob.out" 2
+sed 's/^/    /' "$work/bob.out"
+wait_for lines "$work/observer.out" 4
+echo "(the observer printed:)"
+sed 's/^/    /' "$work/observer.out"
+kill -INT "$bob"
+wait "$bob"
+
+kit del --prefix "$p" >/dev/null
 say "Done."
