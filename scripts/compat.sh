@@ -41,12 +41,12 @@ for v in "${versions[@]}"; do
     [[ -n "$detail" ]] || detail="see $logs/$v.log"
   fi
   skips="$(grep -cE '^\s*--- SKIP' "$logs/$v.log" || true)"
-  rows+=("$(printf '| %-8s | %-4s | %5ss | %5s | %s |' "$v" "$result" "$((SECONDS - start))" "$skips" "$detail")")
+  rows+=("$(printf '| %-8s | %-15s | %4ss | %7s | %s |' "$v" "$result" "$((SECONDS - start))" "$skips" "$detail")")
   echo "   $result in $((SECONDS - start))s" >&2
 done
 
 echo
 echo "| etcd     | go test ./etcd/ | time | skipped | failed tests |"
-echo "|----------|------|--------|-------|--------------|"
+echo "|----------|-----------------|-----:|--------:|--------------|"
 printf '%s\n' "${rows[@]}"
 exit "$failed"

@@ -26,9 +26,12 @@ func TestEndpointFailover(t *testing.T) {
 	}
 	seed := newClient(t, fast, cl.Endpoints()[1:]...)
 	ctx := t.Context()
-	if _, err := seed.Put(ctx, "fo/k", "v"); err != nil {
-		t.Fatal(err)
-	}
+	// The killed member may have led: the first put can time out while the others elect.
+	// Writing the same value again is harmless.
+	waitUntil(t, 15*time.Second, "the seed put", func() bool {
+		_, err := seed.Put(ctx, "fo/k", "v")
+		return err == nil
+	})
 	c := newClient(t, fast, cl.Endpoints()...)
 	run := pick(6*time.Second, 24*time.Second)
 
