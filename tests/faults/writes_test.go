@@ -97,6 +97,26 @@ func TestWritesUnderLeaderLoss(t *testing.T) {
 	stop()
 	wg.Wait()
 
+	// First through etcdctl 3.7.3, then through the client: a put that timed out may still be
+	// applied after its caller gave up, so the later read may hold more keys (all of them
+	// ambiguous), never fewer.
+	out, err := exec.CommandContext(ctx, ctl, "--endpoints", strings.Join(cl.Endpoints(), ","),
+		"get", "--prefix", "ll/", "--keys-only").Output()
+	if err != nil {
+		t.Fatalf("etcdctl get: %v", err)
+	}
+	ctlKeys := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		if key := strings.TrimSpace(line); key != "" {
+			ctlKeys[key] = true
+		}
+	}
+	for key := range acked {
+		if !ctlKeys[key] {
+			t.Errorf("etcdctl lacks acknowledged %s", key)
+		}
+	}
+
 	// What the cluster holds, read linearizably through the client.
 	found := map[string]etcd.KeyValue{}
 	for kv, err := range c.Scan(ctx, etcd.Prefix("ll/")) {
@@ -128,36 +148,25 @@ func TestWritesUnderLeaderLoss(t *testing.T) {
 		}
 	}
 
-	// The same through etcdctl 3.7.3.
-	out, err := exec.CommandContext(ctx, ctl, "--endpoints", strings.Join(cl.Endpoints(), ","),
-		"get", "--prefix", "ll/", "--keys-only").Output()
-	if err != nil {
-		t.Fatalf("etcdctl get: %v", err)
-	}
-	ctlKeys := 0
-	for line := range strings.Lines(string(out)) {
-		key := strings.TrimSpace(line)
-		if key == "" {
-			continue
-		}
-		ctlKeys++
+	var late int64
+	for key := range ctlKeys {
 		if _, ok := found[key]; !ok {
-			t.Errorf("etcdctl sees %s, the client does not", key)
+			t.Errorf("etcdctl saw %s, the later read through the client does not", key)
 		}
 	}
-	if ctlKeys != len(found) {
-		t.Errorf("etcdctl sees %d keys, the client %d", ctlKeys, len(found))
-	}
-	for key := range acked {
-		if !strings.Contains(string(out), key+"\n") {
-			t.Errorf("etcdctl lacks acknowledged %s", key)
-			break
+	for key := range found {
+		if !ctlKeys[key] {
+			if _, amb := ambiguous[key]; !amb {
+				t.Errorf("%s appeared between etcdctl's read and the client's, but its put was not ambiguous", key)
+			}
+			late++
 		}
 	}
 
 	row{
 		scenario: "writes/leader-kill", ops: attempts.Load(), faults: kills, lost: lost, dup: dup + phantom,
 		ambiguous: int64(len(ambiguous)), recovery: worst,
-		note: fmt.Sprintf("%d acked, %d refused, %d of the ambiguous applied", len(acked), len(refused), ambiguousApplied),
+		note: fmt.Sprintf("%d acked, %d refused, %d of the ambiguous applied (%d of them after every writer had returned)",
+			len(acked), len(refused), ambiguousApplied, late),
 	}.log(t)
 }
