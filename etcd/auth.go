@@ -56,14 +56,13 @@ func (a *authenticator) invalidate(token string) {
 // or was issued before the auth store changed.
 func tokenRejected(err error) bool {
 	st, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	switch st.Message() {
-	case "etcdserver: invalid auth token", "etcdserver: revision of auth store is old":
-		return true
-	}
-	return false
+	return ok && tokenRejectedMessage(st.Message())
+}
+
+// tokenRejectedMessage is tokenRejected for a bare server message, as a watch's cancel reason
+// carries it.
+func tokenRejectedMessage(msg string) bool {
+	return msg == "etcdserver: invalid auth token" || msg == "etcdserver: revision of auth store is old"
 }
 
 // withToken attaches the auth token for method, when the client authenticates, and returns

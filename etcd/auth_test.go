@@ -66,6 +66,13 @@ func TestTLSAndAuth(t *testing.T) {
 		t.Fatalf("put outside the role's keys = %v, want ErrPermissionDenied", err)
 	}
 
+	for _, err := range app.Watch(ctx, Prefix("other/")) {
+		if !errors.Is(err, ErrPermissionDenied) || !strings.Contains(err.Error(), "other/") {
+			t.Fatalf("watch outside the role's keys = %v, want ErrPermissionDenied", err)
+		}
+		break
+	}
+
 	time.Sleep(2500 * time.Millisecond) // the token expires
 	kv, err := app.Get(ctx, "app/k")
 	if err != nil || string(kv.Value) != "v" {
@@ -81,6 +88,23 @@ func TestTLSAndAuth(t *testing.T) {
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
+	}
+
+	// A watch created after the token expired: its stream re-authenticates.
+	time.Sleep(1500 * time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		if _, err := app.Put(wctx, "app/w", "seen"); err != nil {
+			t.Errorf("put for the watch: %v", err)
+		}
+	}()
+	for ev, err := range app.Watch(wctx, Key("app/w")) {
+		if err != nil || string(ev.KV.Value) != "seen" {
+			t.Fatalf("watch after token expiry = %+v, %v", ev, err)
+		}
+		break
 	}
 
 	wrong := newClient(t, cl, Config{Username: "app", Password: "nope"})

@@ -187,6 +187,19 @@ func statusSentinel(st *status.Status) error {
 	return errors.New("etcd: " + st.Message())
 }
 
+// reasonMessage returns the server message inside a reason string that holds a formatted
+// gRPC status ("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"), as a
+// watch's cancel reason does; other reasons are returned unchanged.
+func reasonMessage(reason string) string {
+	const desc = " desc = "
+	if strings.HasPrefix(reason, "rpc error: ") {
+		if i := strings.Index(reason, desc); i >= 0 {
+			return reason[i+len(desc):]
+		}
+	}
+	return reason
+}
+
 // SafeToRetry reports whether a failed request certainly was not applied, so that even a
 // write may be sent again: the server refused it before applying (no leader, overloaded,
 // invalid token), or the client was closed before sending it. A write that failed with ErrUnavailable or a

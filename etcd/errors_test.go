@@ -69,3 +69,21 @@ func TestSafeToRetry(t *testing.T) {
 		t.Error("a deadline may hit after the write was applied: not safe to retry")
 	}
 }
+
+func TestReasonMessage(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"rpc error: code = Unauthenticated desc = etcdserver: invalid auth token": "etcdserver: invalid auth token",
+		"rpc error: code = PermissionDenied desc = etcdserver: permission denied": "etcdserver: permission denied",
+		"etcdserver: mvcc: required revision has been compacted":                  "etcdserver: mvcc: required revision has been compacted",
+		"": "",
+	}
+	for in, want := range tests {
+		if got := reasonMessage(in); got != want {
+			t.Errorf("reasonMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if !tokenRejectedMessage(reasonMessage("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token")) {
+		t.Error("an expired token in a watch's cancel reason is not recognised")
+	}
+}

@@ -316,7 +316,7 @@ func cancelError(name string, resp *etcdserverpb.WatchResponse) error {
 	if rev := resp.GetCompactRevision(); rev > 0 {
 		return &Error{Op: "watch", Key: name, Err: &CompactedError{Revision: rev}}
 	}
-	reason := resp.GetCancelReason()
+	reason := reasonMessage(resp.GetCancelReason())
 	if s, ok := serverErrors[reason]; ok {
 		return &Error{Op: "watch", Key: name, Err: s}
 	}

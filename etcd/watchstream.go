@@ -259,7 +259,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 			}
 			return
 		case resp.GetCanceled():
-			if r := resp.GetCancelReason(); s.h.c.auth != nil && tokenRejected(errors.New(r)) {
+			if s.h.c.auth != nil && tokenRejectedMessage(reasonMessage(resp.GetCancelReason())) {
 				s.refreshToken()
 				return
 			}
