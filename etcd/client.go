@@ -39,6 +39,11 @@ type Client struct {
 	keeperOnce sync.Once
 	keeper     *keeper
 
+	resolver   *manual.Resolver // the endpoints the balancer uses
+	verifyOnce sync.Once        // the first cluster check (clusterid.go)
+	verifyMu   sync.Mutex       // serializes cluster checks
+	clusterID  atomic.Uint64    // the cluster's ID; 0 until known
+
 	watchOnce sync.Once
 	watches   *watchHub // the shared watch stream, started by the first watch
 
@@ -79,6 +84,7 @@ func New(cfg Config) (*Client, error) {
 		names[i] = ep.addr
 	}
 	r.InitialState(resolver.State{Addresses: addrs})
+	c.resolver = r
 	target := r.Scheme() + ":///" + strings.Join(names, ",")
 	conn, err := grpc.NewClient(target, append(c.dialOpt, grpc.WithResolvers(r))...)
 	if err != nil {
@@ -160,11 +166,19 @@ func (c *Client) Close() error {
 
 // check returns ErrClosed, wrapped for op, once the client is closed.
 func (c *Client) check(op, key string) error {
+	if c.isClosed() {
+		return &Error{Op: op, Key: key, Err: ErrClosed}
+	}
+	return nil
+}
+
+// isClosed reports whether Close has been called.
+func (c *Client) isClosed() bool {
 	select {
 	case <-c.closing:
-		return &Error{Op: op, Key: key, Err: ErrClosed}
+		return true
 	default:
-		return nil
+		return false
 	}
 }
 

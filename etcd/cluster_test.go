@@ -165,7 +165,9 @@ func TestHungEndpoint(t *testing.T) {
 
 // TestAlarms fills a tiny quota: the NOSPACE alarm is listed and writes fail with ErrNoSpace.
 func TestAlarms(t *testing.T) {
-	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576"}})
+	// The quota is checked against the backend's committed size, which grows at each backend
+	// commit: commit often, and keep writing until the server notices.
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576", "--backend-batch-interval=10ms"}})
 	c := newClient(t, cl, Config{})
 	ctx := t.Context()
 	if alarms, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
@@ -173,8 +175,9 @@ func TestAlarms(t *testing.T) {
 	}
 	value := string(make([]byte, 512<<10))
 	var err error
-	for i := 0; i < 20 && err == nil; i++ {
+	for i := 0; i < 100 && err == nil; i++ {
 		_, err = c.Put(ctx, fmt.Sprintf("fill/%d", i), value)
+		time.Sleep(20 * time.Millisecond)
 	}
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("writes past the quota = %v, want ErrNoSpace", err)
@@ -182,5 +185,37 @@ func TestAlarms(t *testing.T) {
 	alarms, err := c.Alarms(ctx)
 	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 {
 		t.Fatalf("Alarms = %+v, %v; want one NOSPACE", alarms, err)
+	}
+}
+
+// TestForeignEndpointIsDropped mixes one member of another cluster, listed first, into a
+// three-member cluster's endpoints: every write lands in the majority's cluster, every read
+// answers from it.
+func TestForeignEndpointIsDropped(t *testing.T) {
+	home := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	other := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, home, Config{Endpoints: append(other.Endpoints(), home.Endpoints()...)})
+	homeOnly := newClient(t, home, Config{})
+	ctx := t.Context()
+
+	want, _, err := homeOnly.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		res, err := c.Put(ctx, fmt.Sprintf("fe/%d", i), "v")
+		if err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		got, err := c.Range(ctx, Prefix("fe/"), CountOnly())
+		if err != nil || got.Count != int64(i+1) || got.Header.ClusterID != res.Header.ClusterID {
+			t.Fatalf("read %d = %d keys from cluster %x, %v; want %d from %x", i, got.Count, got.Header.ClusterID, err, i+1, res.Header.ClusterID)
+		}
+	}
+	if n, err := homeOnly.Range(ctx, Prefix("fe/"), CountOnly()); err != nil || n.Count != 20 {
+		t.Fatalf("home cluster holds %d of the 20 keys, %v", n.Count, err)
+	}
+	if members, _, err := c.MemberList(ctx); err != nil || len(members) != len(want) {
+		t.Fatalf("member list through the mixed client = %d members, %v; want %d", len(members), err, len(want))
 	}
 }

@@ -152,12 +152,21 @@ func TestCompatRangeStream(t *testing.T) {
 func TestCompatStatus(t *testing.T) {
 	t.Parallel()
 	c, version, ctx := serverVersion(t)
-	st, err := c.Status(ctx, c.Endpoints()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	hasStorage := st.Raw.GetStorageVersion() != ""
-	if versionAtLeast(version, 3, 6, 0) != hasStorage {
-		t.Fatalf("%s reports storage version %q", version, st.Raw.GetStorageVersion())
+	want := versionAtLeast(version, 3, 6, 0)
+	// 3.6 and later fill the storage version in a few seconds after starting.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := c.Status(ctx, c.Endpoints()[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := st.Raw.GetStorageVersion() != ""
+		if has == want {
+			return
+		}
+		if !want || time.Now().After(deadline) {
+			t.Fatalf("%s reports storage version %q", version, st.Raw.GetStorageVersion())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -91,10 +91,10 @@ func (c *Config) validate() ([]endpoint, bool, error) {
 	for _, raw := range c.Endpoints {
 		ep, err := parseEndpoint(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: endpoint %q: %v", ErrConfig, raw, err)
+			return nil, false, fmt.Errorf("%w: endpoint %q: %v", ErrConfig, redact(raw), err)
 		}
 		if seen[ep.addr] {
-			return nil, false, fmt.Errorf("%w: endpoint %q is listed twice", ErrConfig, raw)
+			return nil, false, fmt.Errorf("%w: endpoint %q is listed twice", ErrConfig, redact(raw))
 		}
 		seen[ep.addr] = true
 		eps = append(eps, ep)
@@ -168,6 +168,14 @@ func parseEndpoint(raw string) (endpoint, error) {
 	}
 	ep.addr = net.JoinHostPort(host, port)
 	return ep, nil
+}
+
+// redact hides a password written into an endpoint URL, for error messages.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
 }
 
 // LoadTLS builds a TLS config from PEM files: caFile verifies the servers (empty means the

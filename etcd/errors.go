@@ -50,6 +50,9 @@ var (
 	ErrInvalidArgument = errors.New("etcd: invalid argument")
 	// ErrNoSpace: the server's storage quota is exhausted; only deletes and compaction work.
 	ErrNoSpace = errors.New("etcd: database space exceeded")
+	// ErrClusterMismatch: an endpoint answered for another cluster than the client's; the
+	// client stops using it. A write that fails this way may have been applied there.
+	ErrClusterMismatch = errors.New("etcd: endpoint belongs to another cluster")
 	// ErrClosed: the client was closed.
 	ErrClosed = errors.New("etcd: client is closed")
 	// ErrLocked: TryLock found the lock held by another session.

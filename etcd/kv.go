@@ -98,8 +98,8 @@ func (c *Client) rangeOp(ctx context.Context, op string, r KeyRange, opts []Read
 
 // rangeRequest builds the wire request for r inside the namespace.
 func (c *Client) rangeRequest(r KeyRange, opts []ReadOption) (*etcdserverpb.RangeRequest, error) {
-	if len(r.Key) == 0 {
-		return nil, errEmptyKey
+	if err := r.validate(); err != nil {
+		return nil, err
 	}
 	req := &etcdserverpb.RangeRequest{}
 	req.Key, req.RangeEnd = c.ns.keyRange(r)
@@ -177,8 +177,8 @@ func (c *Client) Delete(ctx context.Context, r KeyRange, opts ...DeleteOption) (
 }
 
 func (c *Client) deleteRequest(r KeyRange, opts []DeleteOption) (*etcdserverpb.DeleteRangeRequest, error) {
-	if len(r.Key) == 0 {
-		return nil, errEmptyKey
+	if err := r.validate(); err != nil {
+		return nil, err
 	}
 	req := &etcdserverpb.DeleteRangeRequest{}
 	req.Key, req.RangeEnd = c.ns.keyRange(r)

@@ -91,9 +91,9 @@ func TestKV(t *testing.T) {
 		if err != nil || !slices.Equal(keysOf(res.KVs), []string{"r/d", "r0"}) {
 			t.Fatalf("Range from r/d = %v, %v", keysOf(res.KVs), err)
 		}
-		res, err = c.Range(ctx, Between("r/d", "r/a"))
-		if err != nil || len(res.KVs) != 0 {
-			t.Fatalf("inverted range = %v, %v; want nothing", keysOf(res.KVs), err)
+		_, err = c.Range(ctx, Between("r/d", "r/a"))
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "inverted range [r/d, r/a)") {
+			t.Fatalf("inverted range = %v, want ErrInvalidArgument naming it", err)
 		}
 	})
 

@@ -151,7 +151,7 @@ func (c *Client) PutWithTTL(ctx context.Context, key, value string, ttl time.Dur
 	}
 	l, err := c.Grant(ctx, ttl)
 	if err != nil {
-		return PutResult{}, err
+		return PutResult{}, renameOp("put", key, err)
 	}
 	res, err := c.Put(ctx, key, value, append(opts[:len(opts):len(opts)], WithLease(l.ID))...)
 	if err != nil {

@@ -1,5 +1,10 @@
 package etcd
 
+import (
+	"bytes"
+	"fmt"
+)
+
 // A KeyRange selects keys the way etcd's wire protocol does: Key alone is one key; with End,
 // the keys in [Key, End). Build one with Key, Prefix, FromKey, All or Between.
 //
@@ -32,9 +37,21 @@ func FromKey(k string) KeyRange {
 // All selects every key.
 func All() KeyRange { return KeyRange{Key: []byte{0}, End: []byte{0}} }
 
-// Between selects the keys in [from, to). An inverted or empty interval selects nothing; the
-// server answers it with no keys rather than an error.
+// Between selects the keys in [from, to). An inverted or empty interval (to <= from) is an
+// error (ErrInvalidArgument) when used.
 func Between(from, to string) KeyRange { return KeyRange{Key: []byte(from), End: []byte(to)} }
+
+// validate rejects a range the server could not serve meaningfully: an empty key, or an end
+// at or before the key (other than "\x00", which means "to the last key").
+func (r KeyRange) validate() error {
+	if len(r.Key) == 0 {
+		return errEmptyKey
+	}
+	if len(r.End) > 0 && !(len(r.End) == 1 && r.End[0] == 0) && bytes.Compare(r.End, r.Key) <= 0 {
+		return wrapArg(fmt.Sprintf("inverted range %s: the end sorts at or before the key", r))
+	}
+	return nil
+}
 
 // IsSingle reports whether r selects exactly one key.
 func (r KeyRange) IsSingle() bool { return len(r.End) == 0 }

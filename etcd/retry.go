@@ -27,6 +27,9 @@ var readOnly = map[string]bool{
 	etcdserverpb.Auth_Authenticate_FullMethodName:     true,
 }
 
+// errClusterMismatch is the message of a response from another cluster than the client's.
+const errClusterMismatch = "etcdkit: endpoint belongs to another cluster"
+
 // refusedBeforeApply are the server's answers to requests it turned away before proposing
 // them: any request, writes included, may be sent again after them.
 var refusedBeforeApply = map[string]bool{
@@ -56,9 +59,31 @@ func retryable(method string, err error) bool {
 // costs one attempt rather than the caller's whole deadline: the next attempt goes to the next
 // endpoint.
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if method == etcdserverpb.Maintenance_Status_FullMethodName {
+		// Status asks one endpoint on a connection of its own, without retries: it is how the
+		// cluster check and callers inspect endpoints one by one.
+		ctx, _, err := c.withToken(ctx, method)
+		if err != nil {
+			return err
+		}
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	// Authenticate runs while the token is being fetched, which the cluster check itself needs:
+	// it must not wait for that check.
+	checked := method != etcdserverpb.Auth_Authenticate_FullMethodName
+	if checked {
+		c.checkCluster()
+	}
 	bo := newBackoff()
 	for attempt := 0; ; attempt++ {
 		err := c.attempt(ctx, method, req, reply, cc, invoker, opts)
+		if err == nil && checked && c.foreign(reply) {
+			c.verifyEndpoints()
+			if !readOnly[method] {
+				return status.Error(codes.FailedPrecondition, errClusterMismatch)
+			}
+			err = status.Error(codes.Unavailable, errClusterMismatch)
+		}
 		if err == nil || attempt == maxRetries || ctx.Err() != nil {
 			return err
 		}

@@ -194,8 +194,8 @@ func (c *Client) compare(cmp Cmp) (*etcdserverpb.Compare, error) {
 	if !cmp.valid {
 		return nil, wrapArg("zero Cmp (build comparisons with CompareValue, CompareModRevision, ...)")
 	}
-	if len(cmp.r.Key) == 0 {
-		return nil, errEmptyKey
+	if err := cmp.r.validate(); err != nil {
+		return nil, err
 	}
 	out := &etcdserverpb.Compare{Target: cmp.target, Result: cmp.result}
 	out.Key, out.RangeEnd = c.ns.keyRange(cmp.r)
@@ -225,8 +225,8 @@ func (c *Client) Txn(ctx context.Context, t Txn) (TxnResult, error) {
 
 // txn sends t and returns the raw response; errors are named op.
 func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnResponse, error) {
-	if err := c.check(op, ""); err != nil {
-		return nil, err
+	if c.isClosed() {
+		return nil, &Error{Op: op, Key: t.firstKey(), Err: ErrClosed}
 	}
 	req, err := c.txnRequest(t)
 	if err != nil {

@@ -205,8 +205,8 @@ func (c *Client) startWatch(ctx context.Context, r KeyRange, opts []WatchOption)
 	for _, o := range opts {
 		o.applyWatch(&cfg)
 	}
-	if len(r.Key) == 0 {
-		return nil, &Error{Op: "watch", Key: name, Err: errEmptyKey}
+	if err := r.validate(); err != nil {
+		return nil, &Error{Op: "watch", Key: name, Err: err}
 	}
 	if cfg.rev < 0 {
 		return nil, &Error{Op: "watch", Key: name, Err: wrapArg("negative start revision")}

@@ -197,7 +197,7 @@ func TestWatchProgress(t *testing.T) {
 	t.Parallel()
 	t.Run("3.7 answers", func(t *testing.T) {
 		t.Parallel()
-		cl := etcdtest.StartCluster(t, etcdtest.Options{})
+		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DefaultVersion})
 		c := newClient(t, cl, Config{})
 		rev := mustPut(t, c, "p/a", "1")
 		next := collect(t, c.Watch(t.Context(), Prefix("p/"), WithProgressNotify()))

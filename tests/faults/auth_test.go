@@ -141,15 +141,10 @@ func TestAuthTokenExpiry(t *testing.T) {
 	if len(errs) > 0 {
 		t.Errorf("%d puts failed across token expiry; first: %v", len(errs), errs[0])
 	}
-	// knownBug: the watch hub matches a created+canceled response's cancel_reason as a gRPC
-	// status, but etcd sends the status's text ("rpc error: code = Unauthenticated desc =
-	// etcdserver: invalid auth token"), so a stream re-opened with an expired token ends the
-	// watch instead of refreshing the token.
-	knownBug := watchErr != nil && strings.Contains(watchErr.Error(), "desc = etcdserver: invalid auth token")
-	if watchErr != nil && !knownBug {
+	if watchErr != nil {
 		t.Errorf("watch failed across token expiry: %v", watchErr)
 	}
-	if !knownBug && strings.Join(got, ",") != strings.Join(sent, ",") {
+	if strings.Join(got, ",") != strings.Join(sent, ",") {
 		t.Errorf("watch saw %d events, %d puts were made", len(got), len(sent))
 	}
 	if err := s.Err(); err != nil {
@@ -185,10 +180,4 @@ func TestAuthTokenExpiry(t *testing.T) {
 		lost: int64(len(sent)) - received.Load(), ambiguous: int64(len(errs)),
 		note: fmt.Sprintf("%d token refreshes logged; %d expiries with watch and keep-alive streams open, 1 drop", refreshes, cycles),
 	}.log(t)
-	if knownBug {
-		t.Skipf("KNOWN CLIENT BUG: the watch ended with %q after its stream re-opened with an expired token. "+
-			"etcd/watchstream.go handle() calls tokenRejected(errors.New(cancel_reason)), which never matches: "+
-			"the reason is a gRPC status's text, not a status. Needed: match the reason's message after "+
-			"\"desc = \" (tokenRejected and cancelError's serverErrors lookup alike).", watchErr)
-	}
 }
