@@ -45,7 +45,7 @@ func TestBadInput(t *testing.T) {
 		{"template without module=", func(c *Config) {
 			c.SourceDir, c.Keep = "testdata/tree", "KV"
 			c.BufTemplate = `{"version":"v2","plugins":[{"local":"protoc-gen-go","out":"."}]}`
-		}, "generated file example.com/app/pb/etcdserverpb/rpc.pb.go falls outside"},
+		}, "generated file example.com/app/pb/etcdserverpb/rpc.pb.go falls outside"}, // the first in path order
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -97,9 +97,15 @@ func (t *outputTree) stale() ([]string, error) {
 	return old, nil
 }
 
-// check verifies that every new file lies in an owned directory.
+// check verifies that every new file lies in an owned directory, naming the first stray one
+// in path order so that the error does not depend on map order.
 func (t *outputTree) check() error {
+	paths := make([]string, 0, len(t.files))
 	for p := range t.files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
 		if !t.ownsPath(p) {
 			return fmt.Errorf("generated file %s falls outside %s; does the buf template's module= option match the Go module?", p, strings.Join(t.owned, ", "))
 		}
