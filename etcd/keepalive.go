@@ -85,7 +85,7 @@ func (c *Client) leaseKeeper() *keeper {
 			c:       c,
 			adds:    make(chan *KeepAlive),
 			removes: make(chan removal),
-			recv:    make(chan recvEvent),
+			recv:    make(chan streamEvent[etcdserverpb.LeaseKeepAliveResponse]),
 		}
 		c.goLoop(c.keeper.run)
 	})
@@ -102,19 +102,12 @@ type keeper struct {
 	c       *Client
 	adds    chan *KeepAlive
 	removes chan removal
-	recv    chan recvEvent
+	recv    chan streamEvent[etcdserverpb.LeaseKeepAliveResponse]
 }
 
 type removal struct {
 	k   *KeepAlive
 	err error
-}
-
-// recvEvent is what a stream's receiving goroutine saw; gen tells stale streams apart.
-type recvEvent struct {
-	gen  int
-	resp *etcdserverpb.LeaseKeepAliveResponse
-	err  error
 }
 
 // kept is one lease's renewal state.
@@ -173,7 +166,7 @@ func (kp *keeper) run() {
 				if err != nil {
 					cf()
 					broken(err)
-				} else if next := gen + 1; kp.c.goLoop(func() { kp.receive(ctx, next, s) }) {
+				} else if next := gen + 1; kp.c.goLoop(func() { forward(ctx, next, s.Recv, kp.recv) }) {
 					stream, cancel, gen = s, cf, next
 					for _, l := range leases {
 						l.nextSend = now // renew at once on a new stream
@@ -274,19 +267,4 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// receive forwards one stream's responses to the loop until the stream fails or is cancelled.
-func (kp *keeper) receive(ctx context.Context, gen int, s leaseStream) {
-	for {
-		resp, err := s.Recv()
-		select {
-		case kp.recv <- recvEvent{gen: gen, resp: resp, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
 }

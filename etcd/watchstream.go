@@ -31,19 +31,13 @@ type watchHub struct {
 	adds     chan *watcher
 	removes  chan *watcher
 	progress chan struct{}
-	recv     chan watchRecv
+	recv     chan streamEvent[etcdserverpb.WatchResponse]
 
 	member atomic.Uint64 // the member the stream last heard from, for tests and logs
 
 	verMu    sync.Mutex
 	verKnown bool // progressSupported's answer is cached
 	verErr   error
-}
-
-type watchRecv struct {
-	gen  int
-	resp *etcdserverpb.WatchResponse
-	err  error
 }
 
 type watchStream = grpc.BidiStreamingClient[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse]
@@ -56,7 +50,7 @@ func (c *Client) watchHub() *watchHub {
 			adds:     make(chan *watcher),
 			removes:  make(chan *watcher),
 			progress: make(chan struct{}),
-			recv:     make(chan watchRecv),
+			recv:     make(chan streamEvent[etcdserverpb.WatchResponse]),
 		}
 		c.goLoop(c.watches.run)
 	})
@@ -147,7 +141,7 @@ func (s *hubState) open() {
 		return
 	}
 	gen := s.gen + 1
-	if !c.goLoop(func() { s.h.receive(ctx, gen, st) }) {
+	if !c.goLoop(func() { forward(ctx, gen, st.Recv, s.h.recv) }) {
 		cancel()
 		return
 	}
@@ -356,21 +350,6 @@ func (s *hubState) refreshToken() {
 	}
 	cancel()
 	s.broken(errors.New("etcd: auth token rejected"))
-}
-
-// receive forwards one stream's responses to the loop until the stream fails or is cancelled.
-func (h *watchHub) receive(ctx context.Context, gen int, st watchStream) {
-	for {
-		resp, err := st.Recv()
-		select {
-		case h.recv <- watchRecv{gen: gen, resp: resp, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
 }
 
 // progressSupported reports ErrNotSupported unless every endpoint runs etcd 3.5.8 or newer,
