@@ -77,12 +77,18 @@ func (e *CompactedError) Is(target error) bool { return target == ErrCompacted }
 type WatchOption interface{ applyWatch(*watchConfig) }
 
 type watchConfig struct {
-	rev      int64
-	prevKV   bool
-	noPut    bool
-	noDelete bool
-	progress bool
+	rev        int64
+	prevKV     bool
+	noPut      bool
+	noDelete   bool
+	progress   bool
+	queueLimit int // 0: maxQueuedEvents
 }
+
+// maxQueuedEvents bounds the events a watch holds for a caller that does not keep up. Past
+// it, the watch is cancelled on the server and created again, from the first event not yet
+// queued, once the caller has taken the queue: memory stays bounded and no event is lost.
+const maxQueuedEvents = 4096
 
 type watchOption func(*watchConfig)
 
@@ -189,10 +195,13 @@ type watcher struct {
 	created    chan struct{} // closed at the first created response
 	createdRev int64         // that response's header revision; set before created closes
 
-	mu    sync.Mutex
-	queue []Event
-	err   error // the watch's end; delivered after the queue
-	wake  chan struct{}
+	paused bool // cancelled on the server until the caller catches up; owned by the hub
+
+	mu        sync.Mutex
+	queue     []Event
+	throttled bool  // the queue passed its limit: the caller's next take asks for a resume
+	err       error // the watch's end; delivered after the queue
+	wake      chan struct{}
 }
 
 // startWatch validates the request and registers a watcher with the client's hub.
@@ -261,9 +270,15 @@ func (w *watcher) wait(ctx context.Context) ([]Event, error) { return w.waitOr(c
 func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, error) {
 	for {
 		w.mu.Lock()
-		q, err := w.queue, w.err
+		q, err, resume := w.queue, w.err, w.throttled && len(w.queue) > 0
 		w.queue = nil
+		if resume {
+			w.throttled = false
+		}
 		w.mu.Unlock()
+		if resume {
+			w.c.watches.resume(w)
+		}
 		if len(q) > 0 {
 			return q, nil
 		}
@@ -281,17 +296,25 @@ func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, er
 }
 
 // push queues events, or the watch's end, for the caller. Only the hub's loop calls it.
-func (w *watcher) push(evs []Event, err error) {
+func (w *watcher) push(evs []Event, err error) (full bool) {
 	w.mu.Lock()
 	w.queue = append(w.queue, evs...)
 	if err != nil && w.err == nil {
 		w.err = err
+	}
+	limit := w.cfg.queueLimit
+	if limit <= 0 {
+		limit = maxQueuedEvents
+	}
+	if err == nil && len(w.queue) >= limit {
+		w.throttled, full = true, true
 	}
 	w.mu.Unlock()
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+	return full
 }
 
 // errStopped is waitOr's answer when its stop channel closes.

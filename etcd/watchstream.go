@@ -30,6 +30,7 @@ type watchHub struct {
 	c        *Client
 	adds     chan *watcher
 	removes  chan *watcher
+	resumes  chan *watcher // paused watchers whose caller took their queue
 	progress chan struct{}
 	recv     chan streamEvent[etcdserverpb.WatchResponse]
 
@@ -49,6 +50,7 @@ func (c *Client) watchHub() *watchHub {
 			c:        c,
 			adds:     make(chan *watcher),
 			removes:  make(chan *watcher),
+			resumes:  make(chan *watcher),
 			progress: make(chan struct{}),
 			recv:     make(chan streamEvent[etcdserverpb.WatchResponse]),
 		}
@@ -106,6 +108,11 @@ func (h *watchHub) run() {
 			s.unsent = append(s.unsent, w)
 		case w := <-h.removes:
 			s.remove(w)
+		case w := <-h.resumes:
+			if w.paused && !w.gone {
+				w.paused = false
+				s.unsent = append(s.unsent, w)
+			}
 		case <-h.progress:
 			if s.stream != nil {
 				req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
@@ -147,7 +154,7 @@ func (s *hubState) open() {
 	}
 	s.stream, s.cancel, s.gen = st, cancel, gen
 	s.progSent, s.progSeen = 0, 0
-	s.unsent = slices.Clone(s.all)
+	s.unsent = slices.DeleteFunc(slices.Clone(s.all), func(w *watcher) bool { return w.paused })
 }
 
 func (s *hubState) closeStream() {
@@ -309,8 +316,27 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		evs = append(evs, s.h.c.event(e))
 		w.next = e.GetKv().GetModRevision() + 1
 	}
-	if len(evs) > 0 {
-		w.push(evs, nil)
+	if len(evs) > 0 && w.push(evs, nil) {
+		s.pause(w)
+	}
+}
+
+// pause cancels w on the server while its caller works through a full queue; the caller's
+// next take of the queue resumes it at w.next, so nothing is lost or queued twice.
+func (s *hubState) pause(w *watcher) {
+	s.h.c.log.Debug("etcd: watch paused until its caller catches up", "key", w.name, "next", w.next)
+	w.paused = true
+	delete(s.active, w.id)
+	id := w.id
+	w.id, w.frag = -1, nil
+	s.sendCancel(id)
+}
+
+// resume asks the hub to create w again after its caller took its queue.
+func (h *watchHub) resume(w *watcher) {
+	select {
+	case h.resumes <- w:
+	case <-h.c.closing:
 	}
 }
 
