@@ -52,6 +52,14 @@ func (a *authenticator) invalidate(token string) {
 	a.mu.Unlock()
 }
 
+// forget drops the current token, whatever it is, so that the next get authenticates again.
+// It is for a rejection that does not say which token was rejected (a watch's cancel reason).
+func (a *authenticator) forget() {
+	a.mu.Lock()
+	a.token = ""
+	a.mu.Unlock()
+}
+
 // tokenRejected reports whether err says the server no longer accepts the token: it expired
 // or was issued before the auth store changed.
 func tokenRejected(err error) bool {

@@ -17,13 +17,13 @@ import (
 const maxRetries = 8
 
 // readOnly lists the methods that change nothing, so that they may be sent again after any
-// failure to reach a server; each new attempt goes to the next ready endpoint.
+// failure to reach a server; each new attempt goes to the next ready endpoint. (Status is
+// not here: it asks one named endpoint and is never retried.)
 var readOnly = map[string]bool{
 	etcdserverpb.KV_Range_FullMethodName:              true,
 	etcdserverpb.Lease_LeaseTimeToLive_FullMethodName: true,
 	etcdserverpb.Lease_LeaseLeases_FullMethodName:     true,
 	etcdserverpb.Cluster_MemberList_FullMethodName:    true,
-	etcdserverpb.Maintenance_Status_FullMethodName:    true,
 	etcdserverpb.Auth_Authenticate_FullMethodName:     true,
 }
 

@@ -369,12 +369,7 @@ func (s *hubState) progressAll(rev int64) {
 
 // refreshToken drops the rejected auth token and re-opens the stream with a new one.
 func (s *hubState) refreshToken() {
-	a := s.h.c.auth
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	if tok, err := a.get(ctx); err == nil {
-		a.invalidate(tok)
-	}
-	cancel()
+	s.h.c.auth.forget()
 	s.broken(errors.New("etcd: auth token rejected"))
 }
 

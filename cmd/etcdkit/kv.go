@@ -232,15 +232,11 @@ func (o *getOpts) op(args []string) (etcd.KeyRange, []etcd.ReadOption, error) {
 }
 
 // keyRange turns etcdctl's key arguments into a range: an empty key with --prefix or
-// --from-key means every key.
+// --from-key means every key (etcd.Prefix and etcd.FromKey make it so).
 func keyRange(key, end string, prefix, fromKey bool) etcd.KeyRange {
 	switch {
-	case prefix && key == "":
-		return etcd.All()
 	case prefix:
 		return etcd.Prefix(key)
-	case fromKey && key == "":
-		return etcd.FromKey("\x00")
 	case fromKey:
 		return etcd.FromKey(key)
 	case end != "":

@@ -106,15 +106,6 @@ func newClient(t *testing.T, cfg etcd.Config, endpoints ...string) *etcd.Client 
 	return c
 }
 
-// endpointsOf returns the (proxied) endpoints of the given members of cl.
-func endpointsOf(cl *etcdtest.Cluster, members ...int) []string {
-	var eps []string
-	for _, i := range members {
-		eps = append(eps, cl.Members[i].Endpoint())
-	}
-	return eps
-}
-
 // waitUntil polls cond every 10 ms until it holds, returning how long that took, or fails
 // the test after limit.
 func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {

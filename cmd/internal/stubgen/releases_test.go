@@ -34,7 +34,7 @@ func TestDebianTree(t *testing.T) {
 	}
 	out, err := exec.Command(filepath.Join(root, "scripts", "etcd.sh"), "debian-protos").Output()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
+		if os.Getenv("CI") != "" {
 			t.Fatalf("scripts/etcd.sh debian-protos: %v", err)
 		}
 		t.Skipf("Debian's etcd protos are not available (scripts/etcd.sh debian-protos: %v)", err)
