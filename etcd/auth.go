@@ -6,7 +6,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -62,16 +61,7 @@ func (a *authenticator) forget() {
 
 // tokenRejected reports whether err says the server no longer accepts the token: it expired
 // or was issued before the auth store changed.
-func tokenRejected(err error) bool {
-	st, ok := status.FromError(err)
-	return ok && tokenRejectedMessage(st.Message())
-}
-
-// tokenRejectedMessage is tokenRejected for a bare server message, as a watch's cancel reason
-// carries it.
-func tokenRejectedMessage(msg string) bool {
-	return msg == "etcdserver: invalid auth token" || msg == "etcdserver: revision of auth store is old"
-}
+func tokenRejected(err error) bool { return kindOf(err)&staleToken != 0 }
 
 // withToken attaches the auth token for method, when the client authenticates, and returns
 // the token it used ("" when none).

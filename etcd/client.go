@@ -1,10 +1,10 @@
 package etcd
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,18 +39,25 @@ type Client struct {
 	keeperOnce sync.Once
 	keeper     *keeper
 
-	resolver   *manual.Resolver // the endpoints the balancer uses
-	verifyOnce sync.Once        // the first cluster check (clusterid.go)
-	verifyMu   sync.Mutex       // serializes cluster checks
-	clusterID  atomic.Uint64    // the cluster's ID; 0 until known
+	resolver   *manual.Resolver // the endpoints the balancer uses (endpoints.go)
+	addrMu     sync.Mutex       // guards the three maps below and resolver updates
+	foreignEP  map[string]bool  // endpoints of another cluster
+	frozenEP   map[string]bool  // endpoints whose member stopped answering, until it answers again
+	memberEP   map[uint64]string
+	verifyOnce sync.Once     // starts the first cluster check (clusterid.go)
+	verified   chan struct{} // closed when the first cluster check is over
+	verifyMu   sync.Mutex    // serializes cluster checks
+	clusterID  atomic.Uint64 // the cluster's ID; 0 until known
 
 	watchOnce sync.Once
 	watches   *watchHub // the shared watch stream, started by the first watch
 
-	mu       sync.Mutex     // guards closed against loops.Add
-	closed   bool           // set by Close
-	closing  chan struct{}  // closed by Close; background loops watch it
-	loops    sync.WaitGroup // the client's background goroutines
+	mu       sync.Mutex         // guards closed against loops.Add
+	closed   bool               // set by Close
+	life     context.Context    // the client's lifetime: every stream, dial and loop lives under it
+	end      context.CancelFunc // ends life; called by Close
+	closing  <-chan struct{}    // life.Done(), for selects
+	loops    sync.WaitGroup     // the client's background goroutines
 	closeErr error
 	close    sync.Once
 }
@@ -66,26 +73,30 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:     cfg,
-		ns:      namespace(cfg.Namespace),
-		log:     cfg.Logger,
-		closing: make(chan struct{}),
+		cfg:       cfg,
+		ns:        namespace(cfg.Namespace),
+		log:       cfg.Logger,
+		verified:  make(chan struct{}),
+		foreignEP: make(map[string]bool),
+		frozenEP:  make(map[string]bool),
+		memberEP:  make(map[uint64]string),
 	}
+	c.life, c.end = context.WithCancel(context.Background())
+	c.closing = c.life.Done()
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 
 	c.dialOpt = c.dialOptions(secure)
 	r := manual.NewBuilderWithScheme(fmt.Sprintf("etcdkit-%d", schemes.Add(1)))
-	addrs := make([]resolver.Address, len(eps))
 	names := make([]string, len(eps))
 	for i, ep := range eps {
-		addrs[i] = resolver.Address{Addr: ep.addr}
 		names[i] = ep.addr
 	}
-	r.InitialState(resolver.State{Addresses: addrs})
+	r.InitialState(resolver.State{Addresses: addresses(names)})
 	c.resolver = r
-	target := r.Scheme() + ":///" + strings.Join(names, ",")
+	// The target names no endpoint: each address carries its own TLS server name.
+	target := r.Scheme() + ":///etcd"
 	conn, err := grpc.NewClient(target, append(c.dialOpt, grpc.WithResolvers(r))...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
@@ -129,13 +140,16 @@ func (c *Client) dialOptions(secure bool) []grpc.DialOption {
 			Time:    orDefault(c.cfg.KeepAliveTime, defaultKeepAliveTime),
 			Timeout: orDefault(c.cfg.KeepAliveTimeout, defaultKeepAliveTimeout),
 		}),
+		// A call waits for a ready connection within its context rather than failing while
+		// an endpoint restarts: nothing is sent until then, so even a write may wait.
+		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
 		grpc.WithUnaryInterceptor(c.unaryInterceptor),
 		grpc.WithStreamInterceptor(c.streamInterceptor),
 	}
 	if c.cfg.MaxResponseBytes > 0 {
 		opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes)))
 	}
-	return opts
+	return append(opts, c.cfg.DialOptions...)
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -149,15 +163,16 @@ func orDefault(d, def time.Duration) time.Duration {
 // it carry the auth token but bypass the namespace and the error mapping.
 func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }
 
-// Close stops the client's background work (lease keep-alives, sessions' renewals), waits
-// for its goroutines to exit, and closes the connection. It is idempotent; calls after Close
-// fail with ErrClosed.
+// Close stops the client's background work (lease keep-alives, sessions' renewals, watches),
+// waits for its goroutines to exit, and closes the connection. It returns at once whatever
+// the network does: every stream and dial lives under the client's lifetime, which Close
+// ends first. It is idempotent; calls after Close fail with ErrClosed.
 func (c *Client) Close() error {
 	c.close.Do(func() {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
-		close(c.closing)
+		c.end()
 		c.loops.Wait()
 		c.closeErr = c.conn.Close()
 	})

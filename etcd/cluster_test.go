@@ -131,12 +131,12 @@ func TestFailover(t *testing.T) {
 }
 
 // TestHungEndpoint: one member's connection goes silent (blackholed by the proxy, as in a
-// partition or a paused process): every read still succeeds, each within one read attempt
-// timeout of the healthy endpoints' answer.
+// partition or a paused process): every read still succeeds, each within about one hedge
+// delay of the healthy endpoints' answer.
 func TestHungEndpoint(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
 	const attempt = time.Second
-	c := newClient(t, cl, Config{ReadAttemptTimeout: attempt})
+	c := newClient(t, cl, Config{ReadHedgeDelay: attempt})
 	mustPut(t, c, "hung/k", "v")
 	for range 6 { // connect to every endpoint
 		if _, err := c.Get(t.Context(), "hung/k"); err != nil {
@@ -158,7 +158,7 @@ func TestHungEndpoint(t *testing.T) {
 		slowest = max(slowest, time.Since(start))
 	}
 	if slowest > attempt+2*time.Second {
-		t.Fatalf("slowest read took %v; want about one attempt timeout (%v)", slowest, attempt)
+		t.Fatalf("slowest read took %v; want about one hedge delay (%v)", slowest, attempt)
 	}
 	t.Logf("slowest of 12 reads with one endpoint hung: %v", slowest)
 }

@@ -2,10 +2,7 @@ package etcd
 
 import (
 	"context"
-	"sync"
 	"time"
-
-	"google.golang.org/grpc/resolver"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -14,22 +11,37 @@ import (
 const verifyTimeout = time.Second
 
 // A client's endpoints must all belong to one cluster: answers from two clusters would mix
-// unrelated revisions. With several endpoints, the first call asks each of them for its
-// cluster ID (in parallel, verifyTimeout each) and keeps in the balancer only the endpoints of
-// the cluster most of them belong to, plus those that did not answer yet. Every response's
-// header is then checked against that cluster; a response from another one makes the client
-// check its endpoints again.
+// unrelated revisions. With several endpoints, the first call starts a check in the
+// background that asks each of them for its cluster ID (in parallel, verifyTimeout each) and
+// keeps in the balancer only the endpoints of the cluster most of them belong to, plus those
+// that did not answer yet. Calls wait for that check within their own context. Every
+// response's header is then checked against that cluster; a response from another one fails
+// with ErrClusterMismatch and makes the client check its endpoints again.
 
 // headered is every etcd response: they all carry a header with the cluster ID.
 type headered interface {
 	GetHeader() *etcdserverpb.ResponseHeader
 }
 
-// checkCluster runs the first check, once, before the first call of a client with several
-// endpoints.
-func (c *Client) checkCluster() {
-	if len(c.endpoints) > 1 {
-		c.verifyOnce.Do(c.verifyEndpoints)
+// awaitCluster waits, within ctx, for the first check of a client with several endpoints,
+// starting it on the first call.
+func (c *Client) awaitCluster(ctx context.Context) error {
+	if len(c.endpoints) < 2 {
+		return nil
+	}
+	c.verifyOnce.Do(func() {
+		if !c.goLoop(func() {
+			defer close(c.verified)
+			c.verifyEndpoints(c.life)
+		}) {
+			close(c.verified)
+		}
+	})
+	select {
+	case <-c.verified:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -50,24 +62,41 @@ func (c *Client) foreign(reply any) bool {
 
 // verifyEndpoints asks every configured endpoint for its cluster ID, settles the client's
 // cluster by majority (ties go to the endpoint listed first), and gives the balancer only the
-// endpoints of that cluster and those that did not answer.
-func (c *Client) verifyEndpoints() {
+// endpoints of that cluster and those that did not answer. It stops waiting once more than
+// half of the endpoints agree, so that a hung endpoint does not hold it up, and gives up when
+// ctx ends.
+func (c *Client) verifyEndpoints(ctx context.Context) {
 	c.verifyMu.Lock()
 	defer c.verifyMu.Unlock()
-	ids := make([]uint64, len(c.endpoints))
-	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+	defer cancel()
+	type answer struct {
+		i  int
+		id uint64
+	}
+	answers := make(chan answer, len(c.endpoints))
 	for i, ep := range c.endpoints {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
-			defer cancel()
+			var id uint64
 			if st, err := c.Status(ctx, ep); err == nil {
-				ids[i] = st.Header.ClusterID
+				id = st.Header.ClusterID
+				c.learnMember(st.Header.MemberID, ep)
 			}
+			answers <- answer{i, id}
 		}()
 	}
-	wg.Wait()
+	ids := make([]uint64, len(c.endpoints))
+	agree := make(map[uint64]int)
+	for range c.endpoints {
+		a := <-answers
+		ids[a.i] = a.id
+		if a.id == 0 {
+			continue
+		}
+		if agree[a.id]++; agree[a.id] > len(c.endpoints)/2 {
+			cancel() // the rest answer at once, with nothing
+		}
+	}
 
 	votes := make(map[uint64]int)
 	var cluster uint64
@@ -84,14 +113,13 @@ func (c *Client) verifyEndpoints() {
 		return // nobody answered: the responses' headers will tell
 	}
 	c.clusterID.Store(cluster)
-	var keep []resolver.Address
+	foreign := make(map[string]bool)
 	for i, ep := range c.endpoints {
-		if ids[i] == 0 || ids[i] == cluster {
-			keep = append(keep, resolver.Address{Addr: ep})
-		} else {
+		if ids[i] != 0 && ids[i] != cluster {
+			foreign[ep] = true
 			c.log.Warn("etcd: endpoint belongs to another cluster; not using it", "endpoint", ep,
 				"cluster", ids[i], "want", cluster)
 		}
 	}
-	c.resolver.UpdateState(resolver.State{Addresses: keep})
+	c.setForeign(foreign)
 }

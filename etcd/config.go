@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/grpc"
 )
 
 // Config configures a Client. Only Endpoints is required; every other zero value is usable and
@@ -47,15 +49,23 @@ type Config struct {
 	KeepAliveTime    time.Duration
 	KeepAliveTimeout time.Duration
 
-	// ReadAttemptTimeout bounds one attempt of a read (Get, Range, Scan pages, lease and
-	// cluster queries) when there is more than one endpoint: an endpoint that has not answered
-	// by then is presumed hung and the read goes to the next one, within the call's own
-	// context. Zero means 3 seconds. Writes have no attempt timeout: they are never sent twice.
-	ReadAttemptTimeout time.Duration
+	// ReadHedgeDelay is how long a read (Get, Range, Scan pages, lease and cluster queries)
+	// waits for its endpoint before it is also sent to the next one, when there is more than
+	// one: the first answer wins, so a hung endpoint costs this delay while a read that is
+	// slow everywhere still completes within the call's own context. Zero means 1 second.
+	// Writes are never hedged: they are never sent twice.
+	ReadHedgeDelay time.Duration
 
 	// MaxResponseBytes is the largest response the client accepts. Zero means gRPC's 4 MiB.
 	// Larger ranges are read in pages with Client.Scan.
 	MaxResponseBytes int
+
+	// DialOptions are extra gRPC dial options, applied after the client's own: interceptors
+	// for tracing or metrics (grpc.WithChainUnaryInterceptor, grpc.WithChainStreamInterceptor
+	// run inside the client's retries and auth), a custom dialer, stats handlers. Nil adds
+	// none. Options that replace the client's own (transport credentials, the balancer) are
+	// the caller's responsibility.
+	DialOptions []grpc.DialOption
 
 	// Logger receives the client's rare diagnostics (token refreshes, stream restarts). Nil
 	// means silent.
@@ -64,11 +74,11 @@ type Config struct {
 
 // Defaults for zero Config fields.
 const (
-	defaultDialTimeout        = 5 * time.Second
-	defaultKeepAliveTime      = 10 * time.Second
-	defaultKeepAliveTimeout   = 5 * time.Second
-	defaultReadAttemptTimeout = 3 * time.Second
-	minKeepAliveTime          = 5 * time.Second
+	defaultDialTimeout      = 5 * time.Second
+	defaultKeepAliveTime    = 10 * time.Second
+	defaultKeepAliveTimeout = 5 * time.Second
+	defaultReadHedgeDelay   = time.Second
+	minKeepAliveTime        = 5 * time.Second
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -119,7 +129,7 @@ func (c *Config) validate() ([]endpoint, bool, error) {
 	}
 	for name, d := range map[string]time.Duration{
 		"DialTimeout": c.DialTimeout, "KeepAliveTime": c.KeepAliveTime, "KeepAliveTimeout": c.KeepAliveTimeout,
-		"ReadAttemptTimeout": c.ReadAttemptTimeout,
+		"ReadHedgeDelay": c.ReadHedgeDelay,
 	} {
 		if d < 0 {
 			return nil, false, fmt.Errorf("%w: negative %s %v", ErrConfig, name, d)

@@ -19,24 +19,24 @@ type Election struct {
 // NewElection returns the election called name for this session's candidate.
 func (s *Session) NewElection(name string) *Election {
 	m := s.NewMutex(name)
-	m.op = "campaign"
+	m.op, m.notHeld = "campaign", ErrNotLeader
 	return &Election{m: m}
 }
 
 // ResumeElection takes up leadership after a restart: leader is the leader's key as read
 // earlier (by Leader, or kept from before), and the session must hold the lease it is
-// attached to (NewSession with WithExistingLease). It fails with ErrLockNotHeld when that
+// attached to (NewSession with WithExistingLease). It fails with ErrNotLeader when that
 // key is gone, or no longer has that create revision or lease.
 func (s *Session) ResumeElection(ctx context.Context, name string, leader KeyValue) (*Election, error) {
 	e := s.NewElection(name)
 	e.m.key = string(leader.Key)
 	if !strings.HasPrefix(e.m.key, e.m.prefix) || leader.Lease != s.Lease() {
-		return nil, &Error{Op: "resume election", Key: e.m.key, Err: ErrLockNotHeld}
+		return nil, &Error{Op: "resume election", Key: e.m.key, Err: ErrNotLeader}
 	}
 	kv, err := s.c.Get(ctx, e.m.key)
 	if err != nil || kv.CreateRevision != leader.CreateRevision || kv.Lease != s.Lease() {
 		if err == nil || errors.Is(err, ErrKeyNotFound) {
-			err = ErrLockNotHeld
+			err = ErrNotLeader
 		}
 		return nil, e.m.wrapOp("resume election", err)
 	}
@@ -46,33 +46,26 @@ func (s *Session) ResumeElection(ctx context.Context, name string, leader KeyVal
 
 // Campaign puts our candidacy, holding value, and waits until we lead, ctx ends (our
 // candidacy is then withdrawn) or the session ends. A session that is already a candidate
-// keeps its key and its value (use Proclaim to change it).
+// keeps its key and its place in the queue, and its key takes the new value.
 func (e *Election) Campaign(ctx context.Context, value string) error {
 	return e.m.lock(ctx, true, value)
 }
 
-// Proclaim replaces the leader's value without an election. It fails with ErrLockNotHeld
+// Proclaim replaces the leader's value without an election. It fails with ErrNotLeader
 // when we do not lead (any more).
 func (e *Election) Proclaim(ctx context.Context, value string) error {
 	rev := e.m.FencingToken()
 	if rev == 0 {
-		return e.m.wrapOp("proclaim", ErrLockNotHeld)
+		return e.m.wrapOp("proclaim", ErrNotLeader)
 	}
-	res, err := e.m.s.c.Txn(ctx, Txn{
-		If:   []Cmp{CompareCreateRevision(Key(e.m.key)).Equal(rev)},
-		Then: []Op{OpPut(e.m.key, value, WithLease(e.m.s.Lease()))},
-	})
-	if err != nil {
+	if err := e.m.setValue(ctx, rev, value); err != nil {
 		return e.m.wrapOp("proclaim", err)
-	}
-	if !res.Succeeded {
-		return e.m.wrapOp("proclaim", ErrLockNotHeld)
 	}
 	return nil
 }
 
 // Resign gives up leadership, deleting our key only if it is still ours; the next candidate
-// leads. It fails with ErrLockNotHeld when we did not lead.
+// leads. It fails with ErrNotLeader when we did not lead.
 func (e *Election) Resign(ctx context.Context) error {
 	err := e.m.Unlock(ctx)
 	if err != nil {
@@ -81,14 +74,15 @@ func (e *Election) Resign(ctx context.Context) error {
 	return nil
 }
 
-// Key returns our candidacy's key; Rev its create revision while we lead (0 otherwise).
+// Key returns our candidacy's key.
 func (e *Election) Key() string { return e.m.key }
 
-// Rev returns the create revision of our key while we lead, 0 otherwise: a fencing token.
-func (e *Election) Rev() int64 { return e.m.FencingToken() }
+// FencingToken returns the create revision of our key while we lead, 0 otherwise: it grows
+// with every new leader, as a Mutex's does.
+func (e *Election) FencingToken() int64 { return e.m.FencingToken() }
 
-// IsLeader returns a comparison that holds while we still lead, for a Txn's If.
-func (e *Election) IsLeader() Cmp { return e.m.IsOwner() }
+// LeaderCmp returns a comparison that holds while we still lead, for a Txn's If.
+func (e *Election) LeaderCmp() Cmp { return e.m.OwnerCmp() }
 
 // Lost returns a channel closed when our leadership ends: our key was deleted, the session
 // ended, or Resign.

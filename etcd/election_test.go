@@ -41,7 +41,7 @@ func TestElection(t *testing.T) {
 	go func() { won3 <- e3.Campaign(ctx, "three") }()
 	waitKeys(t, obs, "el/", 3)
 
-	if err := e2.Proclaim(ctx, "not yet"); !errors.Is(err, ErrLockNotHeld) {
+	if err := e2.Proclaim(ctx, "not yet"); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("Proclaim by a candidate that does not lead = %v", err)
 	}
 	died := time.Now()
@@ -94,7 +94,7 @@ func TestElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen.expect("three")
-	if err := e2.Resign(ctx); !errors.Is(err, ErrLockNotHeld) {
+	if err := e2.Resign(ctx); !errors.Is(err, ErrNotLeader) {
 		t.Fatalf("Resign of a lost leadership = %v", err)
 	}
 	rs.Close()
@@ -150,5 +150,29 @@ func (l *leaders) none(d time.Duration) {
 	case kv := <-l.ch:
 		l.t.Fatalf("Observe saw an unexpected %q", kv.Value)
 	case <-time.After(d):
+	}
+}
+
+// TestCampaignAgainTakesTheNewValue: a candidate that campaigns again keeps its place and
+// its key, and the key takes the new value.
+func TestCampaignAgainTakesTheNewValue(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	e := newSession(t, c, 5*time.Second).NewElection("again")
+	if err := e.Campaign(ctx, "first"); err != nil {
+		t.Fatal(err)
+	}
+	token := e.FencingToken()
+	if err := e.Campaign(ctx, "second"); err != nil {
+		t.Fatal(err)
+	}
+	leader, err := e.Leader(ctx)
+	if err != nil || string(leader.Value) != "second" || leader.CreateRevision != token {
+		t.Fatalf("leader after a second campaign = %q@%d, %v; want \"second\"@%d", leader.Value, leader.CreateRevision, err, token)
+	}
+	if res, err := c.Txn(ctx, Txn{If: []Cmp{e.LeaderCmp()}}); err != nil || !res.Succeeded {
+		t.Fatalf("LeaderCmp while leading: %v, %v", res.Succeeded, err)
 	}
 }

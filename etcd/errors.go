@@ -57,10 +57,17 @@ var (
 	ErrClosed = errors.New("etcd: client is closed")
 	// ErrLocked: TryLock found the lock held by another session.
 	ErrLocked = errors.New("etcd: lock is held by another session")
-	// ErrLockNotHeld: the lock (or leadership) is no longer ours: its key was deleted or its
-	// session's lease expired, so Unlock, Proclaim or Resign changed nothing.
+	// ErrLockNotHeld: the lock is no longer ours: its key was deleted or its session's lease
+	// expired, so Unlock changed nothing.
 	ErrLockNotHeld = errors.New("etcd: lock is not held")
+	// ErrNotLeader: we do not lead the election (any more): our key was deleted or its
+	// session's lease expired, so Proclaim or Resign changed nothing.
+	ErrNotLeader = errors.New("etcd: not the election's leader")
 )
+
+// This file holds the client's whole classification of errors: serverErrors maps etcd's
+// messages to sentinels (the only place etcd's strings are matched), codeErrors maps gRPC
+// codes, and kinds says what each sentinel means to retries, SafeToRetry, auth and watches.
 
 // serverErrors maps etcd's error descriptions, which are its wire identity for errors (the
 // gRPC code alone is shared by several of them), to sentinels. The descriptions are stable
@@ -75,15 +82,20 @@ var serverErrors = map[string]error{
 	"etcdserver: permission denied":                                  ErrPermissionDenied,
 	"etcdserver: authentication failed, invalid user ID or password": ErrAuthFailed,
 	"etcdserver: authentication is not enabled":                      ErrAuthFailed,
-	"etcdserver: invalid auth token":                                 ErrInvalidAuthToken,
 	"etcdserver: user name not found":                                ErrAuthFailed,
+	"etcdserver: invalid auth token":                                 ErrInvalidAuthToken,
+	"etcdserver: revision of auth store is old":                      ErrInvalidAuthToken,
 	"etcdserver: mvcc: database space exceeded":                      ErrNoSpace,
 	"etcdserver: key is not provided":                                ErrInvalidArgument,
 	"etcdserver: duplicate key given in txn request":                 ErrInvalidArgument,
 	"etcdserver: too many operations in txn request":                 ErrInvalidArgument,
 	"etcdserver: lease TTL is too large":                             ErrInvalidArgument,
 	"etcdserver: lease already exists":                               ErrInvalidArgument,
+	clusterMismatch:                                                  ErrClusterMismatch,
 }
+
+// clusterMismatch is the client's own description of a response from another cluster.
+const clusterMismatch = "etcdkit: endpoint belongs to another cluster"
 
 // codeErrors maps gRPC status codes to sentinels when the description is not one of etcd's.
 var codeErrors = map[codes.Code]error{
@@ -94,6 +106,48 @@ var codeErrors = map[codes.Code]error{
 	codes.InvalidArgument:    ErrInvalidArgument,
 	codes.OutOfRange:         ErrInvalidArgument,
 	codes.FailedPrecondition: ErrInvalidArgument,
+}
+
+// kind is what a sentinel means to the client's retries and loops.
+type kind uint8
+
+const (
+	// refused: the request was turned away before it was applied, so it may be sent again,
+	// even a write (SafeToRetry).
+	refused kind = 1 << iota
+	// staleToken: the server rejected the auth token; authenticate again, then resend.
+	staleToken
+	// final: a new attempt or a re-opened stream would meet the same error.
+	final
+)
+
+// kinds classifies the sentinels; a sentinel not listed is none of the above.
+var kinds = map[error]kind{
+	ErrNoLeader:         refused,
+	ErrTooManyRequests:  refused,
+	ErrInvalidAuthToken: refused | staleToken,
+	ErrClosed:           refused,
+	ErrAuthFailed:       final,
+	ErrPermissionDenied: final,
+	ErrNotSupported:     final,
+	ErrInvalidArgument:  final,
+}
+
+// kindOf returns the kind of err: a gRPC status error (as interceptors see it) or an error
+// of this package wrapping a sentinel.
+func kindOf(err error) kind {
+	if err == nil {
+		return 0
+	}
+	for s, k := range kinds {
+		if errors.Is(err, s) {
+			return k
+		}
+	}
+	if st, ok := status.FromError(err); ok {
+		return kinds[statusSentinel(st)]
+	}
+	return 0
 }
 
 // Error is the error every failed call returns: the operation, the key it concerned (when
@@ -205,13 +259,6 @@ func reasonMessage(reason string) string {
 
 // SafeToRetry reports whether a failed request certainly was not applied, so that even a
 // write may be sent again: the server refused it before applying (no leader, overloaded,
-// invalid token), or the client was closed before sending it. A write that failed with ErrUnavailable or a
-// deadline may have been applied: SafeToRetry is false for it.
-func SafeToRetry(err error) bool {
-	for _, s := range []error{ErrNoLeader, ErrTooManyRequests, ErrInvalidAuthToken, ErrClosed} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
+// rejected token), or the client was closed before sending it. A write that failed with
+// ErrUnavailable or a deadline may have been applied: SafeToRetry is false for it.
+func SafeToRetry(err error) bool { return kindOf(err)&refused != 0 }

@@ -83,7 +83,49 @@ func TestReasonMessage(t *testing.T) {
 			t.Errorf("reasonMessage(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if !tokenRejectedMessage(reasonMessage("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token")) {
+	if kinds[serverErrors[reasonMessage("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token")]]&staleToken == 0 {
 		t.Error("an expired token in a watch's cancel reason is not recognised")
+	}
+}
+
+// TestOneClassification: the interceptor's retries, SafeToRetry, token refresh and the watch
+// all answer from one table, so they agree on every server error.
+func TestOneClassification(t *testing.T) {
+	t.Parallel()
+	put := "/etcdserverpb.KV/Put"
+	tests := []struct {
+		code              codes.Code
+		msg               string
+		safe, token, done bool // SafeToRetry, token refresh, fatal to a watch
+	}{
+		{codes.Unavailable, "etcdserver: no leader", true, false, false},
+		{codes.ResourceExhausted, "etcdserver: too many requests", true, false, false},
+		{codes.Unauthenticated, "etcdserver: invalid auth token", true, true, false},
+		{codes.InvalidArgument, "etcdserver: revision of auth store is old", true, true, false},
+		{codes.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password", false, false, true},
+		{codes.PermissionDenied, "etcdserver: permission denied", false, false, true},
+		{codes.Unavailable, "etcdserver: request timed out", false, false, false},
+		{codes.FailedPrecondition, clusterMismatch, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			wire := status.Error(tt.code, tt.msg)
+			err := opError("put", "k", wire)
+			if got := SafeToRetry(err); got != tt.safe {
+				t.Errorf("SafeToRetry = %v, want %v", got, tt.safe)
+			}
+			if got := retryable(put, wire) || tokenRejected(wire); got != tt.safe {
+				t.Errorf("the interceptor resends a put: %v, want %v (as SafeToRetry)", got, tt.safe)
+			}
+			if got := tokenRejected(wire); got != tt.token {
+				t.Errorf("tokenRejected = %v, want %v", got, tt.token)
+			}
+			if got := kindOf(err)&final != 0; got != tt.done {
+				t.Errorf("fatal to a watch = %v, want %v", got, tt.done)
+			}
+		})
+	}
+	if err := opError("put", "k", status.Error(codes.FailedPrecondition, clusterMismatch)); !errors.Is(err, ErrClusterMismatch) {
+		t.Errorf("a foreign answer = %v, want ErrClusterMismatch", err)
 	}
 }

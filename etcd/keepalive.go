@@ -14,11 +14,14 @@ import (
 // KeepAlive keeps one lease alive in the background until its context ends, the lease is
 // lost, or the client closes. Done is closed then, and Err says why.
 type KeepAlive struct {
-	id   LeaseID
-	done chan struct{}
-	err  error        // why it ended; written before done is closed
-	ttl  atomic.Int64 // the last TTL granted, in nanoseconds
-	stop func() bool  // stops watching the caller's context
+	id    LeaseID
+	life  context.Context // keeps the lease while it lasts
+	ended context.Context // ends with the keep-alive, for callers that need a context
+	end   context.CancelFunc
+	done  chan struct{}
+	err   error        // why it ended; written before done is closed
+	ttl   atomic.Int64 // the last TTL granted, in nanoseconds
+	stop  func() bool  // stops watching life; set and called by the keeper's loop only
 }
 
 // ID returns the kept lease.
@@ -42,9 +45,12 @@ func (k *KeepAlive) Err() error {
 func (k *KeepAlive) TTL() time.Duration { return time.Duration(k.ttl.Load()) }
 
 func (k *KeepAlive) finish(err error) {
-	k.stop()
+	if k.stop != nil {
+		k.stop()
+	}
 	k.err = err
 	close(k.done)
+	k.end()
 }
 
 // KeepAlive renews lease id every third of its TTL until ctx ends. All of a client's leases
@@ -60,20 +66,15 @@ func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive,
 	if err != nil {
 		return nil, err
 	}
-	k := &KeepAlive{id: id, done: make(chan struct{})}
+	k := &KeepAlive{id: id, done: make(chan struct{}), life: life}
+	k.ended, k.end = context.WithCancel(context.Background())
 	k.ttl.Store(int64(l.TTL))
 	kp := c.leaseKeeper()
-	k.stop = context.AfterFunc(life, func() {
-		select {
-		case kp.removes <- removal{k, context.Cause(life)}:
-		case <-c.closing:
-		}
-	})
 	select {
 	case kp.adds <- k:
 		return k, nil
 	case <-c.closing:
-		k.finish(ErrClosed)
+		k.end()
 		return nil, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrClosed}
 	}
 }
@@ -81,13 +82,17 @@ func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive,
 // leaseKeeper starts the client's keeper on first use.
 func (c *Client) leaseKeeper() *keeper {
 	c.keeperOnce.Do(func() {
-		c.keeper = &keeper{
+		kp := &keeper{
 			c:       c,
 			adds:    make(chan *KeepAlive),
-			removes: make(chan removal),
-			recv:    make(chan streamEvent[etcdserverpb.LeaseKeepAliveResponse]),
+			removes: make(chan *KeepAlive),
+			leases:  make(map[LeaseID]*kept),
 		}
-		c.goLoop(c.keeper.run)
+		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse], error) {
+			return c.lease.LeaseKeepAlive(ctx)
+		})
+		c.keeper = kp
+		c.goLoop(kp.run)
 	})
 	return c.keeper
 }
@@ -97,17 +102,16 @@ func (c *Client) leaseKeeper() *keeper {
 //
 // Invariant: a lease is alive until deadline, which is the send time of the request the
 // server last answered plus the TTL it granted. Requests go out every TTL/3; a lease whose
-// deadline passes without an answer, or that the server reports with TTL <= 0, is lost.
+// deadline passes without an answer, or that the server reports with TTL <= 0, is lost. A
+// KeepAlive ends only through the loop: its context's end is watched from the moment the
+// loop takes it, so a cancel can never arrive before the lease it cancels.
 type keeper struct {
 	c       *Client
+	pipe    *pipe[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse]
 	adds    chan *KeepAlive
-	removes chan removal
-	recv    chan streamEvent[etcdserverpb.LeaseKeepAliveResponse]
-}
-
-type removal struct {
-	k   *KeepAlive
-	err error
+	removes chan *KeepAlive // holders whose context ended
+	leases  map[LeaseID]*kept
+	scan    bool // walk every lease before waiting again
 }
 
 // kept is one lease's renewal state.
@@ -119,146 +123,170 @@ type kept struct {
 	holders  map[*KeepAlive]bool
 }
 
-type leaseStream = grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse]
-
 func (kp *keeper) run() {
-	leases := make(map[LeaseID]*kept)
-	var (
-		stream  leaseStream
-		cancel  context.CancelFunc
-		gen     int
-		retryAt time.Time
-		bo      = newBackoff()
-		timer   = time.NewTimer(time.Hour)
-		scan    = true // walk every lease before waiting again
-	)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	closeStream := func() {
-		if stream != nil {
-			cancel()
-			stream, cancel = nil, nil
-		}
-	}
-	broken := func(err error) {
-		kp.c.log.Debug("etcd: lease keep-alive stream broken, reopening", "err", err)
-		closeStream()
-		retryAt = time.Now().Add(bo.next())
-		scan = true
-	}
-	lose := func(id LeaseID, err error) {
-		for k := range leases[id].holders {
-			k.finish(err)
-		}
-		delete(leases, id)
-	}
 	for {
 		// A scan is the only walk over every lease: it runs when the timer fires or the set of
 		// leases or the stream changed, never per response, so a round of n renewals costs
 		// O(n) and not O(n²).
-		if scan {
-			scan = false
-			now := time.Now()
-			if len(leases) == 0 {
-				closeStream()
-			} else if stream == nil && !now.Before(retryAt) {
-				ctx, cf := context.WithCancel(context.Background())
-				s, err := kp.c.lease.LeaseKeepAlive(ctx)
-				if err != nil {
-					cf()
-					broken(err)
-				} else if next := gen + 1; kp.c.goLoop(func() { forward(ctx, next, s.Recv, kp.recv) }) {
-					stream, cancel, gen = s, cf, next
-					for _, l := range leases {
-						l.nextSend = now // renew at once on a new stream
-					}
-				} else {
-					cf()
-				}
-			}
-			next := now.Add(time.Hour)
-			for id, l := range leases {
-				if now.After(l.deadline) {
-					lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: fmt.Errorf("%w: no renewal before its deadline", ErrLeaseExpired)})
-					continue
-				}
-				// Renewals due within the slack go out now, so leases granted close together
-				// share wake-ups.
-				if stream != nil && !now.Add(l.ttl/10).Before(l.nextSend) {
-					if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
-						broken(err)
-					} else {
-						if l.sentAt.IsZero() {
-							l.sentAt = now
-						}
-						l.nextSend = now.Add(l.ttl / 3)
-					}
-				}
-				next = earliest(next, l.deadline.Add(time.Millisecond))
-				if stream != nil {
-					next = earliest(next, l.nextSend)
-				}
-			}
-			if stream == nil && len(leases) > 0 {
-				next = earliest(next, retryAt)
-			}
-			timer.Reset(time.Until(next))
+		if kp.scan {
+			kp.scan = false
+			timer.Reset(time.Until(kp.tick(time.Now())))
 		}
-
 		select {
 		case <-kp.c.closing:
-			closeStream()
-			for id := range leases {
-				lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrClosed})
+			kp.pipe.shut()
+			for id := range kp.leases {
+				kp.lose(id, ErrClosed)
 			}
 			return
 		case k := <-kp.adds:
-			l := leases[k.id]
-			if l == nil {
-				l = &kept{ttl: k.TTL(), deadline: time.Now().Add(k.TTL()), holders: make(map[*KeepAlive]bool)}
-				l.nextSend = time.Now().Add(l.ttl / 3)
-				leases[k.id] = l
-			}
-			l.holders[k] = true
-			scan = true
-		case r := <-kp.removes:
-			if l := leases[r.k.id]; l != nil && l.holders[r.k] {
-				delete(l.holders, r.k)
-				r.k.finish(&Error{Op: "lease keep-alive", Key: r.k.id.String(), Err: r.err})
-				if len(l.holders) == 0 {
-					delete(leases, r.k.id)
-					scan = len(leases) == 0 // only to close the stream
+			kp.add(k)
+		case k := <-kp.removes:
+			kp.remove(k)
+		case ev := <-kp.pipe.events:
+			switch resp, n := kp.pipe.receive(ev, time.Now()); n {
+			case opened:
+				for _, l := range kp.leases {
+					l.nextSend = time.Time{} // renew at once on a new stream
 				}
-			}
-		case ev := <-kp.recv:
-			if ev.gen != gen {
-				continue
-			}
-			if ev.err != nil {
-				broken(ev.err)
-				continue
-			}
-			bo.reset()
-			id := LeaseID(ev.resp.GetID())
-			l := leases[id]
-			if l == nil {
-				continue
-			}
-			if ev.resp.GetTTL() <= 0 {
-				lose(id, &Error{Op: "lease keep-alive", Key: id.String(), Err: ErrLeaseExpired})
-				continue
-			}
-			// The deadline only moves later, and the next send is unchanged: the timer stays right.
-			l.ttl = time.Duration(ev.resp.GetTTL()) * time.Second
-			if !l.sentAt.IsZero() {
-				l.deadline = l.sentAt.Add(l.ttl)
-				l.sentAt = time.Time{}
-			}
-			for k := range l.holders {
-				k.ttl.Store(int64(l.ttl))
+				kp.scan = true
+			case response:
+				kp.renewed(resp)
+			case failed:
+				kp.scan = true
 			}
 		case <-timer.C:
-			scan = true
+			kp.scan = true
 		}
+	}
+}
+
+// tick opens or probes the stream, sends the renewals that are due and loses the leases past
+// their deadline. It returns when it must run next.
+func (kp *keeper) tick(now time.Time) time.Time {
+	if len(kp.leases) == 0 {
+		kp.pipe.shut()
+		return now.Add(time.Hour)
+	}
+	kp.pipe.ensure(now)
+	kp.pipe.check(now, kp.probe)
+	next := kp.pipe.wake(now)
+	for id, l := range kp.leases {
+		if now.After(l.deadline) {
+			kp.lose(id, fmt.Errorf("%w: no renewal before its deadline", ErrLeaseExpired))
+			continue
+		}
+		// Renewals due within the slack go out now, so leases granted close together share
+		// wake-ups.
+		if kp.pipe.live() && !now.Add(l.ttl/10).Before(l.nextSend) {
+			kp.renew(id, l, now)
+		}
+		next = earliest(next, l.deadline.Add(time.Millisecond))
+		if kp.pipe.live() {
+			next = earliest(next, l.nextSend)
+		}
+	}
+	return next
+}
+
+// renew sends a renewal of lease id.
+func (kp *keeper) renew(id LeaseID, l *kept, now time.Time) bool {
+	if !kp.pipe.send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}, now) {
+		return false
+	}
+	if l.sentAt.IsZero() {
+		l.sentAt = now
+	}
+	l.nextSend = now.Add(l.ttl / 3)
+	return true
+}
+
+// probe is the pipe's liveness probe: an early renewal of the lease closest to its deadline.
+func (kp *keeper) probe() *etcdserverpb.LeaseKeepAliveRequest {
+	var (
+		first LeaseID
+		l     *kept
+	)
+	for id, x := range kp.leases {
+		if l == nil || x.deadline.Before(l.deadline) {
+			first, l = id, x
+		}
+	}
+	if l == nil {
+		return nil
+	}
+	if l.sentAt.IsZero() {
+		l.sentAt = time.Now()
+	}
+	return &etcdserverpb.LeaseKeepAliveRequest{ID: int64(first)}
+}
+
+// add takes a new holder of a lease, and watches its context from now on.
+func (kp *keeper) add(k *KeepAlive) {
+	if err := context.Cause(k.life); err != nil {
+		k.finish(&Error{Op: "lease keep-alive", Key: k.id.String(), Err: err})
+		return
+	}
+	l := kp.leases[k.id]
+	if l == nil {
+		now := time.Now()
+		l = &kept{ttl: k.TTL(), deadline: now.Add(k.TTL()), holders: make(map[*KeepAlive]bool)}
+		l.nextSend = now.Add(l.ttl / 3)
+		kp.leases[k.id] = l
+	}
+	l.holders[k] = true
+	k.stop = context.AfterFunc(k.life, func() {
+		select {
+		case kp.removes <- k:
+		case <-kp.c.closing:
+		}
+	})
+	kp.scan = true
+}
+
+// remove ends a holder whose context ended, and forgets its lease when it was the last one.
+func (kp *keeper) remove(k *KeepAlive) {
+	l := kp.leases[k.id]
+	if l == nil || !l.holders[k] {
+		return // already ended with its lease
+	}
+	delete(l.holders, k)
+	k.finish(&Error{Op: "lease keep-alive", Key: k.id.String(), Err: context.Cause(k.life)})
+	if len(l.holders) == 0 {
+		delete(kp.leases, k.id)
+		kp.scan = len(kp.leases) == 0 // only to close the stream
+	}
+}
+
+// lose ends every holder of lease id with err.
+func (kp *keeper) lose(id LeaseID, err error) {
+	for k := range kp.leases[id].holders {
+		k.finish(&Error{Op: "lease keep-alive", Key: id.String(), Err: err})
+	}
+	delete(kp.leases, id)
+}
+
+// renewed applies the server's answer to a renewal.
+func (kp *keeper) renewed(resp *etcdserverpb.LeaseKeepAliveResponse) {
+	id := LeaseID(resp.GetID())
+	l := kp.leases[id]
+	if l == nil {
+		return
+	}
+	if resp.GetTTL() <= 0 {
+		kp.lose(id, ErrLeaseExpired)
+		return
+	}
+	// The deadline only moves later, and the next send is unchanged: the timer stays right.
+	l.ttl = time.Duration(resp.GetTTL()) * time.Second
+	if !l.sentAt.IsZero() {
+		l.deadline = l.sentAt.Add(l.ttl)
+		l.sentAt = time.Time{}
+	}
+	for k := range l.holders {
+		k.ttl.Store(int64(l.ttl))
 	}
 }
 

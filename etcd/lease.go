@@ -129,9 +129,8 @@ func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (Lease, error) {
 	if err != nil {
 		return Lease{}, opError("lease keep-alive", id.String(), err)
 	}
-	if err := stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}); err != nil {
-		return Lease{}, opError("lease keep-alive", id.String(), err)
-	}
+	// A failed Send reports io.EOF; the stream's real error comes from Recv.
+	_ = stream.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)})
 	resp, err := stream.Recv()
 	if err != nil {
 		return Lease{}, opError("lease keep-alive", id.String(), err)

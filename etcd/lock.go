@@ -18,10 +18,11 @@ import (
 // Mutex per goroutine (several may share a session, but they then share a key, as
 // clientv3's do, so they are the same holder).
 type Mutex struct {
-	s      *Session
-	prefix string
-	key    string
-	op     string // names errors: "lock", or "campaign" for an election
+	s       *Session
+	prefix  string
+	key     string
+	op      string // names errors: "lock", or "campaign" for an election
+	notHeld error  // ErrLockNotHeld, or ErrNotLeader for an election
 
 	mu       sync.Mutex
 	rev      int64           // our key's create revision while held; 0 when not held
@@ -33,7 +34,7 @@ type Mutex struct {
 // NewMutex returns the lock called name (a key prefix: "locks/job" holds its queue under
 // "locks/job/"). It talks to the server only when locked.
 func (s *Session) NewMutex(name string) *Mutex {
-	return &Mutex{s: s, prefix: name + "/", key: fmt.Sprintf("%s/%x", name, int64(s.Lease())), op: "lock"}
+	return &Mutex{s: s, prefix: name + "/", key: fmt.Sprintf("%s/%x", name, int64(s.Lease())), op: "lock", notHeld: ErrLockNotHeld}
 }
 
 // Key returns the lock's key for this session.
@@ -48,10 +49,11 @@ func (m *Mutex) FencingToken() int64 {
 	return m.rev
 }
 
-// IsOwner returns a comparison that holds while the lock is ours (its key still has our
+// OwnerCmp returns a comparison that holds while the lock is ours (its key still has our
 // create revision): put it in a Txn's If to write only while holding the lock. Made while
-// the lock is not held, it never holds.
-func (m *Mutex) IsOwner() Cmp {
+// the lock is not held, it never holds. (Methods named Is... return a bool; those returning
+// a Cmp end in Cmp.)
+func (m *Mutex) OwnerCmp() Cmp {
 	rev := m.FencingToken()
 	if rev == 0 {
 		rev = -1 // no key has it
@@ -90,7 +92,10 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 	if err := m.sessionErr(); err != nil {
 		return err
 	}
-	if m.FencingToken() != 0 {
+	if rev := m.FencingToken(); rev != 0 {
+		if m.notHeld == ErrNotLeader {
+			return m.setValue(ctx, rev, value) // leading already: campaigning again sets the value
+		}
 		return nil // already held
 	}
 	// Our key (unless this session already has one), with the queue's head, in one round trip.
@@ -106,9 +111,16 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 	if !res.Succeeded {
 		kvs := res.Results[0].Get.KVs
 		if len(kvs) == 0 {
-			return m.wrap(ErrLockNotHeld)
+			return m.wrap(m.notHeld)
 		}
 		rev = kvs[0].CreateRevision
+		if string(kvs[0].Value) != value {
+			// Already queued (an election's candidate campaigning again): the new value
+			// replaces the old, as long as the key is still ours.
+			if err := m.setValue(ctx, rev, value); err != nil {
+				return err
+			}
+		}
 	}
 	head := res.Results[1].Get.KVs
 	if len(head) > 0 && head[0].CreateRevision == rev {
@@ -124,6 +136,21 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 		return err
 	}
 	m.held(rev)
+	return nil
+}
+
+// setValue replaces our key's value if its create revision is still rev.
+func (m *Mutex) setValue(ctx context.Context, rev int64, value string) error {
+	res, err := m.s.c.Txn(ctx, Txn{
+		If:   []Cmp{CompareCreateRevision(Key(m.key)).Equal(rev)},
+		Then: []Op{OpPut(m.key, value, WithLease(m.s.Lease()))},
+	})
+	if err != nil {
+		return m.wrap(err)
+	}
+	if !res.Succeeded {
+		return m.wrap(m.notHeld)
+	}
 	return nil
 }
 
@@ -145,7 +172,7 @@ func (m *Mutex) waitTurn(ctx context.Context, rev int64) error {
 			return m.wrap(err)
 		}
 		if ours := res.Results[1].Get.KVs; len(ours) == 0 || ours[0].CreateRevision != rev {
-			return m.wrap(ErrLockNotHeld)
+			return m.wrap(m.notHeld)
 		}
 		prev := res.Results[0].Get.KVs
 		if len(prev) == 0 {
@@ -164,62 +191,52 @@ func (m *Mutex) waitTurn(ctx context.Context, rev int64) error {
 // in between.
 func (m *Mutex) waitDeleted(ctx context.Context, kv KeyValue, read int64) error {
 	c := m.s.c
-	w, err := c.startWatch(ctx, Key(string(kv.Key)), []WatchOption{NoPut()})
-	if err != nil {
-		return m.wrap(err)
-	}
-	defer w.stop()
-	select {
-	case <-w.created:
-	case <-ctx.Done():
-		return m.wrap(ctx.Err())
-	case <-m.s.Done():
-		return m.sessionErr()
-	}
-	if w.createdRev > read {
-		now, err := c.Range(ctx, Key(string(kv.Key)), KeysOnly())
+	ctx, cancel := m.s.bound(ctx)
+	defer cancel()
+	for ev, err := range c.Watch(ctx, Key(string(kv.Key)), NoPut(), CreatedNotify()) {
 		if err != nil {
+			if serr := m.sessionErr(); serr != nil {
+				return serr
+			}
 			return m.wrap(err)
 		}
-		if len(now.KVs) == 0 || now.KVs[0].CreateRevision != kv.CreateRevision {
-			return nil
+		if ev.Type != EventCreated {
+			return nil // the deletion
+		}
+		if ev.Revision > read {
+			now, err := c.Range(ctx, Key(string(kv.Key)), KeysOnly())
+			if err != nil {
+				return m.wrap(err)
+			}
+			if len(now.KVs) == 0 || now.KVs[0].CreateRevision != kv.CreateRevision {
+				return nil
+			}
 		}
 	}
-	for {
-		evs, err := w.waitOr(ctx, m.s.Done())
-		if errors.Is(err, errStopped) {
-			return m.sessionErr()
-		}
-		if err != nil {
-			return m.wrap(err)
-		}
-		if len(evs) > 0 {
-			return nil
-		}
-	}
+	return m.wrap(ErrClosed)
 }
 
-// held records the holding and starts watching for its loss.
+// held records the holding and watches, as one of the client's loops, for its loss: the
+// deletion of our key or the end of the session.
 func (m *Mutex) held(rev int64) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := m.s.bound(m.s.c.life)
 	done := make(chan struct{})
 	m.mu.Lock()
 	m.rev, m.lost, m.stopLoss, m.lossDone = rev, ctx, cancel, done
 	m.mu.Unlock()
-	go func() {
+	watch := func() {
 		defer close(done)
 		defer cancel()
-		w, err := m.s.c.startWatch(ctx, Key(m.key), []WatchOption{FromRevision(rev + 1), NoPut()})
-		if err != nil {
-			return
-		}
-		defer w.stop()
-		for {
-			if evs, err := w.waitOr(ctx, m.s.Done()); err != nil || len(evs) > 0 {
+		for ev, err := range m.s.c.Watch(ctx, Key(m.key), FromRevision(rev+1), NoPut()) {
+			if err != nil || ev.Type == EventDelete {
 				return
 			}
 		}
-	}()
+	}
+	if !m.s.c.goLoop(watch) {
+		cancel()
+		close(done)
+	}
 }
 
 // Unlock releases the lock: it deletes the key only if it is still ours (same create
@@ -235,7 +252,7 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 		<-done
 	}
 	if rev == 0 {
-		return m.wrapOp("unlock", ErrLockNotHeld)
+		return m.wrapOp("unlock", m.notHeld)
 	}
 	res, err := m.s.c.Txn(ctx, Txn{
 		If:   []Cmp{CompareCreateRevision(Key(m.key)).Equal(rev)},
@@ -245,14 +262,15 @@ func (m *Mutex) Unlock(ctx context.Context) error {
 		return m.wrapOp("unlock", err)
 	}
 	if !res.Succeeded {
-		return m.wrapOp("unlock", ErrLockNotHeld)
+		return m.wrapOp("unlock", m.notHeld)
 	}
 	return nil
 }
 
-// abandon gives up our place in the queue, if the key is still ours.
+// abandon gives up our place in the queue, if the key is still ours. It is bounded by the
+// client's lifetime, so Close never waits for it.
 func (m *Mutex) abandon(rev int64) {
-	ctx, cancel := context.WithTimeout(context.Background(), min(m.s.TTL(), 5*time.Second))
+	ctx, cancel := context.WithTimeout(m.s.c.life, min(m.s.TTL(), 5*time.Second))
 	defer cancel()
 	m.s.c.Txn(ctx, Txn{ //nolint:errcheck // best effort: the lease removes the key at worst
 		If:   []Cmp{CompareCreateRevision(Key(m.key)).Equal(rev)},

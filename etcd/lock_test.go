@@ -39,9 +39,9 @@ func TestLock(t *testing.T) {
 		if n, _ := c.Range(ctx, Prefix("l1/"), CountOnly()); n.Count != 1 {
 			t.Fatalf("a failed TryLock left its key: %d keys", n.Count)
 		}
-		res, err := c.Txn(ctx, Txn{If: []Cmp{a.IsOwner()}, Then: []Op{OpPut("l1-data", "a")}})
+		res, err := c.Txn(ctx, Txn{If: []Cmp{a.OwnerCmp()}, Then: []Op{OpPut("l1-data", "a")}})
 		if err != nil || !res.Succeeded {
-			t.Fatalf("write under IsOwner = %+v, %v", res.Succeeded, err)
+			t.Fatalf("write under OwnerCmp = %+v, %v", res.Succeeded, err)
 		}
 		tokA := a.FencingToken()
 		if err := a.Unlock(ctx); err != nil {
@@ -55,8 +55,8 @@ func TestLock(t *testing.T) {
 		if err := b.Lock(ctx); err != nil || b.FencingToken() <= tokA {
 			t.Fatalf("Lock = %v, token %d after %d", err, b.FencingToken(), tokA)
 		}
-		if res, _ := c.Txn(ctx, Txn{If: []Cmp{a.IsOwner()}, Then: []Op{OpPut("l1-data", "a")}}); res.Succeeded {
-			t.Fatal("IsOwner held for a released lock")
+		if res, _ := c.Txn(ctx, Txn{If: []Cmp{a.OwnerCmp()}, Then: []Op{OpPut("l1-data", "a")}}); res.Succeeded {
+			t.Fatal("OwnerCmp held for a released lock")
 		}
 		b.Unlock(ctx)
 	})
@@ -203,7 +203,7 @@ func (f *fence) leave() {
 // TestLockContended has 8 contenders take a lock 200 times each on a three-member cluster,
 // while one holder's client is closed without unlocking and another holder is cut off by
 // its proxy, both past their TTL. The guarded resource must never see two holders at once,
-// and the cut-off holder, back, must neither write under IsOwner nor delete by Unlock.
+// and the cut-off holder, back, must neither write under OwnerCmp nor delete by Unlock.
 func TestLockContended(t *testing.T) {
 	t.Parallel()
 	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
@@ -276,9 +276,9 @@ func TestLockContended(t *testing.T) {
 	p.Unblackhole()
 	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	res, err := cut.Txn(octx, Txn{If: []Cmp{cm.IsOwner()}, Then: []Op{OpPut("lc-resource", "stale")}})
+	res, err := cut.Txn(octx, Txn{If: []Cmp{cm.OwnerCmp()}, Then: []Op{OpPut("lc-resource", "stale")}})
 	if err != nil || res.Succeeded {
-		t.Fatalf("stale holder's write under IsOwner: succeeded=%v, %v", res.Succeeded, err)
+		t.Fatalf("stale holder's write under OwnerCmp: succeeded=%v, %v", res.Succeeded, err)
 	}
 	before, _ := cut.Range(octx, Prefix("lc/"), KeysOnly())
 	if err := cm.Unlock(octx); !errors.Is(err, ErrLockNotHeld) {
@@ -347,4 +347,34 @@ func BenchmarkLockContended(b *testing.B) {
 		b.ReportMetric(float64(len(waits))/elapsed.Seconds(), "cycles/s")
 		b.ReportMetric(float64(waits[len(waits)/2].Microseconds())/1000, "p50-ms")
 	}
+}
+
+// TestSessionOrphan: an orphaned session stops renewing but does not revoke, so its lock key
+// outlives it until the lease's TTL runs out.
+func TestSessionOrphan(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	s := newSession(t, c, 2*time.Second)
+	m := s.NewMutex("orphan")
+	if err := m.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Orphan()
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("Done is open after Orphan")
+	}
+	if kv, err := c.Get(ctx, m.Key()); err != nil || kv.Lease != s.Lease() {
+		t.Fatalf("lock key right after Orphan: %+v, %v", kv, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close after Orphan: %v", err)
+	}
+	if _, err := c.Get(ctx, m.Key()); err != nil {
+		t.Fatalf("Close after Orphan revoked the lease: %v", err)
+	}
+	waitGone(t, c, m.Key(), 5*time.Second)
 }

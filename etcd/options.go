@@ -110,12 +110,16 @@ func IgnoreLease() PutOption {
 	return putOption(func(r *etcdserverpb.PutRequest) { r.IgnoreLease = true })
 }
 
-// PrevKVOption asks a put or a delete for the key-values it replaced or removed. It is both a
-// PutOption and a DeleteOption.
+// PrevKVOption asks a put or a delete for the key-values it replaced or removed, and a watch
+// for each key as it was before the change. It is a PutOption, a DeleteOption and a
+// WatchOption: one name for one idea.
 type PrevKVOption struct{}
 
-// PrevKV returns the previous key-values in PutResult.PrevKV or DeleteResult.PrevKVs.
+// PrevKV returns the previous key-values in PutResult.PrevKV, DeleteResult.PrevKVs or
+// Event.PrevKV.
 func PrevKV() PrevKVOption { return PrevKVOption{} }
+
+func (PrevKVOption) applyWatch(c *watchConfig) { c.prevKV = true }
 
 func (PrevKVOption) applyPut(r *etcdserverpb.PutRequest)            { r.PrevKv = true }
 func (PrevKVOption) applyDelete(r *etcdserverpb.DeleteRangeRequest) { r.PrevKv = true }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -27,37 +28,31 @@ var readOnly = map[string]bool{
 	etcdserverpb.Auth_Authenticate_FullMethodName:     true,
 }
 
-// errClusterMismatch is the message of a response from another cluster than the client's.
-const errClusterMismatch = "etcdkit: endpoint belongs to another cluster"
-
-// refusedBeforeApply are the server's answers to requests it turned away before proposing
-// them: any request, writes included, may be sent again after them.
-var refusedBeforeApply = map[string]bool{
-	"etcdserver: no leader":         true,
-	"etcdserver: too many requests": true,
-}
-
 // retryable reports whether a call of method that failed with err may be sent again without
-// risking a second application (write-at-most-once).
+// risking a second application (write-at-most-once): any call the server refused before
+// applying it, and a read after any failure to reach a server or an answer from another
+// cluster (the next attempt goes to the next endpoint).
 func retryable(method string, err error) bool {
-	st, ok := status.FromError(err)
-	if !ok {
-		return false
-	}
-	if refusedBeforeApply[st.Message()] {
+	if kindOf(err)&(refused|staleToken) == refused {
 		return true
 	}
-	return readOnly[method] && (st.Code() == codes.Unavailable || st.Code() == codes.DeadlineExceeded)
+	if !readOnly[method] {
+		return false
+	}
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return true
+	}
+	return st.Message() == clusterMismatch
 }
 
 // unaryInterceptor is the client's only unary interceptor (one, so that grpc-go has no chain
 // to build per call). It attaches the auth token and retries what is safe to send again, with
 // backoff, within the call's context: reads after any failure to reach a server, any call the
 // server refused before applying it, and any call whose token was rejected, after
-// authenticating again. With more than one endpoint, a read attempt also gets its own deadline
-// (Config.ReadAttemptTimeout), so that a hung endpoint, whose connection still looks healthy,
-// costs one attempt rather than the caller's whole deadline: the next attempt goes to the next
-// endpoint.
+// authenticating again. With more than one endpoint, a read that has no answer after
+// Config.ReadHedgeDelay is also sent to the next endpoint (see hedged).
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	if method == etcdserverpb.Maintenance_Status_FullMethodName {
 		// Status asks one endpoint on a connection of its own, without retries: it is how the
@@ -72,17 +67,16 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	// it must not wait for that check.
 	checked := method != etcdserverpb.Auth_Authenticate_FullMethodName
 	if checked {
-		c.checkCluster()
+		if err := c.awaitCluster(ctx); err != nil {
+			return err
+		}
 	}
 	bo := newBackoff()
 	for attempt := 0; ; attempt++ {
 		err := c.attempt(ctx, method, req, reply, cc, invoker, opts)
 		if err == nil && checked && c.foreign(reply) {
-			c.verifyEndpoints()
-			if !readOnly[method] {
-				return status.Error(codes.FailedPrecondition, errClusterMismatch)
-			}
-			err = status.Error(codes.Unavailable, errClusterMismatch)
+			c.verifyEndpoints(ctx)
+			err = status.Error(codes.FailedPrecondition, clusterMismatch)
 		}
 		if err == nil || attempt == maxRetries || ctx.Err() != nil {
 			return err
@@ -109,21 +103,55 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	}
 }
 
-// attempt makes one try of a call with the current token, under the read attempt deadline
-// when the method only reads and another endpoint could answer instead.
+// attempt makes one try of a call with the current token, hedged when the method only reads
+// and another endpoint could answer instead.
 func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	ctx, token, err := c.withToken(ctx, method)
 	if err != nil {
 		return err
 	}
 	if readOnly[method] && len(c.endpoints) > 1 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, orDefault(c.cfg.ReadAttemptTimeout, defaultReadAttemptTimeout))
-		defer cancel()
+		err = c.hedged(ctx, method, req, reply, cc, invoker, opts)
+	} else {
+		err = invoker(ctx, method, req, reply, cc, opts...)
 	}
-	err = invoker(ctx, method, req, reply, cc, opts...)
 	if token != "" && tokenRejected(err) {
 		c.auth.invalidate(token)
+	}
+	return err
+}
+
+// hedged sends a read, and when it has no answer after Config.ReadHedgeDelay sends it once
+// more (the balancer picks the next endpoint), taking the first answer. A hung endpoint, whose
+// connection still looks healthy, costs the delay rather than the caller's deadline, while a
+// read that is slow everywhere still completes. The first try runs on the caller's goroutine;
+// only a hedge starts another.
+func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var second proto.Message
+	hedge := make(chan error, 1)
+	t := time.AfterFunc(orDefault(c.cfg.ReadHedgeDelay, defaultReadHedgeDelay), func() {
+		second = reply.(proto.Message).ProtoReflect().New().Interface()
+		err := invoker(ctx, method, req, second, cc, opts...)
+		if err == nil {
+			cancel() // the first try lost
+		}
+		hedge <- err
+	})
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if t.Stop() {
+		return err // no hedge was sent
+	}
+	if err == nil {
+		cancel()
+		<-hedge
+		return nil
+	}
+	if herr := <-hedge; herr == nil {
+		proto.Reset(reply.(proto.Message))
+		proto.Merge(reply.(proto.Message), second)
+		return nil
 	}
 	return err
 }

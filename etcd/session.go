@@ -80,13 +80,33 @@ func (s *Session) Done() <-chan struct{} { return s.ka.Done() }
 // Err says why the session ended (ErrLeaseExpired when the lease was lost); nil while it runs.
 func (s *Session) Err() error { return s.ka.Err() }
 
+// bound returns ctx, ended also when the session ends.
+func (s *Session) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ka.ended, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
+}
+
+// Orphan stops renewing the lease without revoking it, so that what is attached to it lives
+// on until its TTL runs out: a process hands its locks or leadership to a successor that
+// resumes the lease (WithExistingLease). Done is closed afterwards; Close then does nothing.
+func (s *Session) Orphan() {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		<-s.ka.Done()
+	})
+}
+
 // Close stops renewing the lease and revokes it, releasing everything attached to it. It is
 // idempotent. A lease that is already gone is not an error.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		<-s.ka.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), min(s.ttl, 5*time.Second))
+		ctx, cancel := context.WithTimeout(s.c.life, min(s.ttl, 5*time.Second))
 		defer cancel()
 		if _, err := s.c.Revoke(ctx, s.lease); !errors.Is(err, ErrLeaseNotFound) {
 			s.closeErr = err

@@ -1,28 +1,199 @@
 package etcd
 
-import "context"
+import (
+	"context"
+	"errors"
+	"time"
 
-// streamEvent is what a stream's receiving goroutine saw: a response or the stream's error.
-// gen is the stream's generation, so that the loop owning the stream can tell a stale
-// stream's leftovers from the current one's.
-type streamEvent[T any] struct {
-	gen  int
-	resp *T
-	err  error
+	"google.golang.org/grpc"
+)
+
+// A pipe owns the one bidi stream of a loop (the watch hub, the lease keeper): it opens the
+// stream in a goroutine of its own under the client's lifetime, so that the loop never blocks
+// on a dial and Close ends everything at once; it hands the loop the stream's responses,
+// tagged with the stream's generation so that a dead stream's leftovers are told apart; it
+// re-opens after a failure with backoff; and it declares the stream dead when its member
+// stops answering.
+//
+// Invariant: only the owning loop calls a pipe's methods. The stream is live from its
+// opened event until fail or shut; a member is presumed frozen when the stream has been
+// silent for probeAfter and a probe then gets no answer within probeTimeout, so a frozen
+// member is left within probeAfter+probeTimeout, far sooner than gRPC's keepalive (etcd
+// refuses pings more often than every 5 s).
+type pipe[Req, Resp any] struct {
+	c    *Client
+	name string // for logs: "watch", "lease keep-alive"
+	open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error)
+	// events carries the opening goroutine's news and the stream's responses to the loop.
+	events chan pipeEvent[Req, Resp]
+
+	stream  grpc.BidiStreamingClient[Req, Resp] // nil until opened, and after fail or shut
+	cancel  context.CancelFunc                  // ends the stream being opened or open; nil when none
+	gen     int                                 // the current stream's generation
+	retryAt time.Time                           // no new stream before then
+	bo      *backoff
+	heard   time.Time // the last sign of life on the current stream
+	probed  time.Time // when the unanswered probe went out; zero when none is out
+	member  uint64    // the member the current stream last heard from
 }
 
-// forward sends one stream's responses, and finally its error, to the loop that owns it,
-// until the stream fails or ctx (the stream's own) ends.
-func forward[T any](ctx context.Context, gen int, recv func() (*T, error), out chan<- streamEvent[T]) {
+// Liveness timing: see pipe.
+const (
+	probeAfter   = time.Second
+	probeTimeout = 1500 * time.Millisecond
+)
+
+// errSilent is the cause given when a member stops answering on a stream.
+var errSilent = errors.New("etcd: the member stopped answering on the stream")
+
+// pipeEvent is what the stream's goroutine saw: the stream opened, a response, or its end.
+type pipeEvent[Req, Resp any] struct {
+	gen    int
+	opened grpc.BidiStreamingClient[Req, Resp]
+	resp   *Resp
+	err    error
+}
+
+func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error)) *pipe[Req, Resp] {
+	return &pipe[Req, Resp]{c: c, name: name, open: open, events: make(chan pipeEvent[Req, Resp]), bo: newBackoff()}
+}
+
+// live reports whether a stream is open for sending.
+func (p *pipe[Req, Resp]) live() bool { return p.stream != nil }
+
+// ensure starts opening a stream unless one is open or opening, or the backoff says wait.
+func (p *pipe[Req, Resp]) ensure(now time.Time) {
+	if p.cancel != nil || now.Before(p.retryAt) {
+		return
+	}
+	ctx, cancel := context.WithCancel(p.c.life)
+	p.gen++
+	gen := p.gen
+	if !p.c.goLoop(func() { p.run(ctx, gen) }) {
+		cancel()
+		return
+	}
+	p.cancel = cancel
+}
+
+// run opens the stream of generation gen and forwards what it receives until it fails or
+// ctx ends. It runs on its own goroutine.
+func (p *pipe[Req, Resp]) run(ctx context.Context, gen int) {
+	st, err := p.open(ctx)
+	if !p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, opened: st, err: err}) || err != nil {
+		return
+	}
 	for {
-		resp, err := recv()
-		select {
-		case out <- streamEvent[T]{gen: gen, resp: resp, err: err}:
-		case <-ctx.Done():
+		resp, err := st.Recv()
+		if !p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, resp: resp, err: err}) || err != nil {
 			return
 		}
-		if err != nil {
-			return
+	}
+}
+
+func (p *pipe[Req, Resp]) deliver(ctx context.Context, ev pipeEvent[Req, Resp]) bool {
+	select {
+	case p.events <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// news is what an event meant to the pipe's loop.
+type news int
+
+const (
+	stale    news = iota // from a stream of the past: ignore it
+	opened               // a new stream is live
+	response             // a response to handle
+	failed               // the stream failed; a new one will be opened after a backoff
+)
+
+// receive applies an event to the pipe and says what it meant; resp is set for a response.
+func (p *pipe[Req, Resp]) receive(ev pipeEvent[Req, Resp], now time.Time) (resp *Resp, n news) {
+	if ev.gen != p.gen || p.cancel == nil {
+		return nil, stale
+	}
+	switch {
+	case ev.err != nil:
+		p.fail(ev.err, now)
+		return nil, failed
+	case ev.opened != nil:
+		p.stream, p.heard, p.probed = ev.opened, now, time.Time{}
+		return nil, opened
+	default:
+		p.bo.reset()
+		p.heard, p.probed = now, time.Time{}
+		if h, ok := any(ev.resp).(headered); ok {
+			p.member = h.GetHeader().GetMemberId()
 		}
+		return ev.resp, response
+	}
+}
+
+// send sends req on the live stream; a failure drops the stream and schedules a new one.
+func (p *pipe[Req, Resp]) send(req *Req, now time.Time) bool {
+	if p.stream == nil {
+		return false
+	}
+	if err := p.stream.Send(req); err != nil {
+		p.fail(err, now)
+		return false
+	}
+	return true
+}
+
+// fail drops the stream after err and schedules a new one after a backoff.
+func (p *pipe[Req, Resp]) fail(err error, now time.Time) {
+	if p.cancel != nil {
+		p.c.log.Debug("etcd: stream broken, reopening", "stream", p.name, "err", err)
+	}
+	p.shut()
+	p.retryAt = now.Add(p.bo.next())
+}
+
+// shut ends the stream, open or opening, with no retry scheduled.
+func (p *pipe[Req, Resp]) shut() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.stream, p.cancel, p.member = nil, nil, 0
+	p.gen++ // whatever the old stream's goroutine still sends is stale
+}
+
+// check probes a stream that has been silent for probeAfter, with the request probe returns
+// (nil: nothing to probe with), and fails a stream whose probe went unanswered for
+// probeTimeout. It returns false when the stream failed.
+func (p *pipe[Req, Resp]) check(now time.Time, probe func() *Req) bool {
+	switch {
+	case p.stream == nil:
+		return true
+	case !p.probed.IsZero() && now.Sub(p.probed) >= probeTimeout:
+		p.c.frozen(p.member)
+		p.fail(errSilent, now)
+		return false
+	case p.probed.IsZero() && now.Sub(p.heard) >= probeAfter:
+		if req := probe(); req != nil && p.send(req, now) {
+			p.probed = now
+		}
+		return p.stream != nil
+	}
+	return true
+}
+
+// wake returns when the loop must next call ensure or check: the end of the backoff when no
+// stream is open or opening, the next probe step when one is live, and far away otherwise.
+func (p *pipe[Req, Resp]) wake(now time.Time) time.Time {
+	switch {
+	case p.cancel == nil:
+		return p.retryAt
+	case p.stream == nil:
+		return now.Add(time.Hour) // opening: its event wakes the loop
+	case p.probed.IsZero():
+		return p.heard.Add(probeAfter)
+	default:
+		return p.probed.Add(probeTimeout)
 	}
 }

@@ -26,6 +26,9 @@ const (
 	// EventProgress: no change, only news that the watch has delivered every event up to
 	// Event.Revision. Watches see these only with WithProgressNotify.
 	EventProgress
+	// EventCreated: the watch is registered on the server; every change after
+	// Event.Revision will be yielded. It comes first, once, and only with CreatedNotify.
+	EventCreated
 )
 
 func (t EventType) String() string {
@@ -36,6 +39,8 @@ func (t EventType) String() string {
 		return "DELETE"
 	case EventProgress:
 		return "PROGRESS"
+	case EventCreated:
+		return "CREATED"
 	}
 	return "EventType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -47,8 +52,8 @@ type Event struct {
 	Type EventType
 	// KV is the changed key; zero for a progress notification.
 	KV KeyValue
-	// PrevKV is the key before the change, with WithPrevKV, when the key existed (and the
-	// server still had that revision).
+	// PrevKV is the key before the change, with the PrevKV option, when the key existed (and
+	// the server still had that revision).
 	PrevKV *KeyValue
 	// Revision is the revision of the change (KV.ModRevision), or for a progress notification
 	// the revision up to which every event has been delivered.
@@ -79,6 +84,7 @@ type WatchOption interface{ applyWatch(*watchConfig) }
 type watchConfig struct {
 	rev        int64
 	prevKV     bool
+	created    bool
 	noPut      bool
 	noDelete   bool
 	progress   bool
@@ -100,8 +106,10 @@ func FromRevision(rev int64) WatchOption {
 	return watchOption(func(c *watchConfig) { c.rev = rev })
 }
 
-// WithPrevKV fills Event.PrevKV.
-func WithPrevKV() WatchOption { return watchOption(func(c *watchConfig) { c.prevKV = true }) }
+// CreatedNotify yields an EventCreated first, once the server has registered the watch, with
+// the revision after which every change is yielded: a caller that must not miss its own
+// write waits for it before writing.
+func CreatedNotify() WatchOption { return watchOption(func(c *watchConfig) { c.created = true }) }
 
 // NoPut leaves out put events.
 func NoPut() WatchOption { return watchOption(func(c *watchConfig) { c.noPut = true }) }
@@ -192,8 +200,7 @@ type watcher struct {
 	frag    []*mvccpb.Event
 	gone    bool // stopped by the caller
 
-	created    chan struct{} // closed at the first created response
-	createdRev int64         // that response's header revision; set before created closes
+	announced bool // the first created response came (and EventCreated, if asked, was queued)
 
 	paused bool // cancelled on the server until the caller catches up; owned by the hub
 
@@ -223,8 +230,7 @@ func (c *Client) startWatch(ctx context.Context, r KeyRange, opts []WatchOption)
 	w := &watcher{
 		c: c, name: name, cfg: cfg,
 		next: cfg.rev, id: -1,
-		created: make(chan struct{}),
-		wake:    make(chan struct{}, 1),
+		wake: make(chan struct{}, 1),
 	}
 	w.key, w.end = c.ns.keyRange(r)
 	h := c.watchHub()

@@ -67,7 +67,7 @@ func TestWatch(t *testing.T) {
 	t.Run("prefix, put and delete, prev kv", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		next := collect(t, c.Watch(ctx, Prefix("w1/"), WithPrevKV()))
+		next := collect(t, c.Watch(ctx, Prefix("w1/"), PrevKV()))
 		waitWatching(t, c)
 		mustPut(t, c, "w1/a", "1")
 		mustPut(t, c, "other", "x")
@@ -181,15 +181,13 @@ func TestWatch(t *testing.T) {
 // server, so that writes made next are seen.
 func waitWatching(t *testing.T, c *Client) {
 	t.Helper()
-	w, err := c.startWatch(t.Context(), Key("\x00sync"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.stop()
-	select {
-	case <-w.created:
-	case <-time.After(10 * time.Second):
-		t.Fatal("watch not created within 10s")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for ev, err := range c.Watch(ctx, Key("\x00sync"), CreatedNotify()) {
+		if err != nil || ev.Type != EventCreated {
+			t.Fatalf("watch not created: %v, %v", ev, err)
+		}
+		return
 	}
 }
 
@@ -218,4 +216,28 @@ func TestWatchProgress(t *testing.T) {
 			t.Fatalf("RequestProgress on 3.4 = %v, want ErrNotSupported", err)
 		}
 	})
+}
+
+// TestWatchCreatedNotify: with CreatedNotify the first thing yielded is EventCreated, at the
+// store's revision; a write made right after it is always seen.
+func TestWatchCreatedNotify(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	before := mustPut(t, c, "cn/before", "x")
+	for i := range 20 {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		prefix := fmt.Sprintf("cn/%d/", i)
+		next := collect(t, c.Watch(ctx, Prefix(prefix), CreatedNotify()))
+		evs, err := next(1)
+		if err != nil || evs[0].Type != EventCreated || evs[0].Revision < before {
+			t.Fatalf("first event = %s, %v; want CREATED at %d or later", describe(evs), err, before)
+		}
+		key := prefix + "k"
+		before = mustPut(t, c, key, "v")
+		if evs, err = next(1); err != nil || string(evs[0].KV.Key) != key {
+			t.Fatalf("after CREATED, put %s: got %s, %v", key, describe(evs), err)
+		}
+		cancel()
+	}
 }

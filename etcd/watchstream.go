@@ -26,22 +26,22 @@ import (
 // progress notification that covers the watcher, which the server sends only when the
 // watcher is caught up. Re-created on a new stream, a watcher starts at next; events below
 // next are dropped, so none is queued twice whatever a lagging member sends.
+//
+// The stream's liveness probe (see pipe) is a create request with both event filters for the
+// first watcher's range, cancelled as soon as it is created: every server version answers it
+// at once, and it changes no watcher's state.
 type watchHub struct {
 	c        *Client
 	adds     chan *watcher
 	removes  chan *watcher
 	resumes  chan *watcher // paused watchers whose caller took their queue
 	progress chan struct{}
-	recv     chan streamEvent[etcdserverpb.WatchResponse]
 
 	member atomic.Uint64 // the member the stream last heard from, for tests and logs
 
 	verMu    sync.Mutex
-	verKnown bool // progressSupported's answer is cached
-	verErr   error
+	versions map[string]bool // endpoint → whether it answers progress requests reliably
 }
-
-type watchStream = grpc.BidiStreamingClient[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse]
 
 // watchHub starts the client's hub on first use.
 func (c *Client) watchHub() *watchHub {
@@ -52,7 +52,7 @@ func (c *Client) watchHub() *watchHub {
 			removes:  make(chan *watcher),
 			resumes:  make(chan *watcher),
 			progress: make(chan struct{}),
-			recv:     make(chan streamEvent[etcdserverpb.WatchResponse]),
+			versions: make(map[string]bool),
 		}
 		c.goLoop(c.watches.run)
 	})
@@ -62,37 +62,42 @@ func (c *Client) watchHub() *watchHub {
 // hubState is the loop's state for the current stream.
 type hubState struct {
 	h       *watchHub
+	pipe    *pipe[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse]
 	all     []*watcher         // every live watcher, in the order they came
 	active  map[int64]*watcher // created on the current stream, by watch ID
 	pending []*watcher         // create sent, created response awaited, in send order
 	unsent  []*watcher         // not yet created on the current stream
 
-	stream   watchStream
-	cancel   context.CancelFunc
-	gen      int
-	retryAt  time.Time
-	bo       *backoff
 	progSent int // progress requests sent on the current stream
 	progSeen int // the lowest count of them the answers so far can account for
 }
 
+// probeWatcher stands for a liveness probe in the pending queue: its created response is
+// answered with a cancel and changes nothing else.
+var probeWatcher = &watcher{gone: true, id: -1}
+
 func (h *watchHub) run() {
-	s := &hubState{h: h, active: map[int64]*watcher{}, bo: newBackoff()}
+	s := &hubState{h: h, active: map[int64]*watcher{}}
+	s.pipe = newPipe(h.c, "watch", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse], error) {
+		return etcdserverpb.NewWatchClient(h.c.conn).Watch(ctx)
+	})
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		now := time.Now()
 		if len(s.all) == 0 {
 			s.closeStream()
-		} else if s.stream == nil && !now.Before(s.retryAt) {
-			s.open()
-		}
-		if s.stream != nil {
-			s.sendCreates()
+		} else {
+			s.pipe.ensure(now)
+			if s.pipe.check(now, s.probe) {
+				s.sendCreates(now)
+			} else {
+				s.closeStream()
+			}
 		}
 		wake := time.Hour
-		if s.stream == nil && len(s.all) > 0 {
-			wake = max(time.Until(s.retryAt), 0)
+		if len(s.all) > 0 {
+			wake = max(s.pipe.wake(now).Sub(now), 0)
 		}
 		timer.Reset(wake)
 
@@ -114,56 +119,46 @@ func (h *watchHub) run() {
 				s.unsent = append(s.unsent, w)
 			}
 		case <-h.progress:
-			if s.stream != nil {
-				req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
-				if err := s.stream.Send(req); err != nil {
-					s.broken(err)
-				} else {
-					s.progSent++
-				}
+			req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
+			if s.pipe.send(req, time.Now()) {
+				s.progSent++
 			}
-		case ev := <-h.recv:
-			if ev.gen != s.gen {
-				continue
-			}
-			if ev.err != nil {
+		case ev := <-s.pipe.events:
+			switch resp, n := s.pipe.receive(ev, time.Now()); n {
+			case opened:
+				s.opened()
+			case response:
+				s.handle(resp)
+			case failed:
 				s.broken(ev.err)
-				continue
 			}
-			s.bo.reset()
-			s.handle(ev.resp)
 		case <-timer.C:
 		}
 	}
 }
 
-// open starts a new stream; every live watcher is to be created on it.
-func (s *hubState) open() {
-	c := s.h.c
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := etcdserverpb.NewWatchClient(c.conn).Watch(ctx)
-	if err != nil {
-		cancel()
-		s.broken(err)
-		return
-	}
-	gen := s.gen + 1
-	if !c.goLoop(func() { forward(ctx, gen, st.Recv, s.h.recv) }) {
-		cancel()
-		return
-	}
-	s.stream, s.cancel, s.gen = st, cancel, gen
+// opened starts over on a new stream: every live watcher is to be created on it.
+func (s *hubState) opened() {
 	s.progSent, s.progSeen = 0, 0
 	s.unsent = slices.DeleteFunc(slices.Clone(s.all), func(w *watcher) bool { return w.paused })
 }
 
-func (s *hubState) closeStream() {
-	if s.stream == nil {
-		return
+// probe is the liveness probe for the pipe: a create that will match no event.
+func (s *hubState) probe() *etcdserverpb.WatchRequest {
+	if len(s.all) == 0 {
+		return nil
 	}
-	s.cancel()
-	s.stream, s.cancel = nil, nil
-	s.gen++ // what the old stream's goroutine still sends is stale
+	w := s.all[0]
+	s.pending = append(s.pending, probeWatcher)
+	return &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: &etcdserverpb.WatchCreateRequest{
+		Key: w.key, RangeEnd: w.end,
+		Filters: []etcdserverpb.WatchCreateRequest_FilterType{etcdserverpb.WatchCreateRequest_NOPUT, etcdserverpb.WatchCreateRequest_NODELETE},
+	}}}
+}
+
+// closeStream forgets the current stream's state; the pipe's stream ends with it.
+func (s *hubState) closeStream() {
+	s.pipe.shut()
 	clear(s.active)
 	s.pending = nil
 	for _, w := range s.all {
@@ -172,37 +167,24 @@ func (s *hubState) closeStream() {
 	s.unsent = nil
 }
 
-// broken drops the stream after err and schedules a new one, unless err is one that a new
-// stream would meet again: then every watcher ends with it.
+// broken forgets the stream that failed with err, which the pipe re-opens after a backoff,
+// unless err is one that a new stream would meet again: then every watcher ends with it.
 func (s *hubState) broken(err error) {
-	s.h.c.log.Debug("etcd: watch stream broken, reopening", "err", err)
 	s.closeStream()
-	if e := opError("watch", "", err); watchFatal(e) {
+	if kindOf(opError("watch", "", err))&final != 0 {
 		for _, w := range s.all {
 			w.push(nil, opError("watch", w.name, err))
 		}
 		s.all = nil
-		return
 	}
-	s.retryAt = time.Now().Add(s.bo.next())
-}
-
-// watchFatal reports errors that re-opening the stream would not cure.
-func watchFatal(err error) bool {
-	for _, s := range []error{ErrAuthFailed, ErrPermissionDenied, ErrNotSupported, ErrInvalidArgument} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // sendCreates creates on the stream the watchers not yet created there.
-func (s *hubState) sendCreates() {
-	for len(s.unsent) > 0 {
+func (s *hubState) sendCreates(now time.Time) {
+	for len(s.unsent) > 0 && s.pipe.live() {
 		w := s.unsent[0]
-		if err := s.stream.Send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: w.request()}}); err != nil {
-			s.broken(err)
+		if !s.pipe.send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: w.request()}}, now) {
+			s.closeStream()
 			return
 		}
 		w.progSeq = s.progSent
@@ -224,12 +206,12 @@ func (s *hubState) remove(w *watcher) {
 }
 
 func (s *hubState) sendCancel(id int64) {
-	if s.stream == nil || id < 0 {
+	if id < 0 {
 		return
 	}
 	req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CancelRequest{CancelRequest: &etcdserverpb.WatchCancelRequest{WatchId: id}}}
-	if err := s.stream.Send(req); err != nil {
-		s.broken(err)
+	if s.pipe.live() && !s.pipe.send(req, time.Now()) {
+		s.closeStream()
 	}
 }
 
@@ -260,7 +242,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 			}
 			return
 		case resp.GetCanceled():
-			if s.h.c.auth != nil && tokenRejectedMessage(reasonMessage(resp.GetCancelReason())) {
+			if s.h.c.auth != nil && kinds[serverErrors[reasonMessage(resp.GetCancelReason())]]&staleToken != 0 {
 				s.refreshToken()
 				return
 			}
@@ -272,11 +254,11 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		if w.next == 0 {
 			w.next = rev
 		}
-		select {
-		case <-w.created:
-		default:
-			w.createdRev = rev
-			close(w.created)
+		if !w.announced {
+			w.announced = true
+			if w.cfg.created {
+				w.push([]Event{{Type: EventCreated, Revision: rev}}, nil)
+			}
 		}
 		if len(resp.GetEvents()) == 0 {
 			return
@@ -370,29 +352,54 @@ func (s *hubState) progressAll(rev int64) {
 // refreshToken drops the rejected auth token and re-opens the stream with a new one.
 func (s *hubState) refreshToken() {
 	s.h.c.auth.forget()
-	s.broken(errors.New("etcd: auth token rejected"))
+	s.pipe.fail(errors.New("etcd: auth token rejected"), time.Now())
+	s.closeStream()
 }
 
-// progressSupported reports ErrNotSupported unless every endpoint runs etcd 3.5.8 or newer,
-// whose progress answers wait for the watchers to catch up. The answer is cached.
+// progressSupported reports ErrNotSupported when an endpoint runs etcd older than 3.5.8, whose
+// progress answers may run ahead of events still on the way. It asks the endpoints whose
+// version it does not know yet, in parallel and within ctx (verifyTimeout each), and
+// remembers the answers; an endpoint that does not answer is skipped, as long as one does.
 func (h *watchHub) progressSupported(ctx context.Context) error {
 	h.verMu.Lock()
+	var ask []string
+	for _, ep := range h.c.endpoints {
+		if _, known := h.versions[ep]; !known {
+			ask = append(ask, ep)
+		}
+	}
+	h.verMu.Unlock()
+
+	errs := make([]error, len(ask))
+	var wg sync.WaitGroup
+	for i, ep := range ask {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
+			defer cancel()
+			st, err := h.c.Status(ctx, ep)
+			errs[i] = err
+			if err == nil {
+				h.verMu.Lock()
+				h.versions[ep] = versionAtLeast(st.Version, 3, 5, 8)
+				h.verMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+
+	h.verMu.Lock()
 	defer h.verMu.Unlock()
-	if h.verKnown {
-		return h.verErr
+	if len(h.versions) == 0 {
+		return errors.Join(errs...)
 	}
 	for _, ep := range h.c.endpoints {
-		st, err := h.c.Status(ctx, ep)
-		if err != nil {
-			return err
-		}
-		if !versionAtLeast(st.Version, 3, 5, 8) {
-			h.verErr = &Error{Op: "watch progress", Key: ep, Err: ErrNotSupported}
-			break
+		if ok, known := h.versions[ep]; known && !ok {
+			return &Error{Op: "watch progress", Key: ep, Err: ErrNotSupported}
 		}
 	}
-	h.verKnown = true
-	return h.verErr
+	return nil
 }
 
 // versionAtLeast reports whether an etcd version ("3.5.35") is major.minor.patch or newer.

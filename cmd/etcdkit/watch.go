@@ -81,7 +81,7 @@ func runWatch(a *app, pos []string) error {
 		opts = append(opts, etcd.FromRevision(watchO.rev))
 	}
 	if watchO.prevKV {
-		opts = append(opts, etcd.WithPrevKV())
+		opts = append(opts, etcd.PrevKV())
 	}
 	c, err := a.client()
 	if err != nil {

@@ -28,6 +28,10 @@ type Options struct {
 	// TLS serves the client URLs over HTTPS with certificates generated for the test (see
 	// Cluster.TLS). False serves plain HTTP. Peers always talk plain HTTP.
 	TLS bool
+	// TLSHosts are the names the members' server certificate is valid for: IP addresses
+	// become IP SANs, anything else DNS SANs. Empty means 127.0.0.1, ::1 and localhost. The
+	// harness's own health checks reach members under the first name.
+	TLSHosts []string
 	// ClientCertAuth makes members require a client certificate signed by the test's CA
 	// (--client-cert-auth). It implies TLS.
 	ClientCertAuth bool
@@ -150,12 +154,15 @@ func startCluster(binary string, opts Options, base string, logf func(string, ..
 	c := &Cluster{Version: opts.Version, opts: opts, binary: binary}
 	transport := &http.Transport{DisableKeepAlives: true}
 	if opts.TLS {
-		files, err := writeTLSFiles(filepath.Join(base, "tls"))
+		files, err := writeTLSFiles(filepath.Join(base, "tls"), opts.TLSHosts)
 		if err != nil {
 			return nil, fmt.Errorf("generating certificates: %w", err)
 		}
 		if c.clientTLS, err = files.ClientConfig(); err != nil {
 			return nil, err
+		}
+		if len(opts.TLSHosts) > 0 {
+			c.clientTLS.ServerName = opts.TLSHosts[0]
 		}
 		c.TLS = files
 		transport.TLSClientConfig = c.clientTLS

@@ -46,8 +46,9 @@ func (f *TLSFiles) ClientConfig() (*tls.Config, error) {
 	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// writeTLSFiles generates a CA, a server and a client certificate into dir.
-func writeTLSFiles(dir string) (*TLSFiles, error) {
+// writeTLSFiles generates a CA, a server certificate for hosts (the loopback names when
+// empty) and a client certificate into dir.
+func writeTLSFiles(dir string, hosts []string) (*TLSFiles, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -83,8 +84,16 @@ func writeTLSFiles(dir string) (*TLSFiles, error) {
 	// Members also present their server certificate as clients (the JSON gateway dials the
 	// member's own gRPC port), so it carries both usages.
 	server := leaf("etcdtest server", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
-	server.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
-	server.DNSNames = []string{"localhost"}
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1", "::1", "localhost"}
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			server.IPAddresses = append(server.IPAddresses, ip)
+		} else {
+			server.DNSNames = append(server.DNSNames, h)
+		}
+	}
 	if _, err := issue(server, ca, caKey, f.ServerCertFile, f.ServerKeyFile); err != nil {
 		return nil, err
 	}

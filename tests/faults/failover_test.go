@@ -98,7 +98,7 @@ func TestEndpointFailover(t *testing.T) {
 	}
 	row{
 		scenario: "failover/dead+blackholed", ops: reads.Load(), faults: faults, lost: failures.Load(), recovery: slowest,
-		note: fmt.Sprintf("recovery = slowest read; timeout %v, attempt timeout %v", readTimeout, fast.ReadAttemptTimeout),
+		note: fmt.Sprintf("recovery = slowest read; timeout %v, hedge delay %v", readTimeout, fast.ReadHedgeDelay),
 	}.log(t)
 }
 

@@ -53,7 +53,7 @@ func runWorker(role string) int {
 }
 
 // lockWorker takes the lock over and over, and while it holds it makes guardWrites writes to
-// the resource, each guarded by the lock's ownership (IsOwner in the Txn's If). It prints
+// the resource, each guarded by the lock's ownership (OwnerCmp in the Txn's If). It prints
 // "applied" or "fenced" for each write, and runs until killed.
 func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 	var s *etcd.Session
@@ -86,7 +86,7 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 			seq++
 			wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			res, err := c.Txn(wctx, etcd.Txn{
-				If:   []etcd.Cmp{m.IsOwner()},
+				If:   []etcd.Cmp{m.OwnerCmp()},
 				Then: []etcd.Op{etcd.OpPut(fmt.Sprintf("%s%s/%06d", resPrefix, name, seq), strconv.FormatInt(token, 10))},
 			})
 			cancel()

@@ -77,10 +77,10 @@ func (r row) log(t *testing.T) {
 
 // fast is the client configuration of the suite: failures are noticed within seconds.
 var fast = etcd.Config{
-	DialTimeout:        time.Second,
-	KeepAliveTime:      5 * time.Second,
-	KeepAliveTimeout:   time.Second,
-	ReadAttemptTimeout: time.Second,
+	DialTimeout:      time.Second,
+	KeepAliveTime:    5 * time.Second,
+	KeepAliveTimeout: time.Second,
+	ReadHedgeDelay:   time.Second,
 }
 
 // startCluster starts the suite's cluster: three members, each behind a proxy.
