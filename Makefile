@@ -10,13 +10,16 @@ ENDPOINTS ?=
 
 .PHONY: help gen check-gen etcd vet test demo bench test-faults test-compat fuzz
 
-help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+help: ## List the targets (variables in their descriptions show their values).
+	@echo 'usage: make TARGET [ETCD_VERSION=...] [ENDPOINTS=host:port]; ETCD_VERSION is $(ETCD_VERSION)'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' -v v='$(ETCD_VERSION)' \
+	  '{ gsub(/\$$\(ETCD_VERSION\)/, v, $$2); n[NR] = $$1; d[NR] = $$2; if (length($$1) > w) w = length($$1) } \
+	   END { for (i = 1; i <= NR; i++) printf "  %-" w "s  %s\n", n[i], d[i] }'
 
-gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION).
+gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION) (v3.4.23: Debian's sources).
 	scripts/gen.sh $(ETCD_VERSION)
 
-check-gen: ## Regenerate from the committed release and fail on any difference.
+check-gen: ## Regenerate with buf and in-process from the committed release; fail on any difference.
 	scripts/check-gen.sh
 
 etcd: ## Build or reuse the pinned etcd servers under .cache/.

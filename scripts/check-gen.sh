@@ -1,34 +1,45 @@
 #!/usr/bin/env bash
-# Fails when proto/ or gen/ differ from what scripts/gen.sh produces for the committed
-# release: regenerates into the work tree, then shows and rejects any change, untracked
-# files included. The release is read from line 1 of rpc.proto as committed (HEAD).
+# Fails when proto/ or gen/ differ from what scripts/gen.sh (buf) produces for the
+# committed release and keep-list, when etcdkit-gen's in-process generation (what users
+# run) differs from buf's output, or when the snapshot of package etcd that
+# `etcdkit-gen vendor` embeds differs from etcd/. It regenerates into the work tree,
+# then shows and rejects any change, untracked files included. The release and the
+# keep-list are read from the stamp at the top of rpc.proto as committed (HEAD).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
 header=proto/github.com/etcdkit/etcdkit/gen/etcdserverpb/rpc.proto
-first="$(git show "HEAD:$header")"
-first="${first%%$'\n'*}"
-version="$(sed -n 's|.*go\.etcd\.io/etcd/api/v3@\(v[^ ]*\) .*|\1|p' <<<"$first")"
+stamp="$(git show "HEAD:$header" | sed -n 1,2p)"
+version="$(sed -n -e 's|.*go\.etcd\.io/etcd/api/v3@\(v[^ ,]*\)[ ,].*|\1|p' \
+  -e 's|.*Debian golang-etcd-server-dev \([0-9.]*\)[ ,].*|v\1|p' <<<"$stamp" | sed -n 1p)"
+keep="$(sed -n 's|^// etcd .*, keep-list \(.*\)$|\1|p' <<<"$stamp")"
 if [[ -z "$version" ]]; then
-  echo "check-gen: cannot read the etcd release from line 1 of $header" >&2
+  echo "check-gen: cannot read the etcd release from the top of $header" >&2
   exit 1
 fi
 
-scripts/gen.sh "$version"
+scripts/gen.sh "$version" "${keep:-default}"
 # buf.yaml names proto/ as the module: the committed protos must compile on their own.
-go tool -modfile=tools/go.mod buf build
+.cache/bin/buf build
 
 if grep -rlE 'gogoproto|google\.api|google/api|openapiv2|versionpb' proto; then
   echo "check-gen: the files above still mention an option-only proto package" >&2
   exit 1
 fi
 
-changes="$(git status --porcelain --untracked-files=all -- proto gen)"
+paths=(proto gen cmd/internal/kitsrc)
+changes="$(git status --porcelain --untracked-files=all -- "${paths[@]}")"
 if [[ -n "$changes" ]]; then
-  echo "check-gen: proto/ or gen/ differ from a fresh 'make gen ETCD_VERSION=$version':" >&2
+  echo "check-gen: proto/, gen/ or the snapshot of etcd/ differ from a fresh 'make gen ETCD_VERSION=$version':" >&2
   echo "$changes" >&2
-  git --no-pager diff --stat -- proto gen >&2
-  git --no-pager diff -- proto gen | head -n 100 >&2 || true
+  git --no-pager diff --stat -- "${paths[@]}" >&2
+  git --no-pager diff -- "${paths[@]}" | head -n 100 >&2 || true
   exit 1
 fi
-echo "check-gen: proto/ and gen/ match etcd $version"
+
+# What users run: the same generator without buf must write exactly these bytes.
+if ! scripts/gen.sh "$version" "${keep:-default}" -check; then
+  echo "check-gen: etcdkit-gen's in-process output differs from buf's (above)" >&2
+  exit 1
+fi
+echo "check-gen: proto/ and gen/ match etcd $version (buf and in-process); the etcd/ snapshot is current"

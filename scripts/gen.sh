@@ -1,26 +1,73 @@
 #!/usr/bin/env bash
-# Regenerates proto/ and gen/ from an etcd release: `scripts/gen.sh [VERSION [KEEP]]`.
+# Regenerates proto/ and gen/ from an etcd release: `scripts/gen.sh [VERSION [KEEP [-check]]]`.
 # VERSION defaults to v3.7.3 and KEEP to the generator's default, the keep-list etcd/
-# needs (KV, Watch, Lease and a few Cluster, Maintenance and Auth RPCs). The generator
-# (cmd/etcdkit-gen) trims the release's protos, checks them against upstream, and runs
-# buf with buf.gen.yaml; buf and the plugins are pinned in tools/go.mod.
+# needs (KV, Watch, Lease and a few Cluster, Maintenance and Auth RPCs). v3.4.x means
+# Debian's 3.4.23 source protos (scripts/etcd.sh debian-protos); later releases come from
+# the Go module proxy. The generator (cmd/etcdkit-gen) trims the release's protos, checks
+# them against upstream, and runs buf with buf.gen.yaml; buf and protoc-gen-go are pinned
+# in tools/go.mod and built into .cache/bin. It also snapshots package etcd's sources into
+# cmd/internal/kitsrc/etcd.txtar, which `etcdkit-gen vendor` embeds. With -check it writes
+# nothing to proto/ or gen/: etcdkit-gen generates in-process, as users run it, and fails
+# unless proto/ and gen/ hold exactly those bytes.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
 version="${1:-v3.7.3}"
-keep=()
-if [[ $# -ge 2 ]]; then
-  keep=(-keep "$2")
-fi
+keep="${2:-default}"
+bin=.cache/bin
 
-mkdir -p .cache/bin
-go -C cmd build -o ../.cache/bin/etcdkit-gen ./etcdkit-gen
-.cache/bin/etcdkit-gen \
-  -release "$version" \
-  "${keep[@]}" \
-  -go-package github.com/etcdkit/etcdkit/gen \
-  -go-module github.com/etcdkit/etcdkit \
-  -go-out . \
-  -proto-out proto \
-  -buf "go tool -modfile=tools/go.mod buf" \
-  -buf-template buf.gen.yaml
+log() { echo "gen.sh: $*" >&2; }
+
+# snapshot_etcd writes the non-test .go files of etcd/ into cmd/internal/kitsrc/etcd.txtar.
+snapshot_etcd() {
+  local f out=cmd/internal/kitsrc/etcd.txtar
+  {
+    echo "Package etcd's non-test sources, snapshotted from etcd/ by scripts/gen.sh for etcdkit-gen vendor. Do not edit."
+    for f in etcd/*.go; do
+      [[ "$f" == *_test.go ]] && continue
+      printf -- '-- %s --\n' "${f#etcd/}"
+      cat "$f"
+    done
+  } >"$out.tmp"
+  mv -f "$out.tmp" "$out"
+}
+
+# build_tools builds buf and protoc-gen-go (tools/go.mod) unless they are newer than their
+# pins, then etcdkit-gen and protoc-gen-etcdkit-grpc (incremental; no VCS stamp, so that
+# the version the plugin writes into gen/ does not change with every commit).
+build_tools() {
+  mkdir -p "$bin"
+  if [[ ! -x "$bin/buf" || tools/go.mod -nt "$bin/buf" || tools/go.sum -nt "$bin/buf" ]]; then
+    log "building buf and protoc-gen-go as pinned in tools/go.mod into $bin (the first build takes several minutes)"
+    local start=$SECONDS
+    GOWORK=off go -C tools build -buildvcs=false -o "../$bin/" \
+      github.com/bufbuild/buf/cmd/buf google.golang.org/protobuf/cmd/protoc-gen-go
+    log "built buf and protoc-gen-go in $((SECONDS - start))s"
+  fi
+  go -C cmd build -buildvcs=false -o "../$bin/" ./etcdkit-gen ./protoc-gen-etcdkit-grpc
+}
+
+# source_args prints the generator's source flags for a release, one per line.
+source_args() {
+  case "$1" in
+    v3.4.23)
+      local dir
+      dir="$(scripts/etcd.sh debian-protos)"
+      printf '%s\n' -source "$dir" -source-name "Debian golang-etcd-server-dev 3.4.23"
+      ;;
+    v3.4.*) log "etcd 3.4 is not on the Go module proxy; only Debian's 3.4.23 sources are supported"; exit 1 ;;
+    *) printf '%s\n' -release "$1" ;;
+  esac
+}
+
+snapshot_etcd
+build_tools
+mapfile -t source < <(source_args "$version")
+[[ ${#source[@]} -gt 0 ]] || exit 1
+out=(-go-out gen -proto-out proto)
+if [[ "${3:-}" == -check ]]; then
+  "$bin/etcdkit-gen" "${source[@]}" -keep "$keep" "${out[@]}" -check
+else
+  PATH="$PWD/$bin:$PATH" "$bin/etcdkit-gen" "${source[@]}" -keep "$keep" "${out[@]}" \
+    -buf "$bin/buf" -buf-template buf.gen.yaml
+fi

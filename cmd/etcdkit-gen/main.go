@@ -1,13 +1,16 @@
-// Command etcdkit-gen trims etcd's gRPC protos to a keep-list of services and RPCs and
-// generates Go messages and client stubs from them that can be linked into the same
-// program as etcd's own Go packages.
+// Command etcdkit-gen vendors etcdkit into a Go module: etcd's gRPC protos trimmed to a
+// keep-list of services and RPCs, Go stubs generated from them that can be linked into
+// the same program as etcd's own Go packages, and etcdkit's package etcd over those
+// stubs. It needs nothing on PATH but go: the proto compiler and both code generators
+// run in-process.
 //
 // Usage:
 //
-//	etcdkit-gen -release v3.7.3 -keep KV,Watch,Lease [flags]
-//	etcdkit-gen -source ./etcd -keep KV [flags]
+//	etcdkit-gen vendor -release v3.5.35 -keep KV,Watch,Lease -into internal/etcdkit [-check]
+//	etcdkit-gen -release v3.7.3 -keep KV -go-out gen -proto-out proto [-check]
+//	etcdkit-gen version
 //
-// Run it with -h for every flag.
+// Run it from the root of the module to write into; -h lists every flag.
 package main
 
 import (
@@ -21,50 +24,73 @@ import (
 	"time"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/stubgen"
+	"github.com/etcdkit/etcdkit/cmd/internal/version"
 )
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stderr))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // usageText heads the -h output.
 const usageText = `etcdkit-gen trims etcd's protos to the kept RPCs and the messages they need, checks
-the result against upstream field by field, and runs buf generate on it.
+the result against upstream field by field, and generates Go from it in-process.
 
-The generated code registers private proto names derived from -go-package (Go package
-P/X, proto file P/X/<file>, proto package from P's path elements, then X), so it can be
-linked beside go.etcd.io/etcd/api/v3; the client stubs call etcd's real method paths
-(/etcdserverpb.KV/Range). Only package directories P/X it generated earlier are
-replaced; it refuses to write where it finds files it did not generate.
+Run it from the root of your module (the directory holding go.mod); output must lie
+inside that module.
 
-usage: etcdkit-gen (-release VERSION | -source DIR) [flags]
+  etcdkit-gen vendor -release VERSION -keep LIST -into DIR [-check]
+      writes DIR/proto (trimmed protos), DIR/gen (stubs) and DIR/etcd (etcdkit's package
+      etcd, the files whose needs LIST meets), importable as <module>/DIR/etcd.
+  etcdkit-gen -release VERSION -keep LIST -go-out DIR -proto-out DIR [-check]
+      writes the stubs only (this is what make gen runs in etcdkit's own module).
+  etcdkit-gen version
+      prints the generator's version.
 
-Without -buf-template, buf, protoc-gen-go and protoc-gen-etcdkit-grpc must be on PATH.
-Example: KV stubs inside your own module, as package example.com/app/internal/etcdpb/...:
-
-  etcdkit-gen -release v3.7.3 -keep KV -go-package example.com/app/internal/etcdpb \
-    -go-module example.com/app -go-out . -proto-out internal/etcdpb/proto
+The generated code registers private proto names derived from its Go import path, so
+it links beside go.etcd.io/etcd/api/v3 and beside etcdkit's own gen/; the client stubs
+call etcd's real method paths (/etcdserverpb.KV/Range). The output directories belong
+to etcdkit-gen: a run replaces them whole (and refuses when they hold files it did not
+write); -check writes nothing and fails if they differ from what it would write.
 `
 
-// run parses args, generates, and returns the process exit code: 0 on success,
-// 1 on a failed run, 2 on a usage error.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
-	fs := flag.NewFlagSet("etcdkit-gen", flag.ContinueOnError)
+// run dispatches on the subcommand and returns the process exit code: 0 on success,
+// 1 on a failed run or check, 2 on a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "vendor":
+			return generate(ctx, "etcdkit-gen vendor", args[1:], stderr)
+		case "version":
+			fmt.Fprintln(stdout, "etcdkit-gen", version.String())
+			return 0
+		}
+	}
+	return generate(ctx, "etcdkit-gen", args, stderr)
+}
+
+// generate parses the flags of a vendoring run (name "etcdkit-gen vendor") or a
+// stubs-only run and carries it out.
+func generate(ctx context.Context, name string, args []string, stderr io.Writer) int {
+	vendor := name != "etcdkit-gen"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg stubgen.Config
 	var bufCmd string
 	fs.StringVar(&cfg.Release, "release", "", "etcd `version` to fetch with go mod download (go.etcd.io/etcd/api/v3, and server/v3 when Lock or Election is kept); v3.5.0 or later")
 	fs.StringVar(&cfg.SourceDir, "source", "", "etcd source tree `dir` to read instead of -release (3.4 and later layouts; files are found by path suffix)")
 	fs.StringVar(&cfg.SourceName, "source-name", "etcd source tree", "`label` naming -source in the generated headers")
-	fs.StringVar(&cfg.Keep, "keep", stubgen.DefaultKeep, "comma-separated `list` of services (KV) and RPCs (Cluster.MemberList) to keep")
-	fs.StringVar(&cfg.GoPackage, "go-package", "github.com/etcdkit/etcdkit/gen", "Go base import `path`: upstream package X becomes path/X")
-	fs.StringVar(&cfg.GoModule, "go-module", "", "Go module `path` whose root is -go-out (buf's module= option); empty means -go-package")
-	fs.StringVar(&cfg.GoOut, "go-out", "gen", "`dir`ectory of the -go-module root; Go files land in its package directories")
-	fs.StringVar(&cfg.ProtoOut, "proto-out", "proto", "proto root `dir`ectory; trimmed files land at <go-package>/X/<file> below it")
-	fs.StringVar(&bufCmd, "buf", "buf", "buf `command`, split at spaces (e.g. \"go tool -modfile=tools/go.mod buf\")")
-	fs.StringVar(&cfg.BufTemplate, "buf-template", "", "buf generation template `file`; empty means protoc-gen-go and protoc-gen-etcdkit-grpc from PATH with module=<go-module>")
+	fs.StringVar(&cfg.Keep, "keep", "", "comma-separated `list` of services (KV) and RPCs (Cluster.MemberList) to keep; required; \"default\" means etcdkit's own, "+stubgen.DefaultKeep)
+	fs.BoolVar(&cfg.Check, "check", false, "write nothing; fail with a list of differing files unless the output is exactly what this run would write")
+	if vendor {
+		fs.StringVar(&cfg.Into, "into", "", "`dir`ectory inside the module to vendor into; it belongs to etcdkit-gen as a whole")
+	} else {
+		fs.StringVar(&cfg.GoOut, "go-out", "", "`dir`ectory of the stub packages (<dir>/etcdserverpb, ...); it belongs to etcdkit-gen as a whole")
+		fs.StringVar(&cfg.ProtoOut, "proto-out", "", "proto root `dir`ectory; trimmed files land at <import path of -go-out>/X/<file> below it")
+		fs.StringVar(&bufCmd, "buf", "", "generate with this buf `command`, split at spaces (e.g. \"go tool -modfile=tools/go.mod buf\"), instead of in-process")
+		fs.StringVar(&cfg.BufTemplate, "buf-template", "", "buf generation template `file` for -buf; empty means protoc-gen-go and protoc-gen-etcdkit-grpc from PATH")
+	}
 	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText, "\nflags:\n")
+		fmt.Fprint(stderr, usageText, "\nflags of ", name, ":\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -73,22 +99,41 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "etcdkit-gen: unexpected argument %q; it takes flags only\n", fs.Arg(0))
+	usage := func(msg string) int {
+		fmt.Fprintf(stderr, "%s: %s\n", name, msg)
 		return 2
 	}
-	if (cfg.Release == "") == (cfg.SourceDir == "") {
-		fmt.Fprintln(stderr, "etcdkit-gen: give exactly one of -release and -source")
-		return 2
+	switch {
+	case fs.NArg() > 0:
+		return usage(fmt.Sprintf("unexpected argument %q; it takes flags only", fs.Arg(0)))
+	case (cfg.Release == "") == (cfg.SourceDir == ""):
+		return usage("give exactly one of -release and -source")
+	case strings.TrimSpace(cfg.Keep) == "":
+		return usage("give a non-empty -keep list, such as KV,Watch,Lease")
+	case vendor && cfg.Into == "":
+		return usage("give the directory to vendor into with -into, such as internal/etcdkit")
+	case !vendor && (cfg.GoOut == "" || cfg.ProtoOut == ""):
+		return usage("give both -go-out and -proto-out (or use etcdkit-gen vendor)")
+	}
+	if cfg.Keep == "default" {
+		cfg.Keep = stubgen.DefaultKeep
 	}
 	cfg.Buf = strings.Fields(bufCmd)
+	cfg.Module = "."
+	cfg.Log = func(format string, args ...any) {
+		fmt.Fprintf(stderr, "%s: %s\n", name, fmt.Sprintf(format, args...))
+	}
 	start := time.Now()
 	res, err := stubgen.Generate(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "etcdkit-gen: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "etcdkit-gen: %s: %d RPCs, %d top-level types -> %d proto files, %d Go files, %d stale removed (%.1fs)\n",
-		res.Source, res.RPCs, res.Types, len(res.ProtoFiles), len(res.GoFiles), len(res.Removed), time.Since(start).Seconds())
+	verb := "wrote"
+	if cfg.Check {
+		verb = "checked"
+	}
+	fmt.Fprintf(stderr, "%s: %s: %d RPCs, %d top-level types; %s %d files in %s, %d stale removed (%.1fs)\n",
+		name, res.Source, res.RPCs, res.Types, verb, res.Files, strings.Join(res.Dirs, ", "), len(res.Removed), time.Since(start).Seconds())
 	return 0
 }

@@ -4,11 +4,14 @@
 // the last element of the proto package only: a service KV in package
 // github_com.etcdkit.etcdkit.gen.etcdserverpb is called as /etcdserverpb.KV/Range.
 // That lets messages live under private proto names while the calls reach etcd.
+// Every file it writes names the plugin's version (its module's version when installed
+// with go install or go get -tool, "(devel)" when built from a checkout).
 //
 // It takes protogen's usual parameters (paths=, module=) and nothing else.
 package main
 
 import (
+	"github.com/etcdkit/etcdkit/cmd/internal/grpcgen"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -17,8 +20,8 @@ func main() {
 	protogen.Options{}.Run(func(gen *protogen.Plugin) error {
 		gen.SupportedFeatures = uint64(pluginpb.CodeGeneratorResponse_FEATURE_PROTO3_OPTIONAL)
 		for _, f := range gen.Files {
-			if f.Generate && len(f.Services) > 0 {
-				generateFile(gen, f)
+			if f.Generate {
+				grpcgen.GenerateFile(gen, f)
 			}
 		}
 		return nil

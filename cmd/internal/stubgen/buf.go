@@ -13,7 +13,8 @@ import (
 )
 
 // defaultTemplate is the buf generation template used when none is given: protoc-gen-go
-// and protoc-gen-etcdkit-grpc from PATH, with output paths relative to module.
+// and protoc-gen-etcdkit-grpc from PATH, with output paths relative to module (the
+// import path of the directory holding the stub packages).
 func defaultTemplate(module string) (string, error) {
 	opt := []string{"module=" + module}
 	tmpl := map[string]any{
@@ -28,11 +29,12 @@ func defaultTemplate(module string) (string, error) {
 }
 
 // runBuf runs `buf generate` on the proto root protoDir into outDir and returns the
-// generated files by slash path relative to outDir.
-func runBuf(ctx context.Context, cfg *Config, protoDir, outDir string) (map[string][]byte, error) {
+// generated files by slash path relative to outDir. goBase is the import path outDir
+// stands for.
+func runBuf(ctx context.Context, cfg *Config, goBase, protoDir, outDir string) (map[string][]byte, error) {
 	template := cfg.BufTemplate
 	if template == "" {
-		t, err := defaultTemplate(cfg.GoModule)
+		t, err := defaultTemplate(goBase)
 		if err != nil {
 			return nil, err
 		}

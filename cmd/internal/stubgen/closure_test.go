@@ -46,13 +46,9 @@ func TestKeepClosure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compiled, err := compileTrimmed(context.Background(), tr.files)
-			if err != nil {
-				t.Fatal(err)
-			}
 			got := map[string][]string{}
 			var rpcs []string
-			for _, fd := range compiled {
+			for _, fd := range tr.compiled {
 				pkg := string(fd.Package().Name())
 				for i := 0; i < fd.Messages().Len(); i++ {
 					got[pkg] = append(got[pkg], string(fd.Messages().Get(i).Name()))
@@ -98,7 +94,7 @@ func TestWireCheckCatchesDifferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := loadRelease(context.Background(), "v3.7.3", false)
+	files, err := loadRelease(context.Background(), "v3.7.3", false, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,16 +112,18 @@ func TestWireCheckCatchesDifferences(t *testing.T) {
 	}
 	sel := closure(methods)
 	good := map[string][]byte{}
-	for _, pkg := range []string{"etcdserverpb", "mvccpb"} {
+	var order []string
+	for _, pkg := range []string{"mvccpb", "etcdserverpb"} {
 		fd := set.descs[pkg]
-		text, err := trimFile(files[pkg], set.asts[pkg], sel, naming, sel.fileDeps(fd, set.byPkg))
+		text, err := trimFile(files[pkg], set.asts[pkg], sel, naming, sel.fileDeps(fd, set.byPkg), newStamp(entries, "test"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		good[naming.ProtoPath(pkg, files[pkg].spec.name)] = text
+		order = append(order, naming.ProtoPath(pkg, files[pkg].spec.name))
 	}
 	check := func(files map[string][]byte) error {
-		compiled, err := compileTrimmed(context.Background(), files)
+		compiled, err := compileTrimmed(context.Background(), files, order)
 		if err != nil {
 			return err
 		}
@@ -143,8 +141,12 @@ func TestWireCheckCatchesDifferences(t *testing.T) {
 		{"field type", rpc, "repeated string peerURLs = 3;", "repeated bytes peerURLs = 3;", "field etcdserverpb.Member.peerURLs"},
 		{"field label", rpc, "repeated string peerURLs = 3;", "string peerURLs = 3;", "field etcdserverpb.Member.peerURLs"},
 		{"field name", kv, "bytes key = 1;", "bytes name = 1;", "field mvccpb.KeyValue.name"},
+		{"json name", kv, "bytes key = 1;", `bytes key = 1 [json_name = "k"];`, `field mvccpb.KeyValue.key: key = 1 optional bytes packed=false map=false oneof="" json="k"`},
+		{"deprecated field", kv, "int64 lease = 6;", "int64 lease = 6 [deprecated = true];", "deprecated=true, upstream lease = 6"},
+		{"deprecated message", rpc, "message MemberListRequest {", "message MemberListRequest {\n  option deprecated = true;", "message etcdserverpb.MemberListRequest: deprecated=true, upstream false"},
+		{"deprecated RPC", rpc, "rpc Range(RangeRequest) returns (RangeResponse) {}", "rpc Range(RangeRequest) returns (RangeResponse) { option deprecated = true; }", "deprecated=true service-deprecated=false, upstream"},
 		{"missing field", rpc, "bool isLearner = 5;", "", "message etcdserverpb.Member: 4 fields, upstream has 5"},
-		{"enum value", rpc, "DESCEND = 2;", "DESCEND = 3;", "enum etcdserverpb.RangeRequest.SortOrder: value DESCEND = 3, upstream DESCEND = 2"},
+		{"enum value", rpc, "DESCEND = 2;", "DESCEND = 3;", "enum etcdserverpb.RangeRequest.SortOrder: value DESCEND = 3 deprecated=false, upstream DESCEND = 2"},
 		{"streaming", rpc, "rpc Range(RangeRequest) returns (RangeResponse)", "rpc Range(RangeRequest) returns (stream RangeResponse)", "rpc etcdserverpb.KV.Range"},
 		{"method name", rpc, "rpc MemberList(", "rpc MemberLists(", "etcdserverpb.Cluster.MemberLists does not exist upstream"},
 		{"extra message", rpc, "message MemberListRequest {", "message Extra {}\nmessage MemberListRequest {", "etcdserverpb.Extra does not exist upstream"},

@@ -37,13 +37,12 @@ func TestBadInput(t *testing.T) {
 		{"directory without protos", func(c *Config) { c.SourceDir = empty }, "no etcd protos in " + empty},
 		{"missing directory", func(c *Config) { c.SourceDir = filepath.Join(empty, "nope") }, "etcd source tree: stat"},
 		{"file as directory", func(c *Config) { c.SourceDir = filepath.Join(empty, "other.proto") }, "is not a directory"},
-		{"bad Go package", func(c *Config) { c.SourceDir, c.GoPackage = "testdata/tree", "example.com//pb" }, "empty, . or .. element"},
-		{"Go package outside the module", func(c *Config) { c.SourceDir, c.GoModule = "testdata/tree", "example.com/other" },
-			"Go package example.com/app/pb is not inside module example.com/other"},
-		{"no buf", func(c *Config) { c.SourceDir, c.Buf = "testdata/tree", nil }, "the buf command is empty"},
+		{"empty keep-list", func(c *Config) { c.Release, c.Keep = "v3.7.3", " " }, "the keep-list is empty"},
+		{"empty buf", func(c *Config) { c.SourceDir, c.Keep, c.Buf = "testdata/tree", "KV", []string{""} }, "the buf command is empty"},
+		{"template without buf", func(c *Config) { c.SourceDir, c.Keep, c.BufTemplate = "testdata/tree", "KV", "buf.gen.yaml" }, "a buf template needs a buf command"},
 		{"buf fails", func(c *Config) { c.SourceDir, c.Keep, c.Buf = "testdata/tree", "KV", []string{"buf", "--no-such-flag"} }, "buf --no-such-flag generate"},
 		{"template without module=", func(c *Config) {
-			c.SourceDir, c.Keep = "testdata/tree", "KV"
+			c.SourceDir, c.Keep, c.Buf = "testdata/tree", "KV", []string{"buf"}
 			c.BufTemplate = `{"version":"v2","plugins":[{"local":"protoc-gen-go","out":"."}]}`
 		}, "generated file example.com/app/pb/etcdserverpb/rpc.pb.go falls outside"}, // the first in path order
 	}
@@ -55,7 +54,7 @@ func TestBadInput(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v\nwant it to contain %q", err, tc.want)
 			}
-			if files := readTree(t, filepath.Dir(cfg.GoOut)); len(files) > 0 {
+			if files := readTree(t, cfg.Module); len(files) != 1 {
 				t.Errorf("files written despite the error: %s", names(files))
 			}
 		})

@@ -45,7 +45,10 @@ func FuzzTrimProto(f *testing.F) {
 		}
 		cfg := testConfig(t)
 		cfg.SourceDir, cfg.SourceName, cfg.Keep = dir, "fuzz tree", "KV"
-		naming, err := cfg.validate()
+		if err := cfg.validate(); err != nil {
+			t.Fatal(err)
+		}
+		naming, err := NewNaming("example.com/app/pb")
 		if err != nil {
 			t.Fatal(err)
 		}

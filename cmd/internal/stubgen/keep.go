@@ -40,6 +40,23 @@ func parseKeep(list string) ([]keepEntry, error) {
 	return entries, nil
 }
 
+// formatKeep writes a parsed keep-list back in canonical form: "KV,Cluster.MemberList".
+func formatKeep(entries []keepEntry) string {
+	parts := make([]string, len(entries))
+	for i, e := range entries {
+		parts[i] = e.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// String returns the entry as written in a keep-list.
+func (e keepEntry) String() string {
+	if e.rpc == "" {
+		return e.service
+	}
+	return e.service + "." + e.rpc
+}
+
 // needsServerModule reports whether a keep-list names a service of etcd's server module.
 func needsServerModule(entries []keepEntry) bool {
 	for _, e := range entries {

@@ -14,16 +14,20 @@ import (
 // TestMain builds buf and the plugins once and puts them on PATH for every test.
 func TestMain(m *testing.M) { testbin.Main(m) }
 
-// testConfig returns a Config for Go package example.com/app/pb that writes below a
-// fresh temporary directory, running buf and the plugins from PATH.
+// testConfig returns a Config that writes the stubs as package example.com/app/pb into
+// a fresh module example.com/app in a temporary directory, keeping KV and generating
+// in-process.
 func testConfig(t *testing.T) Config {
 	t.Helper()
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/app\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return Config{
-		GoPackage: "example.com/app/pb",
-		GoOut:     filepath.Join(dir, "go"),
-		ProtoOut:  filepath.Join(dir, "proto"),
-		Buf:       []string{"buf"},
+		Keep:     "KV",
+		Module:   dir,
+		GoOut:    filepath.Join(dir, "pb"),
+		ProtoOut: filepath.Join(dir, "proto"),
 	}
 }
 

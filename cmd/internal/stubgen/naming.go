@@ -1,6 +1,8 @@
 package stubgen
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -11,6 +13,12 @@ import (
 // and the proto package is B's elements turned into identifiers and joined with dots,
 // followed by X. Upstream references such as mvccpb.KeyValue keep resolving because
 // every package shares the same prefix.
+//
+// Distinct import paths get distinct proto packages. Elements made of letters, digits
+// and dots, starting with a letter, map one to one ('.' becomes '_'; such elements
+// never contain '_'). Any other path ('-', '_', '~', '+', a leading digit) could meet
+// another one after that mapping, so its prefix ends in one more element, '_' and 16
+// hex digits of the path's SHA-256, which no element of the first kind can produce.
 type Naming struct {
 	goBase string
 	prefix string
@@ -22,7 +30,8 @@ func NewNaming(goBase string) (Naming, error) {
 		return Naming{}, fmt.Errorf("the Go package path is empty")
 	}
 	elems := strings.Split(goBase, "/")
-	idents := make([]string, 0, len(elems))
+	idents := make([]string, 0, len(elems)+1)
+	lossy := false
 	for _, e := range elems {
 		if e == "" || e == "." || e == ".." {
 			return Naming{}, fmt.Errorf("Go package path %q: empty, . or .. element", goBase)
@@ -32,10 +41,18 @@ func NewNaming(goBase string) (Naming, error) {
 				return Naming{}, fmt.Errorf("Go package path %q: invalid character %q", goBase, r)
 			}
 		}
+		lossy = lossy || strings.ContainsAny(e, "-_~+") || !isLetter(rune(e[0]))
 		idents = append(idents, protoIdent(e))
+	}
+	if lossy {
+		sum := sha256.Sum256([]byte(goBase))
+		idents = append(idents, "_"+hex.EncodeToString(sum[:8]))
 	}
 	return Naming{goBase: goBase, prefix: strings.Join(idents, ".")}, nil
 }
+
+// isLetter reports whether r is an ASCII letter.
+func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
 
 // isPathRune reports whether r may appear in a Go import path element.
 func isPathRune(r rune) bool {

@@ -42,7 +42,7 @@ func TestDebianTree(t *testing.T) {
 	dir := strings.TrimSpace(string(out))
 	files := compileAll(t, Config{SourceDir: dir, SourceName: "debian 3.4.23"})
 	rpc := files["etcdpb/etcdserverpb/rpc.proto"]
-	if !strings.HasPrefix(rpc, headerPrefix+"debian 3.4.23 file etcdserver/etcdserverpb/rpc.proto (sha256 ") {
+	if !strings.HasPrefix(rpc, headerPrefix+"(devel) from debian 3.4.23 file etcdserver/etcdserverpb/rpc.proto (sha256 ") {
 		t.Errorf("rpc.proto header: %s", strings.SplitN(rpc, "\n", 2)[0])
 	}
 	if strings.Contains(rpc, "rpc AuthStatus") || strings.Contains(rpc, "bool linearizable") {
@@ -56,19 +56,17 @@ func TestDebianTree(t *testing.T) {
 func compileAll(t *testing.T, cfg Config) map[string]string {
 	t.Helper()
 	mod := t.TempDir()
-	if err := testbin.WriteModule(mod, "example.com/app"); err != nil {
+	if err := testbin.WriteModule(mod, "example.com/app", "."); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Keep = allServices
-	cfg.GoPackage, cfg.GoModule, cfg.GoOut = "example.com/app/etcdpb", "example.com/app", mod
-	cfg.ProtoOut = filepath.Join(mod, "proto")
-	cfg.Buf = []string{"buf"}
+	cfg.Module, cfg.GoOut, cfg.ProtoOut = mod, filepath.Join(mod, "etcdpb"), filepath.Join(mod, "proto")
 	res, err := Generate(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.GoFiles) != 8 {
-		t.Errorf("Go files %v, want messages for 5 packages and clients for the 3 with services", res.GoFiles)
+	if res.Files != 13 {
+		t.Errorf("%d files, want 5 protos, messages for 5 packages and clients for the 3 with services", res.Files)
 	}
 	if _, err := testbin.Go(mod, "vet", "./..."); err != nil {
 		t.Fatal(err)

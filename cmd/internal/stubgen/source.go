@@ -3,8 +3,6 @@ package stubgen
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -54,12 +52,6 @@ type sourceFile struct {
 	data    []byte
 }
 
-// sha256 returns the hex digest of the file's bytes.
-func (f *sourceFile) sha256() string {
-	sum := sha256.Sum256(f.data)
-	return hex.EncodeToString(sum[:])
-}
-
 // canonicalPath names the file while linking the upstream set: "<pkg>/<name>".
 func (f *sourceFile) canonicalPath() string { return f.spec.suffix() }
 
@@ -79,8 +71,9 @@ func checkRelease(release string) error {
 }
 
 // loadRelease downloads the modules of an etcd release that the wanted files live in
-// and reads those files. needServer says whether the server module is needed.
-func loadRelease(ctx context.Context, release string, needServer bool) (map[string]*sourceFile, error) {
+// and reads those files. needServer says whether the server module is needed; logf
+// hears about each download.
+func loadRelease(ctx context.Context, release string, needServer bool, logf func(string, ...any)) (map[string]*sourceFile, error) {
 	if err := checkRelease(release); err != nil {
 		return nil, err
 	}
@@ -90,6 +83,7 @@ func loadRelease(ctx context.Context, release string, needServer bool) (map[stri
 	}
 	files := map[string]*sourceFile{}
 	for _, mod := range modules {
+		logf("fetching %s@%s (go mod download)", mod, release)
 		dir, err := downloadModule(ctx, mod, release)
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bufbuild/protocompile/ast"
 	"github.com/bufbuild/protocompile/linker"
+	"github.com/bufbuild/protocompile/options"
 	"github.com/bufbuild/protocompile/parser"
 	"github.com/bufbuild/protocompile/reporter"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -96,6 +97,11 @@ func linkUpstream(files map[string]*sourceFile) (*upstreamSet, error) {
 		linked, err := linker.Link(res, deps, symbols, handler)
 		if err != nil {
 			return nil, fmt.Errorf("linking %s: %w", f.originPath(), err)
+		}
+		// Only built-in options are left (json_name, deprecated, packed...): interpret
+		// them so that the wire check can compare them.
+		if _, err := options.InterpretOptionsLenient(linked); err != nil {
+			return nil, fmt.Errorf("interpreting the options of %s: %w", f.originPath(), err)
 		}
 		set.asts[u.pkg] = node
 		set.descs[u.pkg] = linked

@@ -9,19 +9,18 @@ import (
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/linker"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-// compileTrimmed fully compiles the trimmed files (options interpreted) and returns
-// them by path.
-func compileTrimmed(ctx context.Context, trimmed map[string][]byte) (linker.Files, error) {
+// compileTrimmed fully compiles the trimmed files (options interpreted, comments kept
+// for the generated code) and returns them in the order of paths.
+func compileTrimmed(ctx context.Context, trimmed map[string][]byte, paths []string) (linker.Files, error) {
 	sources := map[string]string{}
-	paths := make([]string, 0, len(trimmed))
 	for p, data := range trimmed {
 		sources[p] = string(data)
-		paths = append(paths, p)
 	}
-	sort.Strings(paths)
 	c := protocompile.Compiler{
+		SourceInfoMode: protocompile.SourceInfoStandard,
 		Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
 			Accessor: protocompile.SourceAccessorFromMap(sources),
 		}),
@@ -154,10 +153,14 @@ func (w *wire) checkEnum(e protoreflect.EnumDescriptor) error {
 	if e.Values().Len() != ue.Values().Len() {
 		return fmt.Errorf("enum %s: %d values, upstream has %d", name, e.Values().Len(), ue.Values().Len())
 	}
+	if isDeprecated(e) != isDeprecated(ue) {
+		return fmt.Errorf("enum %s: deprecated=%t, upstream %t", name, isDeprecated(e), isDeprecated(ue))
+	}
 	for i := 0; i < e.Values().Len(); i++ {
 		v, uv := e.Values().Get(i), ue.Values().Get(i)
-		if v.Name() != uv.Name() || v.Number() != uv.Number() {
-			return fmt.Errorf("enum %s: value %s = %d, upstream %s = %d", name, v.Name(), v.Number(), uv.Name(), uv.Number())
+		if v.Name() != uv.Name() || v.Number() != uv.Number() || isDeprecated(v) != isDeprecated(uv) {
+			return fmt.Errorf("enum %s: value %s = %d deprecated=%t, upstream %s = %d deprecated=%t",
+				name, v.Name(), v.Number(), isDeprecated(v), uv.Name(), uv.Number(), isDeprecated(uv))
 		}
 	}
 	return nil
@@ -172,6 +175,9 @@ func (w *wire) checkMessage(m protoreflect.MessageDescriptor) error {
 	um, ok := u.(protoreflect.MessageDescriptor)
 	if !ok {
 		return fmt.Errorf("%s is a message here but not upstream", name)
+	}
+	if isDeprecated(m) != isDeprecated(um) {
+		return fmt.Errorf("message %s: deprecated=%t, upstream %t", name, isDeprecated(m), isDeprecated(um))
 	}
 	if m.Fields().Len() != um.Fields().Len() {
 		return fmt.Errorf("message %s: %d fields, upstream has %d", name, m.Fields().Len(), um.Fields().Len())
@@ -197,8 +203,9 @@ func (w *wire) fieldShape(f protoreflect.FieldDescriptor) string {
 	return fieldShape(f, w.naming.Prefix()+".")
 }
 
-// fieldShape describes everything about a field that reaches the wire or the generated
-// API: name, number, kind, cardinality, packing, oneof, map-ness and referenced type.
+// fieldShape describes everything about a field that reaches the wire, JSON or the
+// generated API: name, number, kind, cardinality, packing, oneof, map-ness, referenced
+// type, JSON name and deprecation.
 func fieldShape(f protoreflect.FieldDescriptor, strip string) string {
 	typ := f.Kind().String()
 	if f.Message() != nil {
@@ -214,7 +221,8 @@ func fieldShape(f protoreflect.FieldDescriptor, strip string) string {
 			oneof += " (synthetic)"
 		}
 	}
-	return fmt.Sprintf("%s = %d %s %s packed=%t map=%t oneof=%q", f.Name(), f.Number(), f.Cardinality(), typ, f.IsPacked(), f.IsMap(), oneof)
+	return fmt.Sprintf("%s = %d %s %s packed=%t map=%t oneof=%q json=%q deprecated=%t",
+		f.Name(), f.Number(), f.Cardinality(), typ, f.IsPacked(), f.IsMap(), oneof, f.JSONName(), isDeprecated(f))
 }
 
 // checkMethod compares an RPC's path, input and output types and streaming shape.
@@ -231,11 +239,11 @@ func (w *wire) checkMethod(md protoreflect.MethodDescriptor) error {
 		return fmt.Errorf("rpc %s: method path %s, upstream %s", name, got, want)
 	}
 	strip := w.naming.Prefix() + "."
-	got := fmt.Sprintf("(%s) returns (%s) client-stream=%t server-stream=%t",
+	got := fmt.Sprintf("(%s) returns (%s) client-stream=%t server-stream=%t deprecated=%t service-deprecated=%t",
 		strings.TrimPrefix(string(md.Input().FullName()), strip), strings.TrimPrefix(string(md.Output().FullName()), strip),
-		md.IsStreamingClient(), md.IsStreamingServer())
-	want := fmt.Sprintf("(%s) returns (%s) client-stream=%t server-stream=%t",
-		um.Input().FullName(), um.Output().FullName(), um.IsStreamingClient(), um.IsStreamingServer())
+		md.IsStreamingClient(), md.IsStreamingServer(), isDeprecated(md), isDeprecated(md.Parent()))
+	want := fmt.Sprintf("(%s) returns (%s) client-stream=%t server-stream=%t deprecated=%t service-deprecated=%t",
+		um.Input().FullName(), um.Output().FullName(), um.IsStreamingClient(), um.IsStreamingServer(), isDeprecated(um), isDeprecated(um.Parent()))
 	if got != want {
 		return fmt.Errorf("rpc %s: %s, upstream %s", name, got, want)
 	}
@@ -250,4 +258,23 @@ func methodPath(md protoreflect.MethodDescriptor) string {
 		pkg = pkg[i+1:]
 	}
 	return "/" + pkg + "." + string(md.Parent().Name()) + "/" + string(md.Name())
+}
+
+// isDeprecated reports whether a descriptor's options say deprecated = true.
+func isDeprecated(d protoreflect.Descriptor) bool {
+	switch o := d.Options().(type) {
+	case *descriptorpb.MessageOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.FieldOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.EnumOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.EnumValueOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.ServiceOptions:
+		return o.GetDeprecated()
+	case *descriptorpb.MethodOptions:
+		return o.GetDeprecated()
+	}
+	return false
 }

@@ -5,7 +5,6 @@
 package testbin
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,8 +15,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// Main is a TestMain body: it builds the tools into a temporary directory on PATH,
-// runs the tests, removes the directory, checks for leaked goroutines and exits.
+// Main is a TestMain body for tests that run buf: it builds the tools into a temporary
+// directory on PATH, runs the tests, removes the directory, checks for leaked
+// goroutines and exits.
 func Main(m *testing.M) {
 	dir, err := os.MkdirTemp("", "etcdkit-testbin-")
 	if err == nil {
@@ -81,37 +81,48 @@ func Build(dir string) error {
 }
 
 // WriteModule makes dir the root of a Go module named path whose requirements and
-// go.sum are those of the kit's root module, so generated stubs build without
-// resolving new versions. The module also requires the kit itself, replaced by the
-// repository's root, so that programs in it can link gen/ beside their own stubs.
-func WriteModule(dir, path string) error {
+// go.sum are those of the repository's module in the directory from ("." for the kit's
+// root module, "tests/coexist" to have clientv3 too), so generated code builds without
+// resolving new versions. The module requires the kit itself, replaced by the
+// repository's root, so that programs in it can link etcdkit's etcd/ and gen/.
+func WriteModule(dir, path, from string) error {
 	root, err := RepoRoot()
 	if err != nil {
 		return err
 	}
-	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	mod, err := os.ReadFile(filepath.Join(root, from, "go.mod"))
 	if err != nil {
 		return err
 	}
 	first, rest, ok := strings.Cut(string(mod), "\n")
 	if !ok || !strings.HasPrefix(first, "module ") {
-		return errors.New("testbin: the root go.mod does not start with a module line")
+		return fmt.Errorf("testbin: %s/go.mod does not start with a module line", from)
 	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	sum, err := os.ReadFile(filepath.Join(root, from, "go.sum"))
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	kit := strings.TrimSpace(strings.TrimPrefix(first, "module "))
-	gomod := "module " + path + "\n" + rest +
-		"\nrequire " + kit + " v0.0.0\n\nreplace " + kit + " => " + root + "\n"
+	var kept []string
+	for _, line := range strings.Split(rest, "\n") {
+		if !strings.HasPrefix(line, "replace "+kit+" ") {
+			kept = append(kept, line)
+		}
+	}
+	gomod := "module " + path + "\n" + strings.Join(kept, "\n") + "\nreplace " + kit + " => " + root + "\n"
+	if !strings.Contains(gomod, "\t"+kit+" ") {
+		gomod += "\nrequire " + kit + " v0.0.0\n"
+	}
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
 }
+
+// kit is the kit's root module path.
+const kit = "github.com/etcdkit/etcdkit"
 
 // Go runs the go command in dir with GOFLAGS=-mod=mod and GOWORK=off and returns its
 // combined output.
