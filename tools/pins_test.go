@@ -40,3 +40,18 @@ func TestPins(t *testing.T) {
 		t.Errorf("buf %s, want v1.73.0: later releases are known not to work here", got)
 	}
 }
+
+// TestWorkspacePin checks that cmd/go.work replaces exactly the version of the root
+// module that cmd/go.mod requires: a bumped requirement without the workspace following
+// would make local builds fetch an unpublished version.
+func TestWorkspacePin(t *testing.T) {
+	const root = "github.com/etcdkit/etcdkit"
+	want := requirement(t, "../cmd/go.mod", root)
+	data, err := os.ReadFile("../cmd/go.work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "replace "+root+" "+want+" => ../\n") {
+		t.Errorf("cmd/go.work does not replace %s %s (what cmd/go.mod requires) with the checkout", root, want)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -133,7 +134,14 @@ func generate(ctx context.Context, name string, args []string, stderr io.Writer)
 	if cfg.Check {
 		verb = "checked"
 	}
-	fmt.Fprintf(stderr, "%s: %s: %d RPCs, %d top-level types; %s %d files in %s, %d stale removed (%.1fs)\n",
+	for i, d := range res.Dirs {
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, d); err == nil {
+				res.Dirs[i] = rel
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "%s: %s: %d RPCs, %d top-level types; %s %d files in %s, %d of an earlier run removed (%.1fs)\n",
 		name, res.Source, res.RPCs, res.Types, verb, res.Files, strings.Join(res.Dirs, ", "), len(res.Removed), time.Since(start).Seconds())
 	return 0
 }
