@@ -1,3 +1,5 @@
+//etcdkit:needs Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
 package etcd
 
 import (
@@ -6,6 +8,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -19,13 +23,20 @@ type Member struct {
 	IsLearner  bool
 }
 
-// MemberList lists the cluster's members. It is linearizable on etcd 3.5 and later; older
-// servers answer from the member's local view.
-func (c *Client) MemberList(ctx context.Context) ([]Member, Header, error) {
+// MemberList lists the cluster's members. It is linearizable on etcd 3.5 and later (older
+// servers answer from the member's local view). With Serializable the member answers from its
+// local view on every release, without consulting the leader: possibly stale, but available
+// without a quorum. Other read options have no effect on it.
+func (c *Client) MemberList(ctx context.Context, opts ...ReadOption) ([]Member, Header, error) {
 	if err := c.check("member list", ""); err != nil {
 		return nil, Header{}, err
 	}
-	resp, err := c.cluster.MemberList(ctx, &etcdserverpb.MemberListRequest{Linearizable: true})
+	req := &etcdserverpb.MemberListRequest{}
+	if !serializable(opts) {
+		// linearizable is 3.5's: stubs of older releases lack it, and their servers ignore it.
+		setBool(req, "linearizable", true)
+	}
+	resp, err := etcdserverpb.NewClusterClient(c.conn).MemberList(ctx, req)
 	if err != nil {
 		return nil, Header{}, opError("member list", "", err)
 	}
@@ -40,6 +51,15 @@ func (c *Client) MemberList(ctx context.Context) ([]Member, Header, error) {
 		}
 	}
 	return members, header(resp.GetHeader()), nil
+}
+
+// serializable reports whether read options ask for a serializable read.
+func serializable(opts []ReadOption) bool {
+	var r etcdserverpb.RangeRequest
+	for _, o := range opts {
+		o.applyRange(&r)
+	}
+	return r.GetSerializable()
 }
 
 // Status is one endpoint's view of itself and the cluster (python-etcd's leader).
@@ -59,8 +79,23 @@ type Status struct {
 	IsLearner        bool
 	// Errors are the alarms and errors the member reports.
 	Errors []string
-	Header Header
-	Raw    *etcdserverpb.StatusResponse
+	// StorageVersion is the version of the member's data files (etcd 3.6 and later, which
+	// fill it in a few seconds after starting); empty before.
+	StorageVersion string
+	// DBSizeQuota is the backend's quota in bytes, --quota-backend-bytes (etcd 3.6 and
+	// later); 0 before.
+	DBSizeQuota int64
+	// Downgrade is the cluster's downgrade state as the member reports it (etcd 3.6 and
+	// later); nil from older servers.
+	Downgrade *Downgrade
+	Header    Header
+}
+
+// Downgrade is a cluster's downgrade state: whether a downgrade is under way, and to which
+// version.
+type Downgrade struct {
+	Enabled       bool
+	TargetVersion string
 }
 
 // IsLeader reports whether the endpoint is the leader.
@@ -90,7 +125,7 @@ func (c *Client) Status(ctx context.Context, endpoint string) (Status, error) {
 	if err != nil {
 		return Status{}, opError("endpoint status", endpoint, err)
 	}
-	return Status{
+	st := Status{
 		Endpoint:         ep.addr,
 		Version:          resp.GetVersion(),
 		DBSize:           resp.GetDbSize(),
@@ -102,8 +137,14 @@ func (c *Client) Status(ctx context.Context, endpoint string) (Status, error) {
 		IsLearner:        resp.GetIsLearner(),
 		Errors:           resp.GetErrors(),
 		Header:           header(resp.GetHeader()),
-		Raw:              resp,
-	}, nil
+	}
+	// 3.6's fields, read by name: stubs of older releases lack them.
+	st.StorageVersion = getString(resp, "storageVersion")
+	st.DBSizeQuota = getInt(resp, "dbSizeQuota")
+	if d := getMessage(resp, "downgradeInfo"); d != nil {
+		st.Downgrade = &Downgrade{Enabled: getBool(d, "enabled"), TargetVersion: getString(d, "targetVersion")}
+	}
+	return st, nil
 }
 
 // Alarm is a raised cluster alarm: a member ran out of space (AlarmType "NOSPACE") or found
@@ -118,7 +159,7 @@ func (c *Client) Alarms(ctx context.Context) ([]Alarm, error) {
 	if err := c.check("alarm list", ""); err != nil {
 		return nil, err
 	}
-	resp, err := c.maint.Alarm(ctx, &etcdserverpb.AlarmRequest{Action: etcdserverpb.AlarmRequest_GET})
+	resp, err := etcdserverpb.NewMaintenanceClient(c.conn).Alarm(ctx, &etcdserverpb.AlarmRequest{Action: etcdserverpb.AlarmRequest_GET})
 	if err != nil {
 		return nil, opError("alarm list", "", err)
 	}
@@ -127,4 +168,63 @@ func (c *Client) Alarms(ctx context.Context) ([]Alarm, error) {
 		alarms[i] = Alarm{MemberID: a.GetMemberID(), Type: a.GetAlarm().String()}
 	}
 	return alarms, nil
+}
+
+// Fields that only newer releases define are reached by name through protobuf reflection, so
+// that the package compiles over the stubs of any release; over stubs that lack a field, a
+// getter returns the zero value and a setter does nothing. Field numbers and types never
+// change between releases, so a field found has the expected kind.
+
+// fieldOf finds the field called name of kind k in m, or nil.
+func fieldOf(m protoreflect.Message, name protoreflect.Name, k protoreflect.Kind) protoreflect.FieldDescriptor {
+	fd := m.Descriptor().Fields().ByName(name)
+	if fd == nil || fd.Kind() != k || fd.IsList() || fd.IsMap() {
+		return nil
+	}
+	return fd
+}
+
+// setBool sets the bool field called name, when m's stubs have it.
+func setBool(m proto.Message, name protoreflect.Name, v bool) {
+	r := m.ProtoReflect()
+	if fd := fieldOf(r, name, protoreflect.BoolKind); fd != nil {
+		r.Set(fd, protoreflect.ValueOfBool(v))
+	}
+}
+
+// getBool reads the bool field called name; false when m's stubs lack it.
+func getBool(m proto.Message, name protoreflect.Name) bool {
+	r := m.ProtoReflect()
+	if fd := fieldOf(r, name, protoreflect.BoolKind); fd != nil {
+		return r.Get(fd).Bool()
+	}
+	return false
+}
+
+// getString reads the string field called name; empty when m's stubs lack it.
+func getString(m proto.Message, name protoreflect.Name) string {
+	r := m.ProtoReflect()
+	if fd := fieldOf(r, name, protoreflect.StringKind); fd != nil {
+		return r.Get(fd).String()
+	}
+	return ""
+}
+
+// getInt reads the int64 field called name; 0 when m's stubs lack it.
+func getInt(m proto.Message, name protoreflect.Name) int64 {
+	r := m.ProtoReflect()
+	if fd := fieldOf(r, name, protoreflect.Int64Kind); fd != nil {
+		return r.Get(fd).Int()
+	}
+	return 0
+}
+
+// getMessage reads the message field called name; nil when m's stubs lack it or the server
+// did not send it.
+func getMessage(m proto.Message, name protoreflect.Name) proto.Message {
+	r := m.ProtoReflect()
+	if fd := fieldOf(r, name, protoreflect.MessageKind); fd != nil && r.Has(fd) {
+		return r.Get(fd).Message().Interface()
+	}
+	return nil
 }

@@ -1,3 +1,5 @@
+//etcdkit:needs Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
 package etcd
 
 import (
@@ -52,6 +54,33 @@ func TestMembersAndStatus(t *testing.T) {
 	}
 	if _, err := c.Status(ctx, "nonsense"); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("Status of a malformed endpoint = %v", err)
+	}
+}
+
+// TestMemberListSerializable: with two of three members down, a serializable member list is
+// served by the survivor from its own view, while a linearizable one (the default, on 3.5 and
+// later) cannot be served without a quorum.
+func TestMemberListSerializable(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	for _, m := range cl.Members[1:] {
+		if err := m.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, cl, Config{Endpoints: []string{cl.Members[0].Endpoint()}})
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	members, hdr, err := c.MemberList(ctx, Serializable())
+	if err != nil || len(members) != 3 || hdr.MemberID == 0 {
+		t.Fatalf("serializable MemberList without a quorum = %+v, %+v, %v", members, hdr, err)
+	}
+	if !versionAtLeast(cl.Version, 3, 5, 0) {
+		return // older servers answer every member list from their own view
+	}
+	lctx, lcancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer lcancel()
+	if members, _, err := c.MemberList(lctx); err == nil {
+		t.Fatalf("linearizable MemberList without a quorum = %+v, want an error", members)
 	}
 }
 

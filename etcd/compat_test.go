@@ -1,3 +1,5 @@
+//etcdkit:needs Watch,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
 package etcd
 
 import (
@@ -7,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
@@ -111,25 +115,41 @@ func TestCompatMemberList(t *testing.T) {
 
 // TestCompatRangeStream: KV.RangeStream exists from 3.7 on. The etcd package never uses it
 // (Scan pages with Range on every release), so nothing in the package needs gating; this
-// checks the generated stub against the server, so that a caller using it directly knows what
-// to expect: chunks ending with the count on 3.7+, Unimplemented (ErrNotSupported once
-// mapped by opError) at once on older releases.
+// checks the RPC against the server, so that a caller using it directly knows what to expect:
+// chunks ending with the count on 3.7+, Unimplemented (ErrNotSupported once mapped by opError)
+// at once on older releases. The RPC is found in the stubs' descriptors and called by its
+// method path with dynamic messages, so that the test compiles over stubs of releases that
+// lack it; over those it is skipped.
 func TestCompatRangeStream(t *testing.T) {
 	t.Parallel()
+	kv := (&etcdserverpb.RangeRequest{}).ProtoReflect().Descriptor().ParentFile().Services().ByName("KV")
+	method := kv.Methods().ByName("RangeStream")
+	if method == nil {
+		t.Skip("these stubs have no KV.RangeStream")
+	}
 	c, version, ctx := serverVersion(t)
 	for i := range 3 {
 		mustPut(t, c, "compat/rs/"+string(rune('a'+i)), "v")
 	}
 	r := Prefix("compat/rs/")
-	stream, err := etcdserverpb.NewKVClient(c.Conn()).RangeStream(ctx, &etcdserverpb.RangeRequest{Key: r.Key, RangeEnd: r.End})
+	// The stubs' proto package is private; the server routes on etcd's own service name.
+	path := "/etcdserverpb." + string(kv.Name()) + "/" + string(method.Name())
+	stream, err := c.Conn().NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, path)
+	if err == nil {
+		err = stream.SendMsg(&etcdserverpb.RangeRequest{Key: r.Key, RangeEnd: r.End})
+	}
+	if err == nil {
+		err = stream.CloseSend()
+	}
 	var n int
 	var count int64
 	for err == nil {
-		var resp *etcdserverpb.RangeStreamResponse
-		resp, err = stream.Recv()
-		if err == nil {
-			n += len(resp.GetRangeResponse().GetKvs())
-			count = max(count, resp.GetRangeResponse().GetCount())
+		resp := dynamicpb.NewMessage(method.Output())
+		if err = stream.RecvMsg(resp); err == nil {
+			chunk := resp.Get(method.Output().Fields().ByName("range_response")).Message()
+			fields := chunk.Descriptor().Fields()
+			n += chunk.Get(fields.ByName("kvs")).List().Len()
+			count = max(count, chunk.Get(fields.ByName("count")).Int())
 		}
 	}
 	supported := versionAtLeast(version, 3, 7, 0)
@@ -147,12 +167,14 @@ func TestCompatRangeStream(t *testing.T) {
 	}
 }
 
-// TestCompatStatus: Status reads fields that later releases added (3.6's storage version and
-// quota); on older releases they are zero, never an error.
+// TestCompatStatus: Status reads fields that later releases added (3.6's storage version,
+// quota and downgrade state); on older releases they are zero, never an error.
 func TestCompatStatus(t *testing.T) {
 	t.Parallel()
 	c, version, ctx := serverVersion(t)
-	want := versionAtLeast(version, 3, 6, 0)
+	// Both the server and the stubs must know the fields.
+	stubs := (&etcdserverpb.StatusResponse{}).ProtoReflect().Descriptor().Fields().ByName("storageVersion") != nil
+	want := stubs && versionAtLeast(version, 3, 6, 0)
 	// 3.6 and later fill the storage version in a few seconds after starting.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -160,12 +182,14 @@ func TestCompatStatus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		has := st.Raw.GetStorageVersion() != ""
-		if has == want {
+		if got := st.DBSizeQuota > 0 && st.Downgrade != nil; got != want {
+			t.Fatalf("%s reports quota %d, downgrade %+v", version, st.DBSizeQuota, st.Downgrade)
+		}
+		if has := st.StorageVersion != ""; has == want {
 			return
 		}
 		if !want || time.Now().After(deadline) {
-			t.Fatalf("%s reports storage version %q", version, st.Raw.GetStorageVersion())
+			t.Fatalf("%s reports storage version %q", version, st.StorageVersion)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -39,8 +39,6 @@ type RangeResult struct {
 	More bool
 	// Count is the number of keys in the range, regardless of Limit.
 	Count int64
-	// Raw is the server's response, for fields this package does not surface.
-	Raw *etcdserverpb.RangeResponse
 }
 
 // PutResult is the answer to a Put.
@@ -48,9 +46,9 @@ type PutResult struct {
 	Header Header
 	// PrevKV is the replaced key-value when PrevKV was asked and the key existed.
 	PrevKV *KeyValue
-	// Lease is the lease the put attached the key to (WithLease, PutWithTTL); 0 for none.
+	// Lease is the lease the put attached the key to (WithLease, PutWithTTL); 0 for none,
+	// and 0 with IgnoreLease, which keeps the key's lease.
 	Lease LeaseID
-	Raw   *etcdserverpb.PutResponse
 }
 
 // DeleteResult is the answer to a Delete.
@@ -60,7 +58,6 @@ type DeleteResult struct {
 	Deleted int64
 	// PrevKVs are the deleted key-values when PrevKV was asked.
 	PrevKVs []KeyValue
-	Raw     *etcdserverpb.DeleteRangeResponse
 }
 
 // Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
@@ -115,7 +112,6 @@ func (c *Client) rangeResult(resp *etcdserverpb.RangeResponse) RangeResult {
 		KVs:    c.keyValues(resp.GetKvs()),
 		More:   resp.GetMore(),
 		Count:  resp.GetCount(),
-		Raw:    resp,
 	}
 }
 
@@ -152,7 +148,7 @@ func (c *Client) putRequest(key, value string, opts []PutOption) (*etcdserverpb.
 }
 
 func (c *Client) putResult(req *etcdserverpb.PutRequest, resp *etcdserverpb.PutResponse) PutResult {
-	res := PutResult{Header: header(resp.GetHeader()), Lease: LeaseID(req.GetLease()), Raw: resp}
+	res := PutResult{Header: header(resp.GetHeader()), Lease: LeaseID(req.GetLease())}
 	if prev := resp.GetPrevKv(); prev != nil {
 		kv := c.keyValue(prev)
 		res.PrevKV = &kv
@@ -193,7 +189,6 @@ func (c *Client) deleteResult(resp *etcdserverpb.DeleteRangeResponse) DeleteResu
 		Header:  header(resp.GetHeader()),
 		Deleted: resp.GetDeleted(),
 		PrevKVs: c.keyValues(resp.GetPrevKvs()),
-		Raw:     resp,
 	}
 }
 

@@ -22,7 +22,6 @@ type TxnResult struct {
 	Succeeded bool
 	// Results has one entry per applied operation, in order.
 	Results []OpResult
-	Raw     *etcdserverpb.TxnResponse
 }
 
 // OpResult is the result of one operation in a transaction: exactly one field is set, the one
@@ -220,7 +219,7 @@ func (c *Client) Txn(ctx context.Context, t Txn) (TxnResult, error) {
 	if err != nil {
 		return TxnResult{}, err
 	}
-	return c.txnResult(resp), nil
+	return c.txnResult(t, resp), nil
 }
 
 // txn sends t and returns the raw response; errors are named op.
@@ -284,26 +283,43 @@ func (c *Client) requestOps(branch string, ops []Op) ([]*etcdserverpb.RequestOp,
 	return out, nil
 }
 
-func (c *Client) txnResult(resp *etcdserverpb.TxnResponse) TxnResult {
+// txnResult converts the answer to t: the branch that ran gives each put's lease, which the
+// server does not echo.
+func (c *Client) txnResult(t Txn, resp *etcdserverpb.TxnResponse) TxnResult {
+	ops := t.Else
+	if resp.GetSucceeded() {
+		ops = t.Then
+	}
 	res := TxnResult{
 		Header:    header(resp.GetHeader()),
 		Succeeded: resp.GetSucceeded(),
 		Results:   make([]OpResult, len(resp.GetResponses())),
-		Raw:       resp,
 	}
 	for i, r := range resp.GetResponses() {
+		var op Op
+		if i < len(ops) {
+			op = ops[i]
+		}
 		switch {
 		case r.GetResponseRange() != nil:
 			v := c.rangeResult(r.GetResponseRange())
 			res.Results[i].Get = &v
 		case r.GetResponsePut() != nil:
-			v := c.putResult(&etcdserverpb.PutRequest{}, r.GetResponsePut())
+			req := &etcdserverpb.PutRequest{}
+			for _, o := range op.put {
+				o.applyPut(req)
+			}
+			v := c.putResult(req, r.GetResponsePut())
 			res.Results[i].Put = &v
 		case r.GetResponseDeleteRange() != nil:
 			v := c.deleteResult(r.GetResponseDeleteRange())
 			res.Results[i].Delete = &v
 		case r.GetResponseTxn() != nil:
-			v := c.txnResult(r.GetResponseTxn())
+			var nested Txn
+			if op.txn != nil {
+				nested = *op.txn
+			}
+			v := c.txnResult(nested, r.GetResponseTxn())
 			res.Results[i].Txn = &v
 		}
 	}

@@ -25,7 +25,10 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown command", []string{"frobnicate"}, "", "frobnicate"},
 		{"unknown flag", []string{"get", "k", "--no-such-flag"}, "", "no-such-flag"},
-		{"unknown global flag", []string{"--no-such-flag", "get", "k"}, "", "no-such-flag"},
+		// Before the command's name, an unknown flag without "=" takes the next word as its
+		// value, as in etcdctl: "--no-such-flag get k" looks for a command "k".
+		{"unknown global flag", []string{"--no-such-flag=1", "get", "k"}, "", "no-such-flag"},
+		{"unknown flag before the command", []string{"--no-such-flag", "get", "k"}, "", `"k"`},
 		{"flag without value", []string{"get", "k", "--limit"}, "", "limit"},
 		{"bad number", []string{"get", "k", "--limit", "ten"}, "", "ten"},
 		{"bad duration", []string{"--dial-timeout", "soon", "get", "k"}, "", "soon"},

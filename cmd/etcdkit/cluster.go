@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 // version is etcdkit's version; apiVersion the etcd API its stubs speak.
@@ -20,57 +19,37 @@ const (
 
 func init() {
 	register(&command{path: "member list", use: "member list", short: "Lists all members in the cluster",
-		flags: func(_ *app, fs *flagSet) {
-			fs.stringVar(&memberConsistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
-		},
-		run: runMemberList})
+		define: withOptions[memberListOpts]})
 	register(&command{path: "endpoint status", use: "endpoint status",
-		short: "Prints out the status of endpoints specified in `--endpoints` flag", flags: epFlags, run: runEndpointStatus})
+		short: "Prints out the status of endpoints specified in `--endpoints` flag", define: withOptions[statusOpts]})
 	register(&command{path: "endpoint health", use: "endpoint health",
-		short: "Checks the healthiness of endpoints specified in `--endpoints` flag", flags: epFlags, run: runEndpointHealth})
-	register(&command{path: "version", use: "version", short: "Prints the version of etcdkit", run: runVersion})
+		short: "Checks the healthiness of endpoints specified in `--endpoints` flag", define: withOptions[healthOpts]})
+	register(&command{path: "version", use: "version", short: "Prints the version of etcdkit", define: noFlags(runVersion)})
 }
 
-var (
-	memberConsistency string
-	epCluster         bool
-)
+// memberListOpts are member list's flags.
+type memberListOpts struct{ consistency string }
 
-func epFlags(_ *app, fs *flagSet) {
-	epCluster = false
-	fs.boolVar(&epCluster, "cluster", "use all endpoints from the cluster member list")
+func (o *memberListOpts) flags(fs *flagSet) {
+	fs.stringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
 }
 
-func runMemberList(a *app, _ []string) error {
-	var serializable bool
-	switch memberConsistency {
+func (o *memberListOpts) run(a *app, _ []string) error {
+	var opts []etcd.ReadOption
+	switch o.consistency {
 	case "s":
-		serializable = true
+		opts = append(opts, etcd.Serializable())
 	case "l":
 	default:
-		return fail(exitBadFeature, "unknown consistency flag %q", memberConsistency)
+		return fail(exitBadFeature, "unknown consistency flag %q", o.consistency)
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		members, h, err := memberList(ctx, c, serializable)
+		members, h, err := c.MemberList(ctx, opts...)
 		if err != nil {
 			return err
 		}
 		if a.json() {
-			type member struct {
-				ID         uint64   `json:"ID,omitempty"`
-				Name       string   `json:"name,omitempty"`
-				PeerURLs   []string `json:"peerURLs,omitempty"`
-				ClientURLs []string `json:"clientURLs,omitempty"`
-				IsLearner  bool     `json:"isLearner,omitempty"`
-			}
-			list := make([]member, len(members))
-			for i, m := range members {
-				list[i] = member(m)
-			}
-			return printJSON(a.stdout, struct {
-				Header  *jsonHeader `json:"header,omitempty"`
-				Members []member    `json:"members,omitempty"`
-			}{headerJSON(h), list})
+			return printJSON(a.stdout, membersJSON(members, h))
 		}
 		for _, m := range members {
 			status := "started"
@@ -84,29 +63,23 @@ func runMemberList(a *app, _ []string) error {
 	})
 }
 
-// memberList lists the members through package etcd, which always asks for a linearizable
-// list. A serializable list (--consistency=s) goes to the Cluster service through
-// Client.Conn: etcd.MemberList has no option for it.
-func memberList(ctx context.Context, c *etcd.Client, serializable bool) ([]etcd.Member, etcd.Header, error) {
-	if !serializable {
-		return c.MemberList(ctx)
-	}
-	resp, err := etcdserverpb.NewClusterClient(c.Conn()).MemberList(ctx, &etcdserverpb.MemberListRequest{})
-	if err != nil {
-		return nil, etcd.Header{}, err
-	}
-	members := make([]etcd.Member, len(resp.GetMembers()))
-	for i, m := range resp.GetMembers() {
-		members[i] = etcd.Member{ID: m.GetID(), Name: m.GetName(), PeerURLs: m.GetPeerURLs(), ClientURLs: m.GetClientURLs(), IsLearner: m.GetIsLearner()}
-	}
-	h := resp.GetHeader()
-	return members, etcd.Header{ClusterID: h.GetClusterId(), MemberID: h.GetMemberId(), Revision: h.GetRevision(), RaftTerm: h.GetRaftTerm()}, nil
+// epOpts are the endpoint commands' flags.
+type epOpts struct{ cluster bool }
+
+func (o *epOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.cluster, "cluster", "use all endpoints from the cluster member list")
 }
 
-// epEndpoints are the endpoints to check: --endpoints, or with --cluster every member's
+// statusOpts and healthOpts run endpoint status and endpoint health.
+type (
+	statusOpts struct{ epOpts }
+	healthOpts struct{ epOpts }
+)
+
+// endpoints are the endpoints to check: --endpoints, or with --cluster every member's
 // client URLs.
-func (a *app) epEndpoints() ([]string, error) {
-	if !epCluster {
+func (o *epOpts) endpoints(a *app) ([]string, error) {
+	if !o.cluster {
 		return a.endpoints(), nil
 	}
 	c, err := a.client()
@@ -127,16 +100,12 @@ func (a *app) epEndpoints() ([]string, error) {
 	return eps, nil
 }
 
-func runEndpointStatus(a *app, _ []string) error {
-	eps, err := a.epEndpoints()
+func (o *statusOpts) run(a *app, _ []string) error {
+	eps, err := o.endpoints(a)
 	if err != nil {
 		return err
 	}
-	type epStatus struct {
-		Ep   string                       `json:"Endpoint"`
-		Resp *etcdserverpb.StatusResponse `json:"Status"`
-	}
-	var list []epStatus
+	var list []etcd.Status
 	failed := false
 	for _, ep := range eps {
 		c, err := a.clientFor([]string{ep})
@@ -152,25 +121,33 @@ func runEndpointStatus(a *app, _ []string) error {
 			fmt.Fprintf(a.stderr, "Failed to get the status of endpoint %s (%s)\n", ep, errText(err))
 			continue
 		}
-		list = append(list, epStatus{ep, st.Raw})
+		st.Endpoint = ep // as given, scheme included
+		list = append(list, st)
 	}
 	if a.json() {
-		if err := printJSON(a.stdout, list); err != nil {
+		out := make([]jsonStatus, len(list))
+		for i, st := range list {
+			out[i] = statusJSON(st)
+		}
+		if err := printJSON(a.stdout, out); err != nil {
 			return err
 		}
 	} else {
-		for _, s := range list {
-			r := s.Resp
+		for _, st := range list {
 			notInUse := 0
-			if r.GetDbSize() > 0 {
-				notInUse = int(100 - r.GetDbSizeInUse()*100/r.GetDbSize())
+			if st.DBSize > 0 {
+				notInUse = int(100 - st.DBSizeInUse*100/st.DBSize)
+			}
+			var downgrade etcd.Downgrade
+			if st.Downgrade != nil {
+				downgrade = *st.Downgrade
 			}
 			fmt.Fprintf(a.stdout, "%s, %x, %s, %s, %s, %s, %d%%, %s, %t, %t, %d, %d, %d, %s, %s, %t\n",
-				s.Ep, r.GetHeader().GetMemberId(), r.GetVersion(), r.GetStorageVersion(),
-				siBytes(uint64(r.GetDbSize())), siBytes(uint64(r.GetDbSizeInUse())), notInUse,
-				siBytes(uint64(r.GetDbSizeQuota())), r.GetLeader() == r.GetHeader().GetMemberId(),
-				r.GetIsLearner(), r.GetRaftTerm(), r.GetRaftIndex(), r.GetRaftAppliedIndex(),
-				strings.Join(r.GetErrors(), ", "), r.GetDowngradeInfo().GetTargetVersion(), r.GetDowngradeInfo().GetEnabled())
+				st.Endpoint, st.Header.MemberID, st.Version, st.StorageVersion,
+				siBytes(uint64(st.DBSize)), siBytes(uint64(st.DBSizeInUse)), notInUse,
+				siBytes(uint64(st.DBSizeQuota)), st.Leader == st.Header.MemberID,
+				st.IsLearner, st.RaftTerm, st.RaftIndex, st.RaftAppliedIndex,
+				strings.Join(st.Errors, ", "), downgrade.TargetVersion, downgrade.Enabled)
 		}
 	}
 	if failed {
@@ -186,11 +163,11 @@ type epHealth struct {
 	Error  string `json:"error,omitempty"`
 }
 
-// runEndpointHealth reads a key from each endpoint, in parallel, and lists the cluster's
+// run (endpoint health) reads a key from each endpoint, in parallel, and lists the cluster's
 // alarms, as etcdctl does: a permission error still proves the endpoint healthy; an active
 // alarm, or failing to list the alarms, makes it unhealthy.
-func runEndpointHealth(a *app, _ []string) error {
-	eps, err := a.epEndpoints()
+func (o *healthOpts) run(a *app, _ []string) error {
+	eps, err := o.endpoints(a)
 	if err != nil {
 		return err
 	}

@@ -5,33 +5,33 @@ import (
 	"fmt"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 func init() {
 	register(&command{path: "elect", use: "elect <election-name> [proposal]", short: "Observes and participates in leader election",
-		flags: func(_ *app, fs *flagSet) {
-			electListen = false
-			fs.boolVar(&electListen, "listen", "observation mode")
-			fs.alias("l", "listen")
-		},
-		run: runElect})
+		define: withOptions[electOpts]})
 }
 
-var electListen bool
+// electOpts are elect's flags.
+type electOpts struct{ listen bool }
+
+func (o *electOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.listen, "listen", "observation mode")
+	fs.alias("l", "listen")
+}
 
 // runElect campaigns with a proposal, prints the leader's key and value once elected and
 // leads until SIGINT or SIGTERM, then resigns; or, with -l, prints each leader as it changes
 // (a new leader, or the leader's new value) until interrupted.
-func runElect(a *app, args []string) error {
+func (o *electOpts) run(a *app, args []string) error {
 	switch {
 	case len(args) != 1 && len(args) != 2:
 		return fail(exitBadArgs, "elect takes one election name argument and an optional proposal argument")
-	case len(args) == 1 && !electListen:
+	case len(args) == 1 && !o.listen:
 		return fail(exitBadArgs, "no proposal argument but -l not set")
-	case len(args) == 2 && electListen:
+	case len(args) == 2 && o.listen:
 		return fail(exitBadArgs, "proposal given but -l is set")
-	case electListen:
+	case o.listen:
 		return a.observe(args[0])
 	}
 	return a.campaign(args[0], args[1])
@@ -86,10 +86,7 @@ func (a *app) observe(name string) error {
 // only the leader key's mod revision: package etcd's observation yields keys, not responses.
 func (a *app) printLeader(kv etcd.KeyValue) {
 	if a.json() {
-		printJSON(a.stdout, struct {
-			Header *jsonHeader        `json:"header,omitempty"`
-			Kvs    []*mvccpb.KeyValue `json:"kvs,omitempty"`
-		}{&jsonHeader{Revision: kv.ModRevision}, []*mvccpb.KeyValue{rawKV(&kv)}})
+		printJSON(a.stdout, jsonRange{Header: &jsonHeader{Revision: kv.ModRevision}, Kvs: []*jsonKV{kvJSON(&kv)}})
 		return
 	}
 	a.printKV(kv.Key, kv.Value, false)

@@ -164,20 +164,23 @@ func (fs *flagSet) parse(args []string, stopAfter int) (pos []string, dash int, 
 	return pos, dash, nil
 }
 
-// takesValue reports whether the flag an argument names consumes the next argument.
-func (fs *flagSet) takesValue(a string) bool {
-	if strings.HasPrefix(a, "--") {
-		if strings.Contains(a, "=") {
-			return false
-		}
-		d := fs.defs[a[2:]]
-		return d != nil && !d.isBool
+// takesNext reports whether, while the command's name is looked for, the flag arg takes the
+// next argument as its value. This is cobra's rule: only a flag known as a boolean, or one
+// written with "=" or joined to its value ("-wjson"), stands alone; an unknown one takes a
+// value.
+func (fs *flagSet) takesNext(arg string) bool {
+	var d *flagDef
+	switch {
+	case strings.Contains(arg, "="):
+		return false
+	case strings.HasPrefix(arg, "--"):
+		d = fs.defs[arg[2:]]
+	case len(arg) == 2:
+		d = fs.defs[fs.short[arg[1:]]]
+	default:
+		return false
 	}
-	if len(a) == 2 && a[0] == '-' {
-		d := fs.defs[fs.short[a[1:]]]
-		return d != nil && !d.isBool
-	}
-	return false
+	return d == nil || !d.isBool
 }
 
 // printDefaults lists the flags, sorted, one a line.

@@ -14,11 +14,11 @@ import (
 
 func init() {
 	register(&command{path: "put", use: "put [options] <key> <value> (<value> can also be given from stdin)",
-		short: "Puts the given key into the store", flags: putFlags, run: runPut})
+		short: "Puts the given key into the store", define: withOptions[putOpts]})
 	register(&command{path: "get", use: "get [options] <key> [range_end]",
-		short: "Gets the key or a range of keys", flags: getFlags, run: runGet})
+		short: "Gets the key or a range of keys", define: withOptions[getOpts]})
 	register(&command{path: "del", use: "del [options] <key> [range_end]",
-		short: "Removes the specified key or range of keys [key, range_end)", flags: delFlags, run: runDel})
+		short: "Removes the specified key or range of keys [key, range_end)", define: withOptions[delOpts]})
 }
 
 // errNoKey is etcd's answer to an empty key, given before sending anything.
@@ -30,16 +30,12 @@ type putOpts struct {
 	prevKV, ignoreValue, ign bool
 }
 
-func (o *putOpts) define(fs *flagSet) {
+func (o *putOpts) flags(fs *flagSet) {
 	fs.stringVar(&o.lease, "lease", "0", "lease ID (in hexadecimal) to attach to the key")
 	fs.boolVar(&o.prevKV, "prev-kv", "return the previous key-value pair before modification")
 	fs.boolVar(&o.ignoreValue, "ignore-value", "updates the key using its current value")
 	fs.boolVar(&o.ign, "ignore-lease", "updates the key using its current lease")
 }
-
-var putO putOpts
-
-func putFlags(_ *app, fs *flagSet) { putO = putOpts{}; putO.define(fs) }
 
 // op checks put's arguments and builds its request parts.
 func (o *putOpts) op(args []string, stdin io.Reader) (key, value string, opts []etcd.PutOption, err error) {
@@ -83,8 +79,8 @@ func (o *putOpts) op(args []string, stdin io.Reader) (key, value string, opts []
 	return key, value, opts, nil
 }
 
-func runPut(a *app, args []string) error {
-	key, value, opts, err := putO.op(args, a.stdin)
+func (o *putOpts) run(a *app, args []string) error {
+	key, value, opts, err := o.op(args, a.stdin)
 	if err != nil {
 		return err
 	}
@@ -102,11 +98,11 @@ func runPut(a *app, args []string) error {
 
 func (a *app) printPut(res etcd.PutResult) error {
 	if a.json() {
-		return printJSON(a.stdout, res.Raw)
+		return printJSON(a.stdout, putJSON(&res))
 	}
 	fmt.Fprintln(a.stdout, "OK")
-	if prev := res.Raw.GetPrevKv(); prev != nil {
-		a.printKV(prev.GetKey(), prev.GetValue(), false)
+	if prev := res.PrevKV; prev != nil {
+		a.printKV(prev.Key, prev.Value, false)
 	}
 	return nil
 }
@@ -124,6 +120,9 @@ type getOpts struct {
 	pageSize                   int64
 }
 
+func (o *getOpts) flags(fs *flagSet) { o.define(fs, true) }
+
+// define declares get's flags; extras adds etcdkit's own, which a transaction's get lacks.
 func (o *getOpts) define(fs *flagSet, extras bool) {
 	fs.stringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
 	fs.stringVar(&o.order, "order", "", "Order of results; ASCEND or DESCEND (ASCEND by default)")
@@ -144,10 +143,6 @@ func (o *getOpts) define(fs *flagSet, extras bool) {
 		fs.int64Var(&o.pageSize, "page-size", 1000, "etcdkit: keys per page with --paginate")
 	}
 }
-
-var getO getOpts
-
-func getFlags(_ *app, fs *flagSet) { getO = getOpts{}; getO.define(fs, true) }
 
 // op checks get's arguments and builds its range and options.
 func (o *getOpts) op(args []string) (etcd.KeyRange, []etcd.ReadOption, error) {
@@ -245,65 +240,65 @@ func keyRange(key, end string, prefix, fromKey bool) etcd.KeyRange {
 	return etcd.Key(key)
 }
 
-func runGet(a *app, args []string) error {
-	r, opts, err := getO.op(args)
+func (o *getOpts) run(a *app, args []string) error {
+	r, opts, err := o.op(args)
 	if err != nil {
 		return err
 	}
 	if len(r.Key) == 0 {
 		return errNoKey
 	}
-	if getO.valueOnly && a.json() {
+	if o.valueOnly && a.json() {
 		return fail(exitBadArgs, "print-value-only is only for `--write-out=simple`")
 	}
-	if getO.paginate {
+	if o.paginate {
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
 		defer c.Close()
-		return a.paginate(c, r, opts)
+		return o.pages(a, c, r, opts)
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
 		res, err := c.Range(ctx, r, opts...)
 		if err != nil {
 			return err
 		}
-		if getO.countOnly {
+		if o.countOnly {
 			// etcdctl 3.7 prints counts only in its "fields" format, which etcdkit lacks.
 			return fail(exitBadArgs, "--count-only is only for `--write-out=fields`")
 		}
-		return a.printRange(res, getO.valueOnly)
+		return a.printRange(res, o.valueOnly)
 	})
 }
 
 func (a *app) printRange(res etcd.RangeResult, valueOnly bool) error {
 	if a.json() {
-		return printJSON(a.stdout, res.Raw)
+		return printJSON(a.stdout, rangeJSON(&res))
 	}
-	for _, kv := range res.Raw.GetKvs() {
-		a.printKV(kv.GetKey(), kv.GetValue(), valueOnly)
+	for _, kv := range res.KVs {
+		a.printKV(kv.Key, kv.Value, valueOnly)
 	}
 	return nil
 }
 
-// paginate prints a range of any size, a page at a time, all at one revision (etcdkit's
+// pages prints a range of any size, a page at a time, all at one revision (etcdkit's
 // --paginate): the output is get's, but memory stays bounded by the page size.
-func (a *app) paginate(c *etcd.Client, r etcd.KeyRange, opts []etcd.ReadOption) error {
-	if a.json() || getO.countOnly || getO.order != "" || getO.sortBy != "" {
+func (o *getOpts) pages(a *app, c *etcd.Client, r etcd.KeyRange, opts []etcd.ReadOption) error {
+	if a.json() || o.countOnly || o.order != "" || o.sortBy != "" {
 		return fail(exitBadArgs, "--paginate prints keys in key order with --write-out=simple")
 	}
-	limit := getO.limit
-	opts = append(opts, etcd.Limit(getO.pageSize))
+	limit := o.limit
+	opts = append(opts, etcd.Limit(o.pageSize))
 	n := int64(0)
 	for kv, err := range c.Scan(a.ctx, r, opts...) {
 		if err != nil {
 			return err
 		}
-		if getO.keysOnly {
+		if o.keysOnly {
 			a.printKV(kv.Key, nil, false)
 		} else {
-			a.printKV(kv.Key, kv.Value, getO.valueOnly)
+			a.printKV(kv.Key, kv.Value, o.valueOnly)
 		}
 		if n++; limit > 0 && n >= limit {
 			break
@@ -317,16 +312,12 @@ type delOpts struct {
 	prefix, prevKV, fromKey, rng bool
 }
 
-func (o *delOpts) define(fs *flagSet) {
+func (o *delOpts) flags(fs *flagSet) {
 	fs.boolVar(&o.prefix, "prefix", "delete keys with matching prefix")
 	fs.boolVar(&o.prevKV, "prev-kv", "return deleted key-value pairs")
 	fs.boolVar(&o.fromKey, "from-key", "delete keys that are greater than or equal to the given key using byte compare")
 	fs.boolVar(&o.rng, "range", "delete range of keys")
 }
-
-var delO delOpts
-
-func delFlags(_ *app, fs *flagSet) { delO = delOpts{}; delO.define(fs) }
 
 // op checks del's arguments; warn is etcdctl's warning for an explicit range without --range.
 func (o *delOpts) op(args []string) (r etcd.KeyRange, opts []etcd.DeleteOption, warn string, err error) {
@@ -353,8 +344,8 @@ func (o *delOpts) op(args []string) (r etcd.KeyRange, opts []etcd.DeleteOption, 
 	return keyRange(args[0], end, o.prefix, o.fromKey), opts, warn, nil
 }
 
-func runDel(a *app, args []string) error {
-	r, opts, warn, err := delO.op(args)
+func (o *delOpts) run(a *app, args []string) error {
+	r, opts, warn, err := o.op(args)
 	if err != nil {
 		return err
 	}
@@ -380,11 +371,11 @@ func runDel(a *app, args []string) error {
 
 func (a *app) printDelete(res etcd.DeleteResult) error {
 	if a.json() {
-		return printJSON(a.stdout, res.Raw)
+		return printJSON(a.stdout, deleteJSON(&res))
 	}
-	fmt.Fprintln(a.stdout, res.Raw.GetDeleted())
-	for _, kv := range res.Raw.GetPrevKvs() {
-		a.printKV(kv.GetKey(), kv.GetValue(), false)
+	fmt.Fprintln(a.stdout, res.Deleted)
+	for _, kv := range res.PrevKVs {
+		a.printKV(kv.Key, kv.Value, false)
 	}
 	return nil
 }

@@ -11,24 +11,28 @@ import (
 )
 
 func init() {
-	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", run: runLeaseGrant})
-	register(&command{path: "lease revoke", use: "lease revoke <leaseID>", short: "Revokes leases", run: runLeaseRevoke})
+	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", define: noFlags(runLeaseGrant)})
+	register(&command{path: "lease revoke", use: "lease revoke <leaseID>", short: "Revokes leases", define: noFlags(runLeaseRevoke)})
 	register(&command{path: "lease timetolive", use: "lease timetolive <leaseID> [options]", short: "Get lease information",
-		flags: func(_ *app, fs *flagSet) {
-			ttlKeys = false
-			fs.boolVar(&ttlKeys, "keys", "Get keys attached to this lease")
-		},
-		run: runLeaseTimeToLive})
-	register(&command{path: "lease list", use: "lease list", short: "List all active leases", run: runLeaseList})
+		define: withOptions[timeToLiveOpts]})
+	register(&command{path: "lease list", use: "lease list", short: "List all active leases", define: noFlags(runLeaseList)})
 	register(&command{path: "lease keep-alive", use: "lease keep-alive [options] <leaseID>", short: "Keeps leases alive (renew)",
-		flags: func(_ *app, fs *flagSet) {
-			keepAliveOnce = false
-			fs.boolVar(&keepAliveOnce, "once", "Resets the keep-alive time to its original value and exits immediately")
-		},
-		run: runLeaseKeepAlive})
+		define: withOptions[keepAliveOpts]})
 }
 
-var ttlKeys, keepAliveOnce bool
+// timeToLiveOpts are lease timetolive's flags.
+type timeToLiveOpts struct{ keys bool }
+
+func (o *timeToLiveOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.keys, "keys", "Get keys attached to this lease")
+}
+
+// keepAliveOpts are lease keep-alive's flags.
+type keepAliveOpts struct{ once bool }
+
+func (o *keepAliveOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.once, "once", "Resets the keep-alive time to its original value and exits immediately")
+}
 
 // The lease commands print the server's whole responses, headers included, as etcdctl does:
 // package etcd's lease results carry the headers.
@@ -95,7 +99,7 @@ func runLeaseRevoke(a *app, args []string) error {
 	})
 }
 
-func runLeaseTimeToLive(a *app, args []string) error {
+func (o *timeToLiveOpts) run(a *app, args []string) error {
 	if len(args) != 1 {
 		return fail(exitBadArgs, "lease timetolive command needs lease ID as argument")
 	}
@@ -104,7 +108,7 @@ func runLeaseTimeToLive(a *app, args []string) error {
 		return err
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		info, err := c.TimeToLive(ctx, id, ttlKeys)
+		info, err := c.TimeToLive(ctx, id, o.keys)
 		gone := errors.Is(err, etcd.ErrLeaseNotFound)
 		if err != nil && !gone {
 			return &exitErr{code: exitBadConnection, err: err}
@@ -127,7 +131,7 @@ func runLeaseTimeToLive(a *app, args []string) error {
 			return nil
 		}
 		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds), remaining(%ds)", int64(id), secs(info.GrantedTTL), ttl)
-		if ttlKeys {
+		if o.keys {
 			keys := make([]string, len(info.Keys))
 			for i, k := range info.Keys {
 				keys[i] = string(k)
@@ -182,7 +186,7 @@ func (a *app) printKeepAlive(l etcd.Lease) error {
 // runLeaseKeepAlive renews the lease once (--once) or every third of its TTL, printing each
 // renewal with its header, until interrupted or the lease is gone. Each renewal is one
 // KeepAliveOnce: package etcd's background KeepAlive does not report single renewals.
-func runLeaseKeepAlive(a *app, args []string) error {
+func (o *keepAliveOpts) run(a *app, args []string) error {
 	if len(args) != 1 {
 		return fail(exitBadArgs, "lease keep-alive command needs lease ID as argument")
 	}
@@ -198,7 +202,7 @@ func runLeaseKeepAlive(a *app, args []string) error {
 	for {
 		l, err := c.KeepAliveOnce(a.ctx, id)
 		if errors.Is(err, etcd.ErrLeaseNotFound) {
-			if keepAliveOnce {
+			if o.once {
 				return fail(exitBadConnection, "etcdserver: requested lease not found")
 			}
 			break
@@ -210,7 +214,7 @@ func runLeaseKeepAlive(a *app, args []string) error {
 			return &exitErr{code: exitBadConnection, err: err}
 		}
 		a.printKeepAlive(l)
-		if keepAliveOnce {
+		if o.once {
 			return nil
 		}
 		select {

@@ -13,27 +13,27 @@ import (
 
 func init() {
 	register(&command{path: "lock", use: "lock <lockname> [exec-command arg1 arg2 ...]", short: "Acquires a named lock",
-		flags: func(_ *app, fs *flagSet) {
-			fs.int64Var(&lockTTL, "ttl", 10, "timeout for session")
-		},
-		run: runLock,
+		define: withOptions[lockOpts],
 		// The command's own flags are its own: "lock name ls -l" runs "ls -l".
 		stopAfter: 2})
 }
 
-var lockTTL int64
+// lockOpts are lock's flags.
+type lockOpts struct{ ttl int64 }
+
+func (o *lockOpts) flags(fs *flagSet) { fs.int64Var(&o.ttl, "ttl", 10, "timeout for session") }
 
 // runLock waits its turn for the lock called name (FIFO), then either runs the command given
 // after the name while holding it, with ETCD_LOCK_KEY and ETCD_LOCK_REV in its environment,
 // and exits with the command's status; or prints the lock's key and holds the lock until
 // SIGINT or SIGTERM. Either way it unlocks and revokes its session before exiting.
-func runLock(a *app, args []string) error {
+func (o *lockOpts) run(a *app, args []string) error {
 	if len(args) == 0 {
 		return fail(exitBadArgs, "lock takes a lock name argument and an optional command to execute")
 	}
 	var opts []etcd.SessionOption
-	if lockTTL > 0 {
-		opts = append(opts, etcd.WithTTL(time.Duration(lockTTL)*time.Second))
+	if o.ttl > 0 {
+		opts = append(opts, etcd.WithTTL(time.Duration(o.ttl)*time.Second))
 	}
 	c, s, err := a.session(opts...)
 	if err != nil {

@@ -49,10 +49,34 @@ type command struct {
 	path  string // "lease grant"
 	use   string // "lease grant <ttl>"
 	short string
-	flags func(*app, *flagSet)
-	run   func(*app, []string) error
+	// define declares the command's own flags on fs and returns its run function, bound to
+	// this invocation's values of them: two runs never share flag state.
+	define func(fs *flagSet) runFunc
 	// stopAfter: after this many positional arguments, the rest are not parsed as flags.
 	stopAfter int
+}
+
+// runFunc runs a command with its positional arguments.
+type runFunc func(a *app, args []string) error
+
+// options are a command's flag values: flags declares them on a flag set, run runs the
+// command with the values parsed.
+type options[O any] interface {
+	*O
+	flags(fs *flagSet)
+	run(a *app, args []string) error
+}
+
+// withOptions defines a command whose flags are the fields of an O made for each run.
+func withOptions[O any, P options[O]](fs *flagSet) runFunc {
+	p := P(new(O))
+	p.flags(fs)
+	return p.run
+}
+
+// noFlags defines a command without flags of its own.
+func noFlags(run runFunc) func(*flagSet) runFunc {
+	return func(*flagSet) runFunc { return run }
 }
 
 var commands []*command
@@ -110,41 +134,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (a *app) dispatch(args []string) error {
-	globalFS := newFlagSet()
-	a.g.define(globalFS)
-	// Find the command's words among the arguments, skipping global flags and their values.
-	var words []int
-	for i := 0; i < len(args) && len(words) < 2; i++ {
-		arg := args[i]
-		if arg == "--" {
-			break
-		}
-		if strings.HasPrefix(arg, "-") && len(arg) > 1 {
-			if globalFS.takesValue(arg) {
-				i++
-			}
-			if arg == "-h" || arg == "--help" {
-				a.usage(a.stdout)
-				return nil
-			}
-			continue
-		}
-		if len(words) == 1 && !isGroup(args[words[0]]) {
-			break
-		}
-		words = append(words, i)
-	}
-	if len(words) == 0 {
-		a.usage(a.stdout)
-		return nil
-	}
+	a.fs = newFlagSet()
+	a.g.define(a.fs)
+	var help bool
+	a.fs.boolVar(&help, "help", "help for etcdkit")
+	a.fs.alias("h", "help")
+	words := commandWords(args, a.fs)
 	names := make([]string, len(words))
 	for i, w := range words {
 		names[i] = args[w]
-	}
-	if names[0] == "help" {
-		a.usage(a.stdout)
-		return nil
 	}
 	path := strings.Join(names, " ")
 	for _, c := range commands {
@@ -152,30 +150,33 @@ func (a *app) dispatch(args []string) error {
 			a.cmd = c
 		}
 	}
-	if a.cmd == nil {
-		if isGroup(names[0]) {
-			a.groupUsage(a.stdout, names[0])
-			return nil
-		}
-		return &exitErr{code: exitError, err: fmt.Errorf("unknown command %q for \"etcdkit\"\nRun 'etcdkit --help' for usage.", path)}
+	switch {
+	case len(names) > 0 && names[0] == "help":
+		a.usage(a.stdout)
+		return nil
+	case a.cmd == nil && len(names) > 0 && !isGroup(names[0]):
+		return &exitErr{code: exitError, err: fmt.Errorf("unknown command %q for \"etcdkit\"\nRun 'etcdkit --help' for usage.", names[0])}
 	}
+	// Every other argument, wherever it stands, is a flag or an argument of the command.
 	rest := slices.Clone(args)
 	for i := len(words) - 1; i >= 0; i-- {
 		rest = slices.Delete(rest, words[i], words[i]+1)
 	}
 	a.rawArgs = rest
-	a.fs = globalFS
-	var help bool
-	a.fs.boolVar(&help, "help", "help for "+a.cmd.path)
-	a.fs.alias("h", "help")
-	if a.cmd.flags != nil {
-		a.cmd.flags(a, a.fs)
+	var run runFunc
+	stopAfter := 0
+	if a.cmd != nil {
+		run, stopAfter = a.cmd.define(a.fs), a.cmd.stopAfter
 	}
-	pos, dash, err := a.fs.parse(rest, a.cmd.stopAfter)
+	pos, dash, err := a.fs.parse(rest, stopAfter)
 	if err != nil {
 		return &exitErr{code: exitError, err: err, usage: true}
 	}
-	if help {
+	switch {
+	case a.cmd == nil && len(names) > 0:
+		a.groupUsage(a.stdout, names[0])
+		return nil
+	case a.cmd == nil || help:
 		a.usage(a.stdout)
 		return nil
 	}
@@ -186,7 +187,37 @@ func (a *app) dispatch(args []string) error {
 	if err := a.g.check(); err != nil {
 		return err
 	}
-	return a.cmd.run(a, pos)
+	return run(a, pos)
+}
+
+// commandWords finds the command's name among args, as cobra finds etcdctl's: one word, or a
+// group and a subcommand ("lease grant"), returned as positions in args. The command's own
+// flags are not known until the command is, so a flag written before the name, without "="
+// and not known to fs as a boolean, takes the next argument as its value: "--consistency s
+// get a" runs get, and "--prefix get a" names the command "a", as in etcdctl.
+func commandWords(args []string, fs *flagSet) []int {
+	var words []int
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			return words
+		case arg == "":
+		case strings.HasPrefix(arg, "-"):
+			if fs.takesNext(arg) {
+				if len(args)-i-1 <= 1 {
+					return words // cobra stops here: a last value is never a command
+				}
+				i++
+			}
+		default:
+			words = append(words, i)
+			if len(words) == 2 || !isGroup(arg) {
+				return words
+			}
+		}
+	}
+	return words
 }
 
 func isGroup(name string) bool {
@@ -216,9 +247,7 @@ func (a *app) usage(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\nFlags:\n", a.cmd.use, a.cmd.short)
 	own := newFlagSet()
-	if a.cmd.flags != nil {
-		a.cmd.flags(&app{}, own)
-	}
+	a.cmd.define(own)
 	var help bool
 	own.boolVar(&help, "help", "help for "+a.cmd.path)
 	own.alias("h", "help")

@@ -81,18 +81,6 @@ func hexBytes(b []byte) string {
 	return sb.String()
 }
 
-// jsonHeader is a response header as etcdctl's JSON prints it.
-type jsonHeader struct {
-	ClusterID uint64 `json:"cluster_id,omitempty"`
-	MemberID  uint64 `json:"member_id,omitempty"`
-	Revision  int64  `json:"revision,omitempty"`
-	RaftTerm  uint64 `json:"raft_term,omitempty"`
-}
-
-func headerJSON(h etcd.Header) *jsonHeader {
-	return &jsonHeader{ClusterID: h.ClusterID, MemberID: h.MemberID, Revision: h.Revision, RaftTerm: h.RaftTerm}
-}
-
 // flushWriter passes each write straight through a's buffered stdout, so that a child
 // process's output appears as it is written.
 type flushWriter struct{ w *bufio.Writer }

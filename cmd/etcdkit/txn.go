@@ -9,21 +9,21 @@ import (
 	"strings"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 func init() {
 	register(&command{path: "txn", use: "txn [options]",
-		short: "Txn processes all the requests in one transaction, read from standard input",
-		flags: func(_ *app, fs *flagSet) {
-			txnInteractive = false
-			fs.boolVar(&txnInteractive, "interactive", "Input transaction in interactive mode")
-			fs.alias("i", "interactive")
-		},
-		run: runTxn})
+		short:  "Txn processes all the requests in one transaction, read from standard input",
+		define: withOptions[txnOpts]})
 }
 
-var txnInteractive bool
+// txnOpts are txn's flags.
+type txnOpts struct{ interactive bool }
+
+func (o *txnOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.interactive, "interactive", "Input transaction in interactive mode")
+	fs.alias("i", "interactive")
+}
 
 // Transactions are read as etcdctl reads them: comparisons, a blank line, the requests to run
 // when every comparison holds, a blank line, the requests to run otherwise, a blank line.
@@ -37,12 +37,12 @@ var txnInteractive bool
 //	put key1 "created-key1"
 //	put key2 "some extra key"
 
-func runTxn(a *app, args []string) error {
+func (o *txnOpts) run(a *app, args []string) error {
 	if len(args) != 0 {
 		return fail(exitBadArgs, "txn command does not accept argument")
 	}
 	prompt := func(s string) {
-		if txnInteractive {
+		if o.interactive {
 			fmt.Fprintln(a.stdout, s)
 			a.stdout.Flush()
 		}
@@ -72,7 +72,7 @@ func runTxn(a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.printTxn(res.Raw)
+	return a.printTxn(res)
 }
 
 // parseTxn reads a whole transaction.
@@ -248,7 +248,7 @@ func parseRequest(line string) (etcd.Op, error) {
 	switch args[0] {
 	case "put":
 		var o putOpts
-		o.define(fs)
+		o.flags(fs)
 		pos, _, err := fs.parse(args[1:], 0)
 		if err != nil {
 			return etcd.Op{}, invalid
@@ -272,7 +272,7 @@ func parseRequest(line string) (etcd.Op, error) {
 		return etcd.OpGet(r, opts...), nil
 	case "del":
 		var o delOpts
-		o.define(fs)
+		o.flags(fs)
 		o.rng = true // no interactive delay inside a transaction
 		pos, _, err := fs.parse(args[1:], 0)
 		if err != nil {
@@ -329,62 +329,24 @@ func splitArgs(line string) ([]string, error) {
 	}
 }
 
-// txnJSON mirrors etcdctl's JSON form of a transaction's response, whose operation results
-// are wrapped as {"Response": {"response_put": ...}}.
-type txnJSON struct {
-	Header    *etcdserverpb.ResponseHeader `json:"header,omitempty"`
-	Succeeded bool                         `json:"succeeded,omitempty"`
-	Responses []txnOpJSON                  `json:"responses,omitempty"`
-}
-
-type txnOpJSON struct {
-	Response txnOpResponseJSON `json:"Response"`
-}
-
-type txnOpResponseJSON struct {
-	Range  *etcdserverpb.RangeResponse       `json:"response_range,omitempty"`
-	Put    *etcdserverpb.PutResponse         `json:"response_put,omitempty"`
-	Delete *etcdserverpb.DeleteRangeResponse `json:"response_delete_range,omitempty"`
-	Txn    *txnJSON                          `json:"response_txn,omitempty"`
-}
-
-func toTxnJSON(resp *etcdserverpb.TxnResponse) *txnJSON {
-	out := &txnJSON{Header: resp.GetHeader(), Succeeded: resp.GetSucceeded()}
-	for _, r := range resp.GetResponses() {
-		var j txnOpResponseJSON
-		switch {
-		case r.GetResponseRange() != nil:
-			j.Range = r.GetResponseRange()
-		case r.GetResponsePut() != nil:
-			j.Put = r.GetResponsePut()
-		case r.GetResponseDeleteRange() != nil:
-			j.Delete = r.GetResponseDeleteRange()
-		case r.GetResponseTxn() != nil:
-			j.Txn = toTxnJSON(r.GetResponseTxn())
-		}
-		out.Responses = append(out.Responses, txnOpJSON{j})
-	}
-	return out
-}
-
-func (a *app) printTxn(resp *etcdserverpb.TxnResponse) error {
+func (a *app) printTxn(res etcd.TxnResult) error {
 	if a.json() {
-		return printJSON(a.stdout, toTxnJSON(resp))
+		return printJSON(a.stdout, txnJSON(&res))
 	}
-	if resp.GetSucceeded() {
+	if res.Succeeded {
 		fmt.Fprintln(a.stdout, "SUCCESS")
 	} else {
 		fmt.Fprintln(a.stdout, "FAILURE")
 	}
-	for _, r := range resp.GetResponses() {
+	for _, r := range res.Results {
 		fmt.Fprintln(a.stdout)
 		switch {
-		case r.GetResponseDeleteRange() != nil:
-			a.printDelete(etcd.DeleteResult{Raw: r.GetResponseDeleteRange()})
-		case r.GetResponsePut() != nil:
-			a.printPut(etcd.PutResult{Raw: r.GetResponsePut()})
-		case r.GetResponseRange() != nil:
-			a.printRange(etcd.RangeResult{Raw: r.GetResponseRange()}, false)
+		case r.Delete != nil:
+			a.printDelete(*r.Delete)
+		case r.Put != nil:
+			a.printPut(*r.Put)
+		case r.Get != nil:
+			a.printRange(*r.Get, false)
 		default:
 			fmt.Fprintf(a.stdout, "unexpected response %+v\n", r)
 		}

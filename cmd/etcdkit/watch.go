@@ -7,30 +7,28 @@ import (
 	"os/exec"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
-	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 func init() {
 	register(&command{path: "watch", use: "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
-		short: "Watches events stream on keys or prefixes", flags: watchFlags, run: runWatch})
+		short: "Watches events stream on keys or prefixes", define: withOptions[watchOpts]})
 }
 
-var watchO struct {
+// watchOpts are watch's flags.
+type watchOpts struct {
 	prefix, prevKV bool
 	rev            int64
 }
 
-func watchFlags(_ *app, fs *flagSet) {
-	watchO.prefix, watchO.prevKV, watchO.rev = false, false, 0
-	fs.boolVar(&watchO.prefix, "prefix", "Watch on a prefix if prefix is set")
-	fs.int64Var(&watchO.rev, "rev", 0, "Revision to start watching")
-	fs.boolVar(&watchO.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
+func (o *watchOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.prefix, "prefix", "Watch on a prefix if prefix is set")
+	fs.int64Var(&o.rev, "rev", 0, "Revision to start watching")
+	fs.boolVar(&o.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
 }
 
 // watchArgs splits watch's arguments into the key range and the command to run on each
 // event, taking the key from ETCDCTL_WATCH_KEY and ETCDCTL_WATCH_RANGE_END when set.
-func (a *app) watchArgs(pos []string) (keys, execArgs []string, err error) {
+func (o *watchOpts) args(a *app, pos []string) (keys, execArgs []string, err error) {
 	envKey, envRange := a.getenv("ETCDCTL_WATCH_KEY"), a.getenv("ETCDCTL_WATCH_RANGE_END")
 	if envKey == "" && envRange != "" {
 		return nil, nil, fail(exitBadArgs, "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=%q", envRange)
@@ -54,7 +52,7 @@ func (a *app) watchArgs(pos []string) (keys, execArgs []string, err error) {
 	if len(keys) == 0 || len(keys) > 2 {
 		return nil, nil, fail(exitBadArgs, "bad number of arguments")
 	}
-	if len(keys) == 2 && watchO.prefix {
+	if len(keys) == 2 && o.prefix {
 		return nil, nil, fail(exitBadArgs, "`range_end` and `--prefix` are mutually exclusive")
 	}
 	return keys, execArgs, nil
@@ -63,8 +61,8 @@ func (a *app) watchArgs(pos []string) (keys, execArgs []string, err error) {
 // runWatch prints every event, as etcdctl does, and runs the command given after "--" for
 // each one with ETCD_WATCH_REVISION, ETCD_WATCH_EVENT_TYPE, ETCD_WATCH_KEY and
 // ETCD_WATCH_VALUE in its environment. It runs until interrupted.
-func runWatch(a *app, pos []string) error {
-	keys, execArgs, err := a.watchArgs(pos)
+func (o *watchOpts) run(a *app, pos []string) error {
+	keys, execArgs, err := o.args(a, pos)
 	if err != nil {
 		return err
 	}
@@ -72,15 +70,15 @@ func runWatch(a *app, pos []string) error {
 	if len(keys) == 2 {
 		end = keys[1]
 	}
-	r := keyRange(keys[0], end, watchO.prefix, false)
+	r := keyRange(keys[0], end, o.prefix, false)
 	if len(r.Key) == 0 {
 		r = etcd.FromKey("\x00")
 	}
 	var opts []etcd.WatchOption
-	if watchO.rev > 0 {
-		opts = append(opts, etcd.FromRevision(watchO.rev))
+	if o.rev > 0 {
+		opts = append(opts, etcd.FromRevision(o.rev))
 	}
-	if watchO.prevKV {
+	if o.prevKV {
 		opts = append(opts, etcd.PrevKV())
 	}
 	c, err := a.client()
@@ -123,22 +121,10 @@ func runWatch(a *app, pos []string) error {
 }
 
 // printEvent prints one event: simple as etcdctl's lines, json as etcdctl's watch response
-// object holding the one event (the header carries the event's revision only: package etcd's
-// events do not carry the rest of the response header).
+// object holding the one event.
 func (a *app) printEvent(ev etcd.Event) {
 	if a.json() {
-		e := &mvccpb.Event{Kv: rawKV(&ev.KV), PrevKv: rawKV(ev.PrevKV)}
-		if ev.Type == etcd.EventDelete {
-			e.Type = mvccpb.Event_DELETE
-		}
-		printJSON(a.stdout, struct {
-			Header          *etcdserverpb.ResponseHeader
-			Events          []*mvccpb.Event
-			CompactRevision int64
-			Canceled        bool
-			Created         bool
-			CancelReason    string
-		}{Header: &etcdserverpb.ResponseHeader{Revision: ev.Revision}, Events: []*mvccpb.Event{e}})
+		printJSON(a.stdout, watchJSON(ev))
 		return
 	}
 	fmt.Fprintln(a.stdout, ev.Type)
@@ -146,12 +132,4 @@ func (a *app) printEvent(ev etcd.Event) {
 		a.printKV(ev.PrevKV.Key, ev.PrevKV.Value, false)
 	}
 	a.printKV(ev.KV.Key, ev.KV.Value, false)
-}
-
-func rawKV(kv *etcd.KeyValue) *mvccpb.KeyValue {
-	if kv == nil {
-		return nil
-	}
-	return &mvccpb.KeyValue{Key: kv.Key, Value: kv.Value, CreateRevision: kv.CreateRevision,
-		ModRevision: kv.ModRevision, Version: kv.Version, Lease: int64(kv.Lease)}
 }

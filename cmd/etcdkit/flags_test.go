@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// TestCompareFlagsBeforeCommand: a command's flag written before the command's name is read
+// as etcdctl's cobra reads it. A flag not known globally as a boolean takes the next word as
+// its value while the command is looked for, so "--consistency s get a" runs get, while
+// "--prefix get a" looks for a command "a"; once found, the command parses every flag.
+func TestCompareFlagsBeforeCommand(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	p.must("put", "a", "1")
+	p.must("put", "ab", "2")
+	for _, args := range [][]string{
+		{"--consistency", "s", "get", "a"},
+		{"--consistency=s", "get", "a"},
+		{"--limit", "1", "get", "a", "b"},
+		{"--prefix", "get", "a"},
+		{"--prefix=true", "get", "a"},
+		{"--prefix", "true", "get", "a"},
+		{"--keys-only", "get", "a"},
+		{"--prefix", "--", "get", "a"},
+		{"-w", "json", "--prefix=true", "get", "a"},
+		{"--hex", "get", "a"},
+		{"-x", "get", "a"},
+		{"--bogus", "x", "get", "a"},
+		{"--prefix", "get"},
+		{"-i", "txn"},
+		{"-l", "x", "elect", "e"},
+		{"--keys", "x", "lease", "timetolive", "1"},
+		{"--keys", "lease", "list"},
+		{"member", "--bogus", "list"},
+		{"--consistency", "s", "member", "list"},
+	} {
+		p.compareRead(readCase{name: strings.Join(args, " "), args: args})
+	}
+}
+
+// TestRunReentrant runs commands with different flags concurrently in one process: each run
+// parses its own flags, so none sees another's (run under -race).
+func TestRunReentrant(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	ep := cl.Endpoints()[0]
+	kit := func(args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		args = append([]string{"--endpoints", ep}, args...)
+		code := run(context.Background(), args, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+		return out.String(), errb.String(), code
+	}
+	for _, kv := range [][2]string{{"r/a", "1"}, {"r/b", "2"}} {
+		if _, stderr, code := kit("put", kv[0], kv[1]); code != 0 {
+			t.Fatalf("put %s: exit %d: %s", kv[0], code, stderr)
+		}
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "--prefix", "r/"}, "r/a\n1\nr/b\n2\n"},
+		{[]string{"get", "r/a"}, "r/a\n1\n"},
+		{[]string{"get", "--print-value-only", "r/b"}, "2\n"},
+		{[]string{"-w", "json", "get", "--keys-only", "--count-only", "r/"}, ""},
+		{[]string{"--consistency", "s", "get", "--from-key", "r/b"}, "r/b\n2\n"},
+	}
+	var wg sync.WaitGroup
+	for i := range 40 {
+		tc := cases[i%len(cases)]
+		wg.Go(func() {
+			out, stderr, _ := kit(tc.args...)
+			if out != tc.want {
+				t.Errorf("run %d %v printed %q (stderr %q), want %q", i, tc.args, out, stderr, tc.want)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestNoStubImports: the CLI reaches etcd only through package etcd (DESIGN.md), its tests
+// included, so that it builds over stubs of any release.
+func TestNoStubImports(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if path := strings.Trim(imp.Path.Value, `"`); strings.Contains(path, "/gen/") || strings.HasSuffix(path, "/gen") {
+				t.Errorf("%s imports %s: use package etcd, not the generated stubs", name, path)
+			}
+		}
+	}
+}
