@@ -6,8 +6,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 // Metadata keys etcd reads on every call and stream.
@@ -16,11 +14,16 @@ const (
 	hasLeaderKey = "hasleader" // "true": fail when the member has no leader
 )
 
+// login asks the cluster for an auth token. It is set by authlogin.go, which a copy of the
+// kit has only when its stubs keep Auth.Authenticate; without it a Config with a username
+// is refused.
+var login func(ctx context.Context, conn grpc.ClientConnInterface, user, password string) (string, error)
+
 // authenticator holds the auth token: fetched on first use, shared by every call and stream,
 // and fetched again when the server rejects it.
 type authenticator struct {
 	user, password string
-	client         etcdserverpb.AuthClient
+	conn           grpc.ClientConnInterface
 
 	mu    sync.Mutex
 	token string
@@ -33,11 +36,11 @@ func (a *authenticator) get(ctx context.Context) (string, error) {
 	if a.token != "" {
 		return a.token, nil
 	}
-	resp, err := a.client.Authenticate(ctx, &etcdserverpb.AuthenticateRequest{Name: a.user, Password: a.password})
+	token, err := login(ctx, a.conn, a.user, a.password)
 	if err != nil {
 		return "", opError("authenticate", "", err)
 	}
-	a.token = resp.GetToken()
+	a.token = token
 	return a.token, nil
 }
 
@@ -66,7 +69,7 @@ func tokenRejected(err error) bool { return kindOf(err)&staleToken != 0 }
 // withToken attaches the auth token for method, when the client authenticates, and returns
 // the token it used ("" when none).
 func (c *Client) withToken(ctx context.Context, method string) (context.Context, string, error) {
-	if c.auth == nil || method == etcdserverpb.Auth_Authenticate_FullMethodName {
+	if c.auth == nil || method == methodAuthenticate {
 		return ctx, "", nil
 	}
 	token, err := c.auth.get(ctx)

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease,Watch,Auth.Authenticate,Auth.AuthEnable,Auth.UserAdd,Auth.UserGrantRole,Auth.RoleAdd,Auth.RoleGrantPermission
+
 package etcd
 
 import (

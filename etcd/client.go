@@ -31,13 +31,10 @@ type Client struct {
 	auth      *authenticator // nil without a username
 	dialOpt   []grpc.DialOption
 
-	kv      etcdserverpb.KVClient
-	lease   etcdserverpb.LeaseClient
-	cluster etcdserverpb.ClusterClient
-	maint   etcdserverpb.MaintenanceClient
+	kv etcdserverpb.KVClient
 
-	keeperOnce sync.Once
-	keeper     *keeper
+	partsMu sync.Mutex
+	parts   map[string]any // the optional parts' shared state, started on first use
 
 	resolver   *manual.Resolver // the endpoints the balancer uses (endpoints.go)
 	addrMu     sync.Mutex       // guards the three maps below and resolver updates
@@ -48,9 +45,6 @@ type Client struct {
 	verified   chan struct{} // closed when the first cluster check is over
 	verifyMu   sync.Mutex    // serializes cluster checks
 	clusterID  atomic.Uint64 // the cluster's ID; 0 until known
-
-	watchOnce sync.Once
-	watches   *watchHub // the shared watch stream, started by the first watch
 
 	mu       sync.Mutex         // guards closed against loops.Add
 	closed   bool               // set by Close
@@ -71,6 +65,9 @@ func New(cfg Config) (*Client, error) {
 	eps, secure, err := cfg.validate()
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Username != "" && login == nil {
+		return nil, fmt.Errorf("%w: a username, but this copy of the kit has no Auth.Authenticate stubs", ErrConfig)
 	}
 	c := &Client{
 		cfg:       cfg,
@@ -104,12 +101,9 @@ func New(cfg Config) (*Client, error) {
 	c.conn = conn
 	c.endpoints = names
 	if cfg.Username != "" {
-		c.auth = &authenticator{user: cfg.Username, password: cfg.Password, client: etcdserverpb.NewAuthClient(conn)}
+		c.auth = &authenticator{user: cfg.Username, password: cfg.Password, conn: conn}
 	}
 	c.kv = etcdserverpb.NewKVClient(conn)
-	c.lease = etcdserverpb.NewLeaseClient(conn)
-	c.cluster = etcdserverpb.NewClusterClient(conn)
-	c.maint = etcdserverpb.NewMaintenanceClient(conn)
 	return c, nil
 }
 
@@ -195,6 +189,22 @@ func (c *Client) isClosed() bool {
 	default:
 		return false
 	}
+}
+
+// part returns the client's shared state for an optional part of the package (the watch
+// hub, the lease keeper), made by start on first use.
+func (c *Client) part(name string, start func() any) any {
+	c.partsMu.Lock()
+	defer c.partsMu.Unlock()
+	p, ok := c.parts[name]
+	if !ok {
+		if c.parts == nil {
+			c.parts = make(map[string]any)
+		}
+		p = start()
+		c.parts[name] = p
+	}
+	return p
 }
 
 // goLoop runs f as one of the client's background goroutines, which Close waits for. It

@@ -26,7 +26,7 @@ type headered interface {
 // awaitCluster waits, within ctx, for the first check of a client with several endpoints,
 // starting it on the first call.
 func (c *Client) awaitCluster(ctx context.Context) error {
-	if len(c.endpoints) < 2 {
+	if len(c.endpoints) < 2 || memberStatus == nil {
 		return nil
 	}
 	c.verifyOnce.Do(func() {
@@ -66,6 +66,9 @@ func (c *Client) foreign(reply any) bool {
 // half of the endpoints agree, so that a hung endpoint does not hold it up, and gives up when
 // ctx ends.
 func (c *Client) verifyEndpoints(ctx context.Context) {
+	if memberStatus == nil {
+		return
+	}
 	c.verifyMu.Lock()
 	defer c.verifyMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
@@ -77,10 +80,9 @@ func (c *Client) verifyEndpoints(ctx context.Context) {
 	answers := make(chan answer, len(c.endpoints))
 	for i, ep := range c.endpoints {
 		go func() {
-			var id uint64
-			if st, err := c.Status(ctx, ep); err == nil {
-				id = st.Header.ClusterID
-				c.learnMember(st.Header.MemberID, ep)
+			id, member, _, err := memberStatus(ctx, c, ep)
+			if err == nil {
+				c.learnMember(member, ep)
 			}
 			answers <- answer{i, id}
 		}()

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease,Watch
+
 package etcd
 
 import (

@@ -14,6 +14,12 @@ import (
 // comes back once it answers a status request again. When every endpoint is excluded, the
 // frozen ones stay in use: a slow cluster beats none.
 
+// memberStatus asks one endpoint which cluster and member serve it and which etcd version
+// it runs. It is set by statusprobe.go, which a copy of the kit has only when its stubs keep
+// Maintenance.Status; without it the client skips what needs it: the first cluster check,
+// leaving frozen members out, and RequestProgress (ErrNotSupported).
+var memberStatus func(ctx context.Context, c *Client, endpoint string) (clusterID, memberID uint64, version string, err error)
+
 // addresses are the balancer's addresses for endpoints ("host:port"). Each one carries its
 // own host as its TLS server name, so that every endpoint is verified against its own name
 // (Config.TLS.ServerName, when set, still overrides it).
@@ -91,7 +97,7 @@ func (c *Client) thaw(ep string) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(c.life, thawInterval)
-		_, err := c.Status(ctx, ep)
+		_, _, _, err := memberStatus(ctx, c, ep)
 		cancel()
 		if err == nil {
 			c.addrMu.Lock()

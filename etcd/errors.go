@@ -244,6 +244,15 @@ func statusSentinel(st *status.Status) error {
 	return errors.New("etcd: " + st.Message())
 }
 
+// renameOp returns err as an *Error of op on key, keeping its cause and status.
+func renameOp(op, key string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return &Error{Op: op, Key: key, Err: e.Err, Status: e.Status}
+	}
+	return opError(op, key, err)
+}
+
 // reasonMessage returns the server message inside a reason string that holds a formatted
 // gRPC status ("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token"), as a
 // watch's cancel reason does; other reasons are returned unchanged.

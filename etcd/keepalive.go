@@ -1,3 +1,5 @@
+//etcdkit:needs Lease
+
 package etcd
 
 import (
@@ -79,9 +81,9 @@ func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive,
 	}
 }
 
-// leaseKeeper starts the client's keeper on first use.
+// leaseKeeper returns the client's keeper, started on first use.
 func (c *Client) leaseKeeper() *keeper {
-	c.keeperOnce.Do(func() {
+	return c.part("lease keeper", func() any {
 		kp := &keeper{
 			c:       c,
 			adds:    make(chan *KeepAlive),
@@ -89,12 +91,11 @@ func (c *Client) leaseKeeper() *keeper {
 			leases:  make(map[LeaseID]*kept),
 		}
 		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse], error) {
-			return c.lease.LeaseKeepAlive(ctx)
+			return etcdserverpb.NewLeaseClient(c.conn).LeaseKeepAlive(ctx)
 		})
-		c.keeper = kp
 		c.goLoop(kp.run)
-	})
-	return c.keeper
+		return kp
+	}).(*keeper)
 }
 
 // keeper owns the client's lease keep-alive stream and the state of every kept lease; only its

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease
+
 package etcd
 
 import (
@@ -7,12 +9,6 @@ import (
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
-
-// LeaseID identifies a lease. Zero means no lease.
-type LeaseID int64
-
-// String formats the ID in hex, as etcdctl does.
-func (id LeaseID) String() string { return fmt.Sprintf("%x", int64(id)) }
 
 // Lease is a granted or renewed lease.
 type Lease struct {
@@ -53,7 +49,7 @@ func (c *Client) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 	if err != nil {
 		return Lease{}, &Error{Op: "lease grant", Err: err}
 	}
-	resp, err := c.lease.LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: secs})
+	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseGrant(ctx, &etcdserverpb.LeaseGrantRequest{TTL: secs})
 	if err != nil {
 		return Lease{}, opError("lease grant", "", err)
 	}
@@ -68,7 +64,7 @@ func (c *Client) Revoke(ctx context.Context, id LeaseID) (Header, error) {
 	if err := c.check("lease revoke", id.String()); err != nil {
 		return Header{}, err
 	}
-	resp, err := c.lease.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: int64(id)})
+	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: int64(id)})
 	if err != nil {
 		return Header{}, opError("lease revoke", id.String(), err)
 	}
@@ -82,7 +78,7 @@ func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseIn
 	if err := c.check("lease timetolive", id.String()); err != nil {
 		return LeaseInfo{}, err
 	}
-	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: int64(id), Keys: keys})
+	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: int64(id), Keys: keys})
 	if err != nil {
 		return LeaseInfo{}, opError("lease timetolive", id.String(), err)
 	}
@@ -106,7 +102,7 @@ func (c *Client) Leases(ctx context.Context) ([]LeaseID, Header, error) {
 	if err := c.check("lease list", ""); err != nil {
 		return nil, Header{}, err
 	}
-	resp, err := c.lease.LeaseLeases(ctx, &etcdserverpb.LeaseLeasesRequest{})
+	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseLeases(ctx, &etcdserverpb.LeaseLeasesRequest{})
 	if err != nil {
 		return nil, Header{}, opError("lease list", "", err)
 	}
@@ -125,7 +121,7 @@ func (c *Client) KeepAliveOnce(ctx context.Context, id LeaseID) (Lease, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.lease.LeaseKeepAlive(ctx)
+	stream, err := etcdserverpb.NewLeaseClient(c.conn).LeaseKeepAlive(ctx)
 	if err != nil {
 		return Lease{}, opError("lease keep-alive", id.String(), err)
 	}

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease
+
 package etcd
 
 import (
@@ -173,22 +175,6 @@ func TestKeepAliveEndsOnClose(t *testing.T) {
 	}
 }
 
-// waitGone polls until key is deleted, failing after limit.
-func waitGone(t *testing.T, c *Client, key string, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		_, err := c.Get(t.Context(), key)
-		if errors.Is(err, ErrKeyNotFound) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q still there after %v: %v", key, limit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // TestKeepAliveSurvivesFailover kills each member in turn for longer than the session's TTL:
 // the keep-alive stream moves to a live member and the lease never lapses.
 func TestKeepAliveSurvivesFailover(t *testing.T) {
@@ -217,4 +203,14 @@ func TestKeepAliveSurvivesFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func newSession(t testing.TB, c *Client, ttl time.Duration) *Session {
+	t.Helper()
+	s, err := c.NewSession(context.Background(), WithTTL(ttl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

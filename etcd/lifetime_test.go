@@ -1,9 +1,12 @@
+//etcdkit:needs Lease,Watch,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
 package etcd
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -279,7 +282,7 @@ func TestFrozenMemberIsLeft(t *testing.T) {
 	if _, err := next(1); err != nil {
 		t.Fatal(err)
 	}
-	frozen := memberByID(t, c, cl, c.watches.member.Load())
+	frozen := memberByID(t, c, cl, c.watchHub().member.Load())
 	writer := newClient(t, cl, Config{Endpoints: otherEndpoints(cl, frozen)})
 	mustPut(t, writer, "frozen/0", "before")
 	if _, err := next(1); err != nil {
@@ -291,19 +294,47 @@ func TestFrozenMemberIsLeft(t *testing.T) {
 	}
 	defer frozen.Resume()
 	start := time.Now()
-	const n = 5
-	for i := 1; i <= n; i++ {
-		mustPut(t, writer, "frozen/"+string(rune('0'+i)), "during")
-	}
-	evs, err := next(n)
-	moved := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, ev := range evs {
-		if want := "frozen/" + string(rune('1'+i)); string(ev.KV.Key) != want {
-			t.Fatalf("events after the freeze: %s; want frozen/1..%d once each", describe(evs), n)
+	frozenID := c.watchHub().member.Load()
+	for c.watchHub().member.Load() == frozenID { // the re-created watchers' answers change it
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the watch stayed 10s on a frozen member")
 		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	moved := time.Since(start)
+	const n = 5
+	ctxW, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var lastRev int64
+	for i := 1; i <= n; i++ {
+		// A write the frozen leader may have taken is ambiguous: write the same key again.
+		for {
+			res, err := writer.Put(ctxW, fmt.Sprintf("frozen/%d", i), "during")
+			if err == nil {
+				lastRev = res.Header.Revision
+				break
+			}
+			if ctxW.Err() != nil {
+				t.Fatalf("put frozen/%d: %v", i, err)
+			}
+		}
+	}
+	// Every event once, in revision order, every key seen, up to the last acknowledged write.
+	seen := map[string]bool{}
+	var prev int64
+	for prev < lastRev {
+		evs, err := next(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if evs[0].Revision <= prev {
+			t.Fatalf("event %s after revision %d: repeated or out of order", describe(evs), prev)
+		}
+		prev = evs[0].Revision
+		seen[string(evs[0].KV.Key)] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("keys seen after the freeze: %v; want frozen/1..%d", seen, n)
 	}
 	t.Logf("watch left a frozen member in %v (goal: 3s; gRPC keepalive alone: 15s)", moved)
 	if moved > 6*time.Second {

@@ -1,8 +1,9 @@
+//etcdkit:needs Lease,Watch
+
 package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -290,15 +291,6 @@ func (m *Mutex) sessionErr() error {
 func (m *Mutex) wrap(err error) error { return m.wrapOp(m.op, err) }
 
 func (m *Mutex) wrapOp(op string, err error) error { return renameOp(op, m.key, err) }
-
-// renameOp returns err as an *Error of op on key, keeping its cause and status.
-func renameOp(op, key string, err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return &Error{Op: op, Key: key, Err: e.Err, Status: e.Status}
-	}
-	return opError(op, key, err)
-}
 
 // WithLock runs f while holding the lock called name (etcetra's with_lock): it waits its
 // turn (FIFO), runs f with a context that ends if the lock is lost, and unlocks. It returns

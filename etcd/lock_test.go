@@ -1,3 +1,5 @@
+//etcdkit:needs Lease,Watch
+
 package etcd
 
 import (
@@ -11,16 +13,6 @@ import (
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
-
-func newSession(t testing.TB, c *Client, ttl time.Duration) *Session {
-	t.Helper()
-	s, err := c.NewSession(context.Background(), WithTTL(ttl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 func TestLock(t *testing.T) {
 	t.Parallel()
@@ -155,20 +147,6 @@ func TestLock(t *testing.T) {
 			t.Fatalf("WithLock left %d keys", n.Count)
 		}
 	})
-}
-
-// waitKeys waits until prefix holds n keys.
-func waitKeys(t *testing.T, c *Client, prefix string, n int64) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if res, err := c.Range(t.Context(), Prefix(prefix), CountOnly()); err == nil && res.Count == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never held %d keys", prefix, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // fence is a resource guarded by the lock: it counts holders inside at once and refuses

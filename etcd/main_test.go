@@ -1,10 +1,12 @@
 package etcd
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -73,4 +75,34 @@ func keysOf(kvs []KeyValue) []string {
 		out[i] = string(kv.Key)
 	}
 	return out
+}
+
+// waitKeys waits until prefix holds n keys.
+func waitKeys(t *testing.T, c *Client, prefix string, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if res, err := c.Range(t.Context(), Prefix(prefix), CountOnly()); err == nil && res.Count == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never held %d keys", prefix, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitGone polls until key is deleted, failing after limit.
+func waitGone(t *testing.T, c *Client, key string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		_, err := c.Get(t.Context(), key)
+		if errors.Is(err, ErrKeyNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%q still there after %v: %v", key, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -119,7 +119,5 @@ type PrevKVOption struct{}
 // Event.PrevKV.
 func PrevKV() PrevKVOption { return PrevKVOption{} }
 
-func (PrevKVOption) applyWatch(c *watchConfig) { c.prevKV = true }
-
 func (PrevKVOption) applyPut(r *etcdserverpb.PutRequest)            { r.PrevKv = true }
 func (PrevKVOption) applyDelete(r *etcdserverpb.DeleteRangeRequest) { r.PrevKv = true }

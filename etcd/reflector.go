@@ -1,3 +1,5 @@
+//etcdkit:needs Watch
+
 package etcd
 
 import (

@@ -8,8 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 // maxRetries bounds how often one call is retried: with the backoff below, about 8 seconds of
@@ -17,15 +15,22 @@ import (
 // down fails the call instead of hanging it.
 const maxRetries = 8
 
+// Method paths the interceptor treats apart. They are etcd's wire names, the same in every
+// release, written out so that this file needs no stub beyond KV.
+const (
+	methodStatus       = "/etcdserverpb.Maintenance/Status"
+	methodAuthenticate = "/etcdserverpb.Auth/Authenticate"
+)
+
 // readOnly lists the methods that change nothing, so that they may be sent again after any
 // failure to reach a server; each new attempt goes to the next ready endpoint. (Status is
 // not here: it asks one named endpoint and is never retried.)
 var readOnly = map[string]bool{
-	etcdserverpb.KV_Range_FullMethodName:              true,
-	etcdserverpb.Lease_LeaseTimeToLive_FullMethodName: true,
-	etcdserverpb.Lease_LeaseLeases_FullMethodName:     true,
-	etcdserverpb.Cluster_MemberList_FullMethodName:    true,
-	etcdserverpb.Auth_Authenticate_FullMethodName:     true,
+	"/etcdserverpb.KV/Range":              true,
+	"/etcdserverpb.Lease/LeaseTimeToLive": true,
+	"/etcdserverpb.Lease/LeaseLeases":     true,
+	"/etcdserverpb.Cluster/MemberList":    true,
+	methodAuthenticate:                    true,
 }
 
 // retryable reports whether a call of method that failed with err may be sent again without
@@ -54,7 +59,7 @@ func retryable(method string, err error) bool {
 // authenticating again. With more than one endpoint, a read that has no answer after
 // Config.ReadHedgeDelay is also sent to the next endpoint (see hedged).
 func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if method == etcdserverpb.Maintenance_Status_FullMethodName {
+	if method == methodStatus {
 		// Status asks one endpoint on a connection of its own, without retries: it is how the
 		// cluster check and callers inspect endpoints one by one.
 		ctx, _, err := c.withToken(ctx, method)
@@ -65,7 +70,7 @@ func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply
 	}
 	// Authenticate runs while the token is being fetched, which the cluster check itself needs:
 	// it must not wait for that check.
-	checked := method != etcdserverpb.Auth_Authenticate_FullMethodName
+	checked := method != methodAuthenticate
 	if checked {
 		if err := c.awaitCluster(ctx); err != nil {
 			return err

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease
+
 package etcd
 
 import (

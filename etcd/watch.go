@@ -1,3 +1,5 @@
+//etcdkit:needs Watch
+
 package etcd
 
 import (
@@ -106,6 +108,8 @@ func FromRevision(rev int64) WatchOption {
 	return watchOption(func(c *watchConfig) { c.rev = rev })
 }
 
+func (PrevKVOption) applyWatch(c *watchConfig) { c.prevKV = true }
+
 // CreatedNotify yields an EventCreated first, once the server has registered the watch, with
 // the revision after which every change is yielded: a caller that must not miss its own
 // write waits for it before writing.
@@ -188,6 +192,7 @@ func (c *Client) RequestProgress(ctx context.Context) error {
 // the loop fills and the caller's goroutine drains.
 type watcher struct {
 	c    *Client
+	hub  *watchHub
 	name string // the key, for errors
 	cfg  watchConfig
 	key  []byte // in the namespace
@@ -234,6 +239,7 @@ func (c *Client) startWatch(ctx context.Context, r KeyRange, opts []WatchOption)
 	}
 	w.key, w.end = c.ns.keyRange(r)
 	h := c.watchHub()
+	w.hub = h
 	select {
 	case h.adds <- w:
 		return w, nil
@@ -263,7 +269,7 @@ func (w *watcher) request() *etcdserverpb.WatchCreateRequest {
 // stop removes the watcher from the hub, which cancels it on the server.
 func (w *watcher) stop() {
 	select {
-	case w.c.watchHub().removes <- w:
+	case w.hub.removes <- w:
 	case <-w.c.closing:
 	}
 }
@@ -283,7 +289,7 @@ func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, er
 		}
 		w.mu.Unlock()
 		if resume {
-			w.c.watches.resume(w)
+			w.hub.resume(w)
 		}
 		if len(q) > 0 {
 			return q, nil

@@ -1,3 +1,5 @@
+//etcdkit:needs Lease,Watch,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
 package etcd
 
 import (

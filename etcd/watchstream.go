@@ -1,8 +1,11 @@
+//etcdkit:needs Watch
+
 package etcd
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,10 +46,10 @@ type watchHub struct {
 	versions map[string]bool // endpoint → whether it answers progress requests reliably
 }
 
-// watchHub starts the client's hub on first use.
+// watchHub returns the client's hub, started on first use.
 func (c *Client) watchHub() *watchHub {
-	c.watchOnce.Do(func() {
-		c.watches = &watchHub{
+	return c.part("watch hub", func() any {
+		h := &watchHub{
 			c:        c,
 			adds:     make(chan *watcher),
 			removes:  make(chan *watcher),
@@ -54,9 +57,9 @@ func (c *Client) watchHub() *watchHub {
 			progress: make(chan struct{}),
 			versions: make(map[string]bool),
 		}
-		c.goLoop(c.watches.run)
-	})
-	return c.watches
+		c.goLoop(h.run)
+		return h
+	}).(*watchHub)
 }
 
 // hubState is the loop's state for the current stream.
@@ -361,6 +364,9 @@ func (s *hubState) refreshToken() {
 // version it does not know yet, in parallel and within ctx (verifyTimeout each), and
 // remembers the answers; an endpoint that does not answer is skipped, as long as one does.
 func (h *watchHub) progressSupported(ctx context.Context) error {
+	if memberStatus == nil {
+		return &Error{Op: "watch progress", Err: fmt.Errorf("%w: this copy of the kit has no Maintenance.Status stubs to check versions with", ErrNotSupported)}
+	}
 	h.verMu.Lock()
 	var ask []string
 	for _, ep := range h.c.endpoints {
@@ -378,11 +384,11 @@ func (h *watchHub) progressSupported(ctx context.Context) error {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 			defer cancel()
-			st, err := h.c.Status(ctx, ep)
+			_, _, version, err := memberStatus(ctx, h.c, ep)
 			errs[i] = err
 			if err == nil {
 				h.verMu.Lock()
-				h.versions[ep] = versionAtLeast(st.Version, 3, 5, 8)
+				h.versions[ep] = versionAtLeast(version, 3, 5, 8)
 				h.verMu.Unlock()
 			}
 		}()
