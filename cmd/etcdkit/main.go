@@ -92,8 +92,7 @@ type app struct {
 	g              globals
 	fs             *flagSet
 	cmd            *command
-	dash           int      // positional arguments before "--", -1 without "--"
-	rawArgs        []string // the arguments after the command's name
+	dash           int // positional arguments before "--", -1 without "--"
 	ctx            context.Context
 	getenv         func(string) string
 	lookupPassword func() (string, error)
@@ -162,7 +161,6 @@ func (a *app) dispatch(args []string) error {
 	for i := len(words) - 1; i >= 0; i-- {
 		rest = slices.Delete(rest, words[i], words[i]+1)
 	}
-	a.rawArgs = rest
 	var run runFunc
 	stopAfter := 0
 	if a.cmd != nil {
