@@ -153,6 +153,9 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// Endpoints returns the configured endpoints as "host:port".
+func (c *Client) Endpoints() []string { return append([]string(nil), c.endpoints...) }
+
 // Conn returns the client's gRPC connection, for calling gen/ stubs directly. Calls made on
 // it carry the auth token but bypass the namespace and the error mapping.
 func (c *Client) Conn() grpc.ClientConnInterface { return c.conn }

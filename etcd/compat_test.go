@@ -1,4 +1,4 @@
-//etcdkit:needs Watch,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+//etcdkit:needs Watch,Cluster.MemberList,Maintenance.Status
 
 package etcd
 

@@ -15,7 +15,7 @@ import (
 // frozen ones stay in use: a slow cluster beats none.
 
 // memberStatus asks one endpoint which cluster and member serve it and which etcd version
-// it runs. It is set by statusprobe.go, which a copy of the kit has only when its stubs keep
+// it runs. It is set by status.go, which a copy of the kit has only when its stubs keep
 // Maintenance.Status; without it the client skips what needs it: the first cluster check,
 // leaving frozen members out, and RequestProgress (ErrNotSupported).
 var memberStatus func(ctx context.Context, c *Client, endpoint string) (clusterID, memberID uint64, version string, err error)

@@ -1,4 +1,4 @@
-//etcdkit:needs Lease,Watch,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+//etcdkit:needs Lease,Watch,Maintenance.Status
 
 package etcd
 

@@ -18,13 +18,15 @@ bin=.cache/bin
 
 log() { echo "gen.sh: $*" >&2; }
 
-# snapshot_etcd writes the non-test .go files of etcd/ into cmd/internal/kitsrc/etcd.txtar.
+# snapshot_etcd writes the non-test .go files of etcd/ that git knows (git add a new file
+# before make gen) into cmd/internal/kitsrc/etcd.txtar, so that files of work in progress
+# beside it do not leak into the snapshot.
 snapshot_etcd() {
   local f out=cmd/internal/kitsrc/etcd.txtar
   {
     echo "Package etcd's non-test sources, snapshotted from etcd/ by scripts/gen.sh for etcdkit-gen vendor. Do not edit."
-    for f in etcd/*.go; do
-      [[ "$f" == *_test.go ]] && continue
+    for f in $(git ls-files -- 'etcd/*.go'); do
+      [[ "$f" == *_test.go || "$f" == etcd/*/* ]] && continue
       printf -- '-- %s --\n' "${f#etcd/}"
       cat "$f"
     done
