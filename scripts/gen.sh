@@ -25,7 +25,10 @@ snapshot_etcd() {
   local f out=cmd/internal/kitsrc/etcd.txtar
   {
     echo "Package etcd's non-test sources, snapshotted from etcd/ by scripts/gen.sh for etcdkit-gen vendor. Do not edit."
-    for f in $(git ls-files -- 'etcd/*.go'); do
+    local files
+    # Outside a git checkout (a copy made by test-kit.sh), every file is the kit's.
+    files=$(git ls-files -- 'etcd/*.go' 2>/dev/null) || files=$(ls etcd/*.go)
+    for f in $files; do
       [[ "$f" == *_test.go || "$f" == etcd/*/* ]] && continue
       printf -- '-- %s --\n' "${f#etcd/}"
       cat "$f"
@@ -49,22 +52,9 @@ build_tools() {
   go -C cmd build -buildvcs=false -o "../$bin/" ./etcdkit-gen ./protoc-gen-etcdkit-grpc
 }
 
-# source_args prints the generator's source flags for a release, one per line.
-source_args() {
-  case "$1" in
-    v3.4.23)
-      local dir
-      dir="$(scripts/etcd.sh debian-protos)"
-      printf '%s\n' -source "$dir" -source-name "Debian golang-etcd-server-dev 3.4.23"
-      ;;
-    v3.4.*) log "etcd 3.4 is not on the Go module proxy; only Debian's 3.4.23 sources are supported"; exit 1 ;;
-    *) printf '%s\n' -release "$1" ;;
-  esac
-}
-
 snapshot_etcd
 build_tools
-mapfile -t source < <(source_args "$version")
+mapfile -t source < <(scripts/kit-source.sh "$version")
 [[ ${#source[@]} -gt 0 ]] || exit 1
 out=(-go-out gen -proto-out proto)
 if [[ "${3:-}" == -check ]]; then
