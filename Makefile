@@ -16,11 +16,13 @@ help: ## List the targets (variables in their descriptions show their values).
 	  '{ gsub(/\$$\(ETCD_VERSION\)/, v, $$2); n[NR] = $$1; d[NR] = $$2; if (length($$1) > w) w = length($$1) } \
 	   END { for (i = 1; i <= NR; i++) printf "  %-" w "s  %s\n", n[i], d[i] }'
 
-gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION) (v3.4.23: Debian's sources).
+gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION) (v3.4.23: Debian's sources), and the CLI's kit.
 	scripts/gen.sh $(ETCD_VERSION)
+	scripts/clikit.sh
 
-check-gen: ## Regenerate with buf and in-process from the committed release; fail on any difference.
+check-gen: ## Regenerate with buf and in-process from the committed release, check the CLI's kit; fail on any difference.
 	scripts/check-gen.sh
+	scripts/clikit.sh -check
 
 etcd: ## Build or reuse the pinned etcd servers under .cache/.
 	scripts/etcd.sh all

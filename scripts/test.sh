@@ -32,6 +32,7 @@ case "${1:-all}" in
   all)
     scripts/etcd.sh all
     scripts/check-gen.sh
+    scripts/clikit.sh -check
     vet_all
     test_all
     ;;

@@ -86,7 +86,8 @@ func TestRunReentrant(t *testing.T) {
 }
 
 // TestNoStubImports: the CLI reaches etcd only through package etcd (DESIGN.md), its tests
-// included, so that it builds over stubs of any release.
+// included, so that it builds over stubs of any release; and through the copy vendored with
+// every service into cmd/internal/kit (make gen), never etcdkit's own package.
 func TestNoStubImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -99,8 +100,12 @@ func TestNoStubImports(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, imp := range f.Imports {
-			if path := strings.Trim(imp.Path.Value, `"`); strings.Contains(path, "/gen/") || strings.HasSuffix(path, "/gen") {
+			path := strings.Trim(imp.Path.Value, `"`)
+			if strings.Contains(path, "/gen/") || strings.HasSuffix(path, "/gen") {
 				t.Errorf("%s imports %s: use package etcd, not the generated stubs", name, path)
+			}
+			if path == "github.com/etcdkit/etcdkit/etcd" {
+				t.Errorf("%s imports %s: use the CLI's vendored copy, github.com/etcdkit/etcdkit/cmd/internal/kit/etcd", name, path)
 			}
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
 )
 
 // globals are etcdctl's global flags that etcdkit supports.

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
 )
 
 func init() {

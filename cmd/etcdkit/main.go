@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
 )
 
 // Exit codes, as etcdctl uses them.

@@ -6,7 +6,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
 )
 
 func init() {

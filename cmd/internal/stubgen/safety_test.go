@@ -118,6 +118,12 @@ func TestOutputOutsideModule(t *testing.T) {
 		{"both vendor and stubs", func(c *Config) { c.Into = "internal/etcdkit" }, "not both"},
 		{"etcdkit's module, not gen/", func(c *Config) { c.Module, c.GoOut, c.ProtoOut = kitRoot, "pb", "proto" }, "refusing to write into github.com/etcdkit/etcdkit"},
 		{"vendor into etcdkit's module", func(c *Config) { c.Module, c.GoOut, c.ProtoOut, c.Into = kitRoot, "", "", "internal/x" }, "refusing to vendor into github.com/etcdkit/etcdkit"},
+		{"vendor into the CLI's module, not its kit", func(c *Config) {
+			if err := os.WriteFile(filepath.Join(c.Module, "go.mod"), []byte("module github.com/etcdkit/etcdkit/cmd\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.GoOut, c.ProtoOut, c.Into = "", "", "internal/x"
+		}, "refusing to vendor into github.com/etcdkit/etcdkit/cmd"},
 		{"vendor without KV", func(c *Config) { c.GoOut, c.ProtoOut, c.Into, c.Keep = "", "", "internal/x", "KV.Put" }, "package etcd needs every RPC of KV"},
 	}
 	for _, tc := range tests {
