@@ -22,6 +22,29 @@
 // refused them before applying (no leader, too many requests). A write that fails with
 // ErrUnavailable or a context error may or may not have been applied; SafeToRetry tells.
 //
+// Every stream and dial lives under the client's lifetime: Close and a caller's cancel return
+// at once whatever the network does. Calls wait for a ready connection within their context
+// (nothing is sent before, so even a write may wait). A read without an answer after
+// Config.ReadHedgeDelay is also sent to the next endpoint. Watch and keep-alive streams probe
+// a silent member and leave it within about 2.5 s when it stops answering.
+//
+// # Names
+//
+// One option name per idea across calls (PrevKV for put, delete and watch). A method named
+// Is... returns a bool; one that returns a Cmp for a transaction's If ends in Cmp
+// (Mutex.OwnerCmp, Election.LeaderCmp). A fencing token is FencingToken everywhere.
+//
+// # Files and stubs
+//
+// The package is split by the etcd services each file needs, so that it builds over any
+// stub set that keeps KV (etcdkit-gen vendor copies only the files a keep-list allows): a
+// file that needs more than KV says so on its first line, as in
+//
+//	//etcdkit:needs Lease,Watch
+//
+// Fields and RPCs that only newer releases have are reached by name, so the package builds
+// over the stubs of any release from 3.4.23 on.
+//
 // # Errors
 //
 // Every failed call returns an *Error naming the operation and the key, wrapping a sentinel
