@@ -1,0 +1,76 @@
+//etcdkit:needs Lease,Watch
+
+package naming_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/etcd/naming"
+)
+
+// Register a gRPC server in etcd and call it through the etcd resolver.
+func Example() {
+	// endpoints names the server TestMain started; in a program, e.g. "127.0.0.1:2379".
+	endpoints := strings.Split(os.Getenv("ETCDKIT_EXAMPLE_ENDPOINTS"), ",")
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	// A service instance: any gRPC server (here the standard health service).
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(lis)
+	defer srv.Stop()
+
+	reg, err := naming.Register(ctx, c, "example/health", "instance-1",
+		naming.Endpoint{Addr: lis.Addr().String(), Metadata: map[string]string{"zone": "a"}},
+		naming.WithTTL(10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reg.Close() // withdraws the instance
+
+	eps, err := naming.List(ctx, c, "example/health")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for key, ep := range eps {
+		fmt.Println(key, ep.Metadata, ep.Addr == lis.Addr().String())
+	}
+
+	// A client: calls are spread over the live instances of the service.
+	conn, err := grpc.NewClient("etcd:///example/health",
+		grpc.WithResolvers(naming.NewBuilder(c)),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.Status)
+	// Output:
+	// example/health/instance-1 map[zone:a] true
+	// SERVING
+}

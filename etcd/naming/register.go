@@ -1,0 +1,138 @@
+//etcdkit:needs Lease,Watch
+
+package naming
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd"
+)
+
+// defaultTTL is a registration's lease TTL when none is given: how long a dead instance
+// stays listed.
+const defaultTTL = 10 * time.Second
+
+// RegisterOption configures Register.
+type RegisterOption interface{ applyRegister(*registerConfig) }
+
+type registerConfig struct{ ttl time.Duration }
+
+type registerOption func(*registerConfig)
+
+func (f registerOption) applyRegister(c *registerConfig) { f(c) }
+
+// WithTTL sets the TTL of the registration's lease: an instance that dies without Close
+// drops out of the list within it. Zero means 10 seconds; etcd rounds it up to whole seconds.
+func WithTTL(ttl time.Duration) RegisterOption {
+	return registerOption(func(c *registerConfig) { c.ttl = ttl })
+}
+
+// Registration is a published instance, kept in etcd until Close.
+type Registration struct {
+	c     *etcd.Client
+	key   string
+	value string
+	ttl   time.Duration
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run has returned
+	sess   *etcd.Session // owned by run until done
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Register publishes ep as instance id of service, under the key "<service>/<id>" (clientv3's
+// resolver reads the same keys; its users often take the address as the id), on a lease of
+// its own, and returns once the key is written. In the background it keeps the lease alive
+// and, when the lease is lost anyway (the process was paused or cut off from etcd for longer
+// than the TTL, or someone revoked it), publishes the key again on a new lease, with backoff,
+// until Close. It stops trying when the client is closed.
+func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoint, opts ...RegisterOption) (*Registration, error) {
+	p, err := prefix("register", service)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" || ep.Addr == "" {
+		return nil, fmt.Errorf("naming: register %q: %w: empty id or address", service, etcd.ErrInvalidArgument)
+	}
+	cfg := registerConfig{ttl: defaultTTL}
+	for _, o := range opts {
+		o.applyRegister(&cfg)
+	}
+	value, err := encode(ep)
+	if err != nil {
+		return nil, fmt.Errorf("naming: register %q: %w: metadata: %v", p+id, etcd.ErrInvalidArgument, err)
+	}
+	r := &Registration{c: c, key: p + id, value: value, ttl: cfg.ttl, done: make(chan struct{})}
+	if r.sess, err = r.publish(ctx); err != nil {
+		return nil, err
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go r.run(lctx)
+	return r, nil
+}
+
+// Key returns the key the instance is published under.
+func (r *Registration) Key() string { return r.key }
+
+// publish writes the key on a new session's lease.
+func (r *Registration) publish(ctx context.Context) (*etcd.Session, error) {
+	sess, err := r.c.NewSession(ctx, etcd.WithTTL(r.ttl))
+	if err != nil {
+		return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
+	}
+	if _, err := r.c.Put(ctx, r.key, r.value, etcd.WithLease(sess.Lease())); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
+	}
+	return sess, nil
+}
+
+// run publishes the key again each time its lease is lost, until ctx ends or the client is
+// closed.
+func (r *Registration) run(ctx context.Context) {
+	defer close(r.done)
+	b := newBackoff(2 * time.Second)
+	defer b.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.sess.Done():
+		}
+		r.sess.Close() // the lease is gone; this only releases the session
+		for {
+			sess, err := r.publish(ctx)
+			if err == nil {
+				r.sess = sess
+				b.reset()
+				break
+			}
+			if errors.Is(err, etcd.ErrClosed) || !b.sleep(ctx, nil) {
+				r.sess = nil
+				return
+			}
+		}
+	}
+}
+
+// Close withdraws the instance: it stops the background work and revokes the lease, which
+// deletes the key. It is idempotent.
+func (r *Registration) Close() error {
+	r.closeOnce.Do(func() {
+		r.cancel()
+		<-r.done
+		if r.sess != nil {
+			if err := r.sess.Close(); err != nil {
+				r.closeErr = fmt.Errorf("naming: withdraw %q: %w", r.key, err)
+			}
+		}
+	})
+	return r.closeErr
+}
