@@ -6,8 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,4 +254,40 @@ func TestMirrorReads(t *testing.T) {
 	if _, err := c.NewMirror(ctx, Between("b", "a")); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("NewMirror of an inverted range: %v", err)
 	}
+}
+
+// Keep a prefix in memory and read your own writes from it.
+func ExampleClient_NewMirror() {
+	c, err := New(Config{Endpoints: strings.Split(os.Getenv(exampleEndpointsEnv), ",")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Put(ctx, "example-mirror/color", "blue"); err != nil {
+		log.Fatal(err)
+	}
+
+	m, err := c.NewMirror(ctx, Prefix("example-mirror/"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+
+	res, err := c.Put(ctx, "example-mirror/size", "XL")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := m.WaitForRevision(ctx, res.Header.Revision); err != nil {
+		log.Fatal(err)
+	}
+	for kv := range m.All(Prefix("example-mirror/")) {
+		fmt.Printf("%s=%s\n", kv.Key, kv.Value)
+	}
+	kv, ok := m.Get("example-mirror/color")
+	fmt.Println(string(kv.Value), ok, m.Revision() >= res.Header.Revision)
+	// Output:
+	// example-mirror/color=blue
+	// example-mirror/size=XL
+	// blue true true
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -376,4 +378,56 @@ func TestUpdateBank(t *testing.T) {
 	t.Logf("bank, %d workers, %v: %d transfers (%.0f/s), %d declined, %d audit transactions, %d retries after conflicts (%.2f attempts per transaction), %d ambiguous, %d snapshot audits, total always %d",
 		workers, duration, sum.transfers, float64(sum.transfers)/duration.Seconds(), sum.declined, sum.audits,
 		sum.attempts-ops, float64(sum.attempts)/float64(ops), sum.ambiguous, audits, total)
+}
+
+// Move money between accounts: each transfer reads both balances and writes both, and
+// commits only if neither changed meanwhile, retrying otherwise.
+func ExampleClient_Update() {
+	c, err := New(Config{Endpoints: strings.Split(os.Getenv(exampleEndpointsEnv), ",")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	for key, balance := range map[string]string{"example-bank/alice": "100", "example-bank/bob": "50"} {
+		if _, err := c.Put(ctx, key, balance); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	transfer := func(from, to string, amount int) error {
+		_, err := c.Update(ctx, func(tx *Tx) error {
+			kf, err := tx.Get(from)
+			if err != nil {
+				return err
+			}
+			kt, err := tx.Get(to)
+			if err != nil {
+				return err
+			}
+			bf, _ := strconv.Atoi(string(kf.Value))
+			bt, _ := strconv.Atoi(string(kt.Value))
+			if bf < amount {
+				return fmt.Errorf("%s holds %d, not %d", from, bf, amount)
+			}
+			tx.Put(from, strconv.Itoa(bf-amount))
+			tx.Put(to, strconv.Itoa(bt+amount))
+			return nil
+		})
+		return err
+	}
+	fmt.Println(transfer("example-bank/alice", "example-bank/bob", 30))
+	fmt.Println(transfer("example-bank/bob", "example-bank/alice", 500))
+	res, err := c.Range(ctx, Prefix("example-bank/"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, kv := range res.KVs {
+		fmt.Printf("%s=%s\n", kv.Key, kv.Value)
+	}
+	// Output:
+	// <nil>
+	// example-bank/bob holds 80, not 500
+	// example-bank/alice=70
+	// example-bank/bob=80
 }
