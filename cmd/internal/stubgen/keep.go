@@ -9,10 +9,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// DefaultKeep is the keep-list etcdkit's own gen/ is generated with.
-const DefaultKeep = "KV,Watch,Lease,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm," +
-	"Auth.Authenticate,Auth.AuthEnable,Auth.AuthDisable,Auth.UserAdd,Auth.UserGrantRole," +
-	"Auth.RoleAdd,Auth.RoleGrantPermission"
+// DefaultKeep is the keep-list etcdkit's own gen/ is generated with: what the files of
+// package etcd and their tests need (their //etcdkit:needs lines), nothing more.
+const DefaultKeep = "KV,Watch,Lease,Cluster,Auth,Maintenance.Status,Maintenance.Alarm," +
+	"Maintenance.Defragment,Maintenance.HashKV,Maintenance.MoveLeader,Maintenance.Snapshot"
 
 // keepEntry is one element of a keep-list: a whole service, or one RPC of it.
 type keepEntry struct {

@@ -1,0 +1,75 @@
+//etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+
+package etcd
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// TestMembers adds members that never start (a learner, then a voter that three running
+// members outvote), updates, refuses to promote the learner that has not caught up, and
+// removes them, checking the member list at each step.
+func TestMembers(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+
+	// Members refuse membership changes ("unhealthy cluster") until they have been connected
+	// to each other for five seconds; the refusal is made before anything is applied.
+	var learner MemberChange
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		learner, err = c.MemberAddLearner(ctx, []string{"http://127.0.0.1:1"})
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("MemberAddLearner: %v", err)
+	}
+	if !learner.Member.IsLearner || learner.Member.ID == 0 || len(learner.Members) != 4 || learner.Header.ClusterID == 0 {
+		t.Fatalf("MemberAddLearner = %+v", learner)
+	}
+	if _, err := c.MemberPromote(ctx, learner.Member.ID); err == nil {
+		t.Fatal("MemberPromote of a learner that never started succeeded")
+	}
+	updated, err := c.MemberUpdate(ctx, learner.Member.ID, []string{"http://127.0.0.1:2"})
+	if err != nil {
+		t.Fatalf("MemberUpdate: %v", err)
+	}
+	i := slices.IndexFunc(updated.Members, func(m Member) bool { return m.ID == learner.Member.ID })
+	if i < 0 || !slices.Equal(updated.Members[i].PeerURLs, []string{"http://127.0.0.1:2"}) {
+		t.Fatalf("MemberUpdate: members %+v", updated.Members)
+	}
+	if _, err := c.MemberRemove(ctx, learner.Member.ID); err != nil {
+		t.Fatalf("MemberRemove: %v", err)
+	}
+
+	voter, err := c.MemberAdd(ctx, []string{"http://127.0.0.1:3"})
+	if err != nil || voter.Member.IsLearner {
+		t.Fatalf("MemberAdd = %+v, %v", voter, err)
+	}
+	if _, err := c.MemberAdd(ctx, []string{"http://127.0.0.1:3"}); err == nil {
+		t.Fatal("adding a peer URL twice succeeded")
+	}
+	removed, err := c.MemberRemove(ctx, voter.Member.ID)
+	if err != nil || len(removed.Members) != 3 {
+		t.Fatalf("MemberRemove = %+v, %v", removed, err)
+	}
+	if _, err := c.MemberRemove(ctx, voter.Member.ID); err == nil {
+		t.Fatal("removing a removed member succeeded")
+	}
+	list, _, err := c.MemberList(ctx)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("MemberList at the end = %+v, %v", list, err)
+	}
+	c.Close()
+	if _, err := c.MemberRemove(ctx, 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("MemberRemove after Close = %v, want ErrClosed", err)
+	}
+}
