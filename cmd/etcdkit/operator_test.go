@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+var (
+	tookRE   = regexp.MustCompile(`took [0-9.]+[µmn]?s`)
+	memberRE = regexp.MustCompile(` *\b[0-9a-f]{12,16}\b`)
+)
+
+func maskTook(s string) string    { return tookRE.ReplaceAllString(s, "took X") }
+func maskMembers(s string) string { return memberRE.ReplaceAllString(s, " <id>") }
+
+// TestCompareOperator compares the operator's commands on one three-member cluster:
+// compaction, defrag, alarm list and disarm with none raised, endpoint hashkv, snapshot save,
+// move-leader, and member add, update, promote and remove of members that never start.
+func TestCompareOperator(t *testing.T) {
+	p := newPair(t, etcdtest.Options{Size: 3})
+	for i := range 10 {
+		p.must("put", fmt.Sprintf("op/%d", i), "v")
+	}
+	rev := p.revision()
+	for _, tc := range []readCase{
+		{name: "alarm list", args: []string{"alarm", "list"}},
+		{name: "alarm disarm, none", args: []string{"alarm", "disarm"}},
+		{name: "alarm list args", args: []string{"alarm", "list", "x"}},
+		{name: "hashkv", args: []string{"endpoint", "hashkv"}},
+		{name: "hashkv rev", args: []string{"endpoint", "hashkv", "--rev", fmt.Sprint(rev - 2)}},
+		{name: "hashkv json", args: []string{"endpoint", "hashkv", "-w", "json"}},
+		{name: "hashkv future", args: []string{"endpoint", "hashkv", "--rev", fmt.Sprint(rev + 100)}},
+		{name: "defrag", args: []string{"defrag"}, mask: maskTook},
+		{name: "defrag cluster", args: []string{"defrag", "--cluster"}, mask: maskTook},
+		{name: "compaction no args", args: []string{"compaction"}},
+		{name: "compaction bad", args: []string{"compaction", "x"}},
+		{name: "compaction future", args: []string{"compaction", fmt.Sprint(rev + 100)}},
+		{name: "move-leader bad id", args: []string{"move-leader", "xyz"}},
+		{name: "snapshot two endpoints", args: []string{"snapshot", "save", "x.db"}},
+		{name: "member remove bad id", args: []string{"member", "remove", "xyz"}},
+		{name: "member add no urls", args: []string{"member", "add", "n"}},
+		{name: "member add too many", args: []string{"member", "add", "n", "http://a"}},
+	} {
+		p.compareRead(tc)
+	}
+
+	t.Run("compaction", func(t *testing.T) {
+		ctl := p.ctlRun("", "compaction", fmt.Sprint(rev-4))
+		kit := p.kitRun("", "compaction", fmt.Sprint(rev-3))
+		ctl.stdout = strings.Replace(ctl.stdout, fmt.Sprint(rev-4), fmt.Sprint(rev-3), 1)
+		sameOutput(t, ctl, kit, false, nil)
+		p.compareRead(readCase{name: "compacted", args: []string{"compaction", fmt.Sprint(rev - 4)}})
+	})
+
+	t.Run("snapshot save", func(t *testing.T) {
+		dir := t.TempDir()
+		one := []string{"--endpoints", p.cl.Endpoints()[0], "snapshot", "save"}
+		ctlPath, kitPath := filepath.Join(dir, "ctl.db"), filepath.Join(dir, "kit.db")
+		ctl := p.ctlRun("", append(one, ctlPath)...)
+		kit := p.kitRun("", append(one, kitPath)...)
+		ctl.stdout = strings.ReplaceAll(ctl.stdout, ctlPath, kitPath)
+		sameOutput(t, ctl, kit, false, nil)
+		ctlData, err1 := os.ReadFile(ctlPath)
+		kitData, err2 := os.ReadFile(kitPath)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		for name, data := range map[string][]byte{"etcdctl": ctlData, "etcdkit": kitData} {
+			n := len(data) - sha256.Size
+			if sum := sha256.Sum256(data[:n]); n%512 != 0 || !bytes.Equal(sum[:], data[n:]) {
+				t.Errorf("%s's snapshot (%d bytes) does not end in the sha256 of the rest", name, len(data))
+			}
+		}
+		if len(ctlData) != len(kitData) {
+			t.Errorf("snapshot sizes: etcdctl %d, etcdkit %d", len(ctlData), len(kitData))
+		}
+		missing := filepath.Join(dir, "missing", "x.db")
+		ctl = p.ctlRun("", append(one, missing)...)
+		kit = p.kitRun("", append(one, missing)...)
+		sameOutput(t, ctl, kit, false, nil)
+		if _, err := os.Stat(missing + ".part"); !os.IsNotExist(err) {
+			t.Errorf("a partial file is left: %v", err)
+		}
+	})
+
+	t.Run("move-leader", func(t *testing.T) {
+		var runs []result
+		for _, bin := range []string{p.ctl, kitBin} {
+			leader, err := p.cl.Leader(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var follower string
+			for _, m := range p.cl.Members {
+				if m != leader {
+					follower = m.Endpoint()
+				}
+			}
+			id := memberID(t, p, follower)
+			runs = append(runs, p.run(bin, "", "move-leader", id))
+			// Only followers given: no leader among the endpoints.
+			runs = append(runs, p.run(bin, "", "--endpoints", follower, "move-leader", id))
+		}
+		for i := range 2 {
+			runs[i].stdout, runs[i+2].stdout = maskMembers(runs[i].stdout), maskMembers(runs[i+2].stdout)
+			runs[i].stderr, runs[i+2].stderr = maskMembers(runs[i].stderr), maskMembers(runs[i+2].stderr)
+			sameOutput(t, runs[i], runs[i+2], false, nil)
+		}
+	})
+
+	t.Run("member", func(t *testing.T) {
+		// Members refuse changes until they have been connected for five seconds.
+		waitFor(t, "a cluster ready for membership changes", func() bool {
+			r := p.ctlRun("", "member", "add", "probe", "--learner", "--peer-urls=http://127.0.0.1:9")
+			if r.code == 0 {
+				p.must("member", "remove", addedID(t, r.stdout))
+			}
+			return r.code == 0
+		})
+		// etcd derives a member's ID from its peer URLs and the time, and never reuses a removed
+		// ID: each run adds its own URLs (ports 1 and 2 plus 10 per run), named alike below.
+		var unport []string
+		for off := 10; off < 40; off += 10 {
+			unport = append(unport, fmt.Sprintf("127.0.0.1:%d\"", 1+off), "127.0.0.1:1\"", fmt.Sprintf("127.0.0.1:%d,", 1+off), "127.0.0.1:1,")
+		}
+		urls := strings.NewReplacer(unport...)
+		for k, flags := range [][]string{{"--learner"}, {"-w", "json"}} {
+			var runs []result
+			for j, bin := range []string{p.ctl, kitBin} {
+				port := func(n int) string { return fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", n+10*j+20*k) }
+				args := append([]string{"member", "add", "newbie", port(1)}, flags...)
+				add := p.run(bin, "", args...)
+				if add.code != 0 {
+					t.Fatalf("%s %v: exit %d: %s", bin, args, add.code, add.stderr)
+				}
+				id := addedID(t, add.stdout)
+				promote := p.run(bin, "", "member", "promote", id)
+				update := p.run(bin, "", "member", "update", id, port(2))
+				remove := p.run(bin, "", "member", "remove", id)
+				again := p.run(bin, "", "member", "remove", id)
+				runs = append(runs, add, promote, update, remove, again)
+			}
+			for i := range 5 {
+				ctl, kit := runs[i], runs[i+5]
+				ctl.stdout, kit.stdout = sortCluster(maskMembers(urls.Replace(ctl.stdout))), sortCluster(maskMembers(urls.Replace(kit.stdout)))
+				ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
+				sameOutput(t, ctl, kit, i == 0 && flags[0] == "-w", func(v any) any { return sortMembers(drop("ID", "cluster_id", "member_id", "raft_term", "revision")(v)) })
+			}
+		}
+	})
+}
+
+// addedID finds the new member's hexadecimal ID in member add's output, simple or JSON.
+func addedID(t *testing.T, out string) string {
+	t.Helper()
+	if m := regexp.MustCompile(`Member +([0-9a-f]+) added`).FindStringSubmatch(out); m != nil {
+		return m[1]
+	}
+	vals := parseJSONLines(t, out)
+	if len(vals) == 1 {
+		if m, ok := vals[0].(map[string]any)["member"].(map[string]any); ok {
+			var id uint64
+			fmt.Sscan(fmt.Sprint(m["ID"]), &id)
+			return fmt.Sprintf("%x", id)
+		}
+	}
+	t.Fatalf("no member ID in %q", out)
+	return ""
+}
+
+// memberID is the hexadecimal ID of the member serving ep.
+func memberID(t *testing.T, p *pair, ep string) string {
+	t.Helper()
+	out := p.must("--endpoints", ep, "endpoint", "status")
+	return strings.Split(out, ", ")[1]
+}
+
+// TestCompareAlarms fills a tiny quota so that NOSPACE is raised, then compares alarm list
+// and alarm disarm, each program disarming an alarm raised for it.
+func TestCompareAlarms(t *testing.T) {
+	p := newPair(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576", "--backend-batch-interval=10ms"}})
+	value := strings.Repeat("x", 512<<10)
+	fill := func() {
+		for i := 0; i < 100; i++ {
+			if r := p.ctlRun(value, "put", fmt.Sprintf("fill/%d", i)); r.code != 0 {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("the quota never filled")
+	}
+	fill()
+	p.compareRead(readCase{name: "list", args: []string{"alarm", "list"}})
+	// Package etcd's Alarms returns no response header, so etcdkit's JSON lacks it.
+	p.compareRead(readCase{name: "list json", args: []string{"alarm", "list", "-w", "json"}, norm: dropKey("header")})
+	ctl := p.ctlRun("", "alarm", "disarm")
+	fill()
+	kit := p.kitRun("", "alarm", "disarm")
+	sameOutput(t, ctl, kit, false, nil)
+	if ctl.stdout == "" {
+		t.Error("alarm disarm printed nothing")
+	}
+}
+
+// dropKey deletes the named fields wherever they occur.
+func dropKey(names ...string) func(any) any {
+	return func(v any) any {
+		return eachObject(v, func(m map[string]any) {
+			for _, n := range names {
+				delete(m, n)
+			}
+		})
+	}
+}
+
+var initialCluster = regexp.MustCompile(`ETCD_INITIAL_CLUSTER="([^"]*)"`)
+
+// sortCluster sorts the members named in ETCD_INITIAL_CLUSTER: etcd lists members by their
+// random IDs, so a new member's place differs between two runs.
+func sortCluster(s string) string {
+	return initialCluster.ReplaceAllStringFunc(s, func(m string) string {
+		list := strings.Split(initialCluster.FindStringSubmatch(m)[1], ",")
+		slices.Sort(list)
+		return `ETCD_INITIAL_CLUSTER="` + strings.Join(list, ",") + `"`
+	})
+}
+
+// sortMembers sorts every "members" list by its JSON, for the same reason.
+func sortMembers(v any) any {
+	return eachObject(v, func(m map[string]any) {
+		if list, ok := m["members"].([]any); ok {
+			slices.SortFunc(list, func(a, b any) int {
+				ab, _ := json.Marshal(a)
+				bb, _ := json.Marshal(b)
+				return bytes.Compare(ab, bb)
+			})
+		}
+	})
+}
