@@ -117,7 +117,12 @@ func (a *app) commandCtx() (context.Context, context.CancelFunc) {
 
 // call runs f with a client and a context bounded by --command-timeout.
 func (a *app) call(f func(ctx context.Context, c *etcd.Client) error) error {
-	c, err := a.client()
+	return a.callOn(a.endpoints(), f)
+}
+
+// callOn runs f with a client of endpoints and a context bounded by --command-timeout.
+func (a *app) callOn(endpoints []string, f func(ctx context.Context, c *etcd.Client) error) error {
+	c, err := a.clientFor(endpoints)
 	if err != nil {
 		return err
 	}

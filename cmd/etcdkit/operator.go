@@ -63,7 +63,7 @@ func (o *defragOpts) run(a *app, _ []string) error {
 	}
 	failed := false
 	for _, ep := range eps {
-		err := a.onEndpoint(ep, func(ctx context.Context, c *etcd.Client) error {
+		err := a.callOn([]string{ep}, func(ctx context.Context, c *etcd.Client) error {
 			start := time.Now()
 			err := c.Defragment(ctx, ep)
 			took := time.Since(start)
@@ -83,18 +83,6 @@ func (o *defragOpts) run(a *app, _ []string) error {
 		return &exitErr{code: exitError}
 	}
 	return nil
-}
-
-// onEndpoint runs f with a client of ep alone and a context bounded by --command-timeout.
-func (a *app) onEndpoint(ep string, f func(ctx context.Context, c *etcd.Client) error) error {
-	c, err := a.clientFor([]string{ep})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	ctx, cancel := a.commandCtx()
-	defer cancel()
-	return f(ctx, c)
 }
 
 func runAlarmList(a *app, args []string) error {
@@ -175,7 +163,7 @@ func (o *hashOpts) run(a *app, _ []string) error {
 	var list []hashKV
 	var last error
 	for _, ep := range eps {
-		err := a.onEndpoint(ep, func(ctx context.Context, c *etcd.Client) error {
+		err := a.callOn([]string{ep}, func(ctx context.Context, c *etcd.Client) error {
 			h, err := c.HashKV(ctx, ep, o.rev)
 			if err != nil {
 				return err
