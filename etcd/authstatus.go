@@ -4,6 +4,11 @@ package etcd
 
 import (
 	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -18,13 +23,61 @@ type AuthState struct {
 
 // AuthStatus reports whether authentication is enabled (etcd 3.5 and later; older servers
 // answer ErrNotSupported). Any user may ask.
+//
+// Auth.AuthStatus is 3.5's: stubs of 3.4 lack its messages, so the call is made by method
+// path with the messages encoded here (an empty request; header = 1, enabled = 2,
+// authRevision = 3), and the package builds over any release's stubs.
 func (c *Client) AuthStatus(ctx context.Context) (AuthState, error) {
 	if err := c.check("auth status", ""); err != nil {
 		return AuthState{}, err
 	}
-	resp, err := etcdserverpb.NewAuthClient(c.conn).AuthStatus(ctx, &etcdserverpb.AuthStatusRequest{})
+	req, resp := []byte{}, []byte{}
+	err := c.conn.Invoke(ctx, "/etcdserverpb.Auth/AuthStatus", &req, &resp, grpc.ForceCodec(rawCodec{}))
 	if err != nil {
 		return AuthState{}, opError("auth status", "", err)
 	}
-	return AuthState{Enabled: resp.GetEnabled(), Revision: resp.GetAuthRevision(), Header: header(resp.GetHeader())}, nil
+	var st AuthState
+	for len(resp) > 0 {
+		num, typ, n := protowire.ConsumeTag(resp)
+		if n < 0 {
+			return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse: %w", protowire.ParseError(n))}
+		}
+		resp = resp[n:]
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			b, m := protowire.ConsumeBytes(resp)
+			var h etcdserverpb.ResponseHeader
+			if m < 0 || proto.Unmarshal(b, &h) != nil {
+				return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse header")}
+			}
+			st.Header, n = header(&h), m
+		case num == 2 && typ == protowire.VarintType:
+			var v uint64
+			v, n = protowire.ConsumeVarint(resp)
+			st.Enabled = v != 0
+		case num == 3 && typ == protowire.VarintType:
+			st.Revision, n = protowire.ConsumeVarint(resp)
+		default:
+			n = protowire.ConsumeFieldValue(num, typ, resp)
+		}
+		if n < 0 {
+			return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse: %w", protowire.ParseError(n))}
+		}
+		resp = resp[n:]
+	}
+	return st, nil
 }
+
+// rawCodec sends and receives messages as the bytes in a *[]byte, for calls whose messages
+// the stubs of older releases lack.
+type rawCodec struct{}
+
+func (rawCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
+
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*v.(*[]byte) = append([]byte(nil), data...)
+	return nil
+}
+
+// Name is proto's, so that the server reads the request as the protobuf message it is.
+func (rawCodec) Name() string { return "proto" }

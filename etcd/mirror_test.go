@@ -133,6 +133,11 @@ func TestMirrorFollowsWriterThroughFaults(t *testing.T) {
 	pause(time.Second)
 	close(stopWriter)
 	writes := <-writerDone
+	if !versionAtLeast(cl.Version, 3, 5, 8) {
+		// Older servers cannot tell the mirror of revisions outside its range (no progress
+		// requests): a last write inside it brings the mirror to the store's revision.
+		mustPut(t, w, "mir/~last", "x")
+	}
 
 	final, err := w.Range(ctx, Prefix("mir/"))
 	if err != nil {
@@ -212,7 +217,13 @@ func TestMirrorReads(t *testing.T) {
 		t.Fatalf("own delete: still there, or %d keys", m.Len())
 	}
 
-	// A write beside the range: only a progress notification can tell the mirror.
+	// A write beside the range: only a progress notification can tell the mirror, and only
+	// servers from 3.5.8 on answer progress requests reliably.
+	if !versionAtLeast(cl.Version, 3, 5, 8) {
+		t.Logf("etcd %s: no progress requests, so a write beside the range is not waited for", cl.Version)
+		m.Close()
+		return
+	}
 	rev = mustPut(t, c, "mrx", "beside")
 	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
