@@ -8,7 +8,7 @@ ETCD_VERSION ?= v3.7.3
 # `make demo ENDPOINTS=host:port` tours an existing cluster instead of starting one.
 ENDPOINTS ?=
 
-.PHONY: help gen check-gen etcd vet test demo bench test-faults test-compat fuzz
+.PHONY: help gen check-gen etcd vet test demo bench test-kit test-faults test-compat fuzz
 
 help: ## List the targets (variables in their descriptions show their values).
 	@echo 'usage: make TARGET [ETCD_VERSION=...] [ENDPOINTS=host:port]; ETCD_VERSION is $(ETCD_VERSION)'
@@ -41,6 +41,9 @@ bench: ## Benchmarks: etcdkit vs clientv3 vs the raw stubs against a local etcd 
 
 test-faults: ## The full fault-injection suite on three-member clusters (a short version runs in make test).
 	scripts/faults.sh
+
+test-kit: ## The kit matrix: every release x keep-list vendored, built and vetted; the diagonal tested against its server.
+	scripts/test-kit.sh
 
 test-compat: ## The etcd package's integration suite against etcd 3.4.23, 3.5.x, 3.6.x and 3.7.x.
 	scripts/compat.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the project's checks. `test.sh vet` vets every module; `test.sh all` is `make test`:
-# build or reuse the pinned etcd servers, check that gen/ is reproducible, vet, then
+# build or reuse the pinned etcd servers, check that gen/ is reproducible, vendor the kit for
+# 3.4.23 and v3.5.35 with a KV-only and the default keep-list (test-kit.sh quick), vet, then
 # `go test -race` in every module of the repo, integration tests included.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ case "${1:-all}" in
     scripts/etcd.sh all
     scripts/check-gen.sh
     scripts/clikit.sh -check
+    scripts/test-kit.sh quick
     vet_all
     test_all
     ;;
