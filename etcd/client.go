@@ -123,6 +123,15 @@ func (c *Client) dialOptions(secure bool) []grpc.DialOption {
 		creds = credentials.NewTLS(tc)
 	}
 	dialTimeout := orDefault(c.cfg.DialTimeout, defaultDialTimeout)
+	// Every call's options, set once on the connection so that KV calls pass none of their own
+	// (see invoke). A call waits for a ready connection within its context rather than failing
+	// while an endpoint restarts: nothing is sent until then, so even a write may wait. Every
+	// method this connection calls is one of etcd's fixed paths, as StaticMethod tells stats
+	// handlers.
+	callOpts := []grpc.CallOption{grpc.WaitForReady(true), grpc.StaticMethod()}
+	if c.cfg.MaxResponseBytes > 0 {
+		callOpts = append(callOpts, grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes))
+	}
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultServiceConfig(serviceConfig),
@@ -134,14 +143,9 @@ func (c *Client) dialOptions(secure bool) []grpc.DialOption {
 			Time:    orDefault(c.cfg.KeepAliveTime, defaultKeepAliveTime),
 			Timeout: orDefault(c.cfg.KeepAliveTimeout, defaultKeepAliveTimeout),
 		}),
-		// A call waits for a ready connection within its context rather than failing while
-		// an endpoint restarts: nothing is sent until then, so even a write may wait.
-		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
-		grpc.WithUnaryInterceptor(c.unaryInterceptor),
+		grpc.WithDefaultCallOptions(callOpts...),
+		grpc.WithUnaryInterceptor(c.unaryInterceptor()),
 		grpc.WithStreamInterceptor(c.streamInterceptor),
-	}
-	if c.cfg.MaxResponseBytes > 0 {
-		opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes)))
 	}
 	return append(opts, c.cfg.DialOptions...)
 }

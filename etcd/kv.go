@@ -2,6 +2,9 @@ package etcd
 
 import (
 	"context"
+	"unsafe"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 	"github.com/etcdkit/etcdkit/gen/mvccpb"
@@ -62,35 +65,49 @@ type DeleteResult struct {
 
 // Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
 func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyValue, error) {
-	res, err := c.rangeOp(ctx, "get", Key(key), opts)
+	resp, err := c.rangeCall(ctx, "get", KeyRange{Key: wire(key)}, opts)
 	if err != nil {
 		return KeyValue{}, err
 	}
-	if len(res.KVs) == 0 {
+	kvs := resp.GetKvs()
+	if len(kvs) == 0 {
 		return KeyValue{}, &Error{Op: "get", Key: key, Err: ErrKeyNotFound}
 	}
-	return res.KVs[0], nil
+	return c.keyValue(kvs[0]), nil
 }
 
 // Range reads the keys in r: by default every key, linearizably, at the newest revision, in
 // key order. Options limit, sort, filter and pin the read.
 func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (RangeResult, error) {
-	return c.rangeOp(ctx, "range", r, opts)
+	resp, err := c.rangeCall(ctx, "range", r, opts)
+	if err != nil {
+		return RangeResult{}, err
+	}
+	return c.rangeResult(resp), nil
 }
 
-func (c *Client) rangeOp(ctx context.Context, op string, r KeyRange, opts []ReadOption) (RangeResult, error) {
-	if err := c.check(op, string(r.Key)); err != nil {
-		return RangeResult{}, err
+// rangeCall sends the range r and returns the raw response; errors are named op.
+func (c *Client) rangeCall(ctx context.Context, op string, r KeyRange, opts []ReadOption) (*etcdserverpb.RangeResponse, error) {
+	if c.isClosed() { // not c.check: string(r.Key) would cost every call an allocation
+		return nil, &Error{Op: op, Key: string(r.Key), Err: ErrClosed}
 	}
 	req, err := c.rangeRequest(r, opts)
 	if err != nil {
-		return RangeResult{}, &Error{Op: op, Key: string(r.Key), Err: err}
+		return nil, &Error{Op: op, Key: string(r.Key), Err: err}
 	}
-	resp, err := c.kv.Range(ctx, req)
-	if err != nil {
-		return RangeResult{}, opError(op, string(r.Key), err)
+	resp := new(etcdserverpb.RangeResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
+		return nil, opError(op, string(r.Key), err)
 	}
-	return c.rangeResult(resp), nil
+	return resp, nil
+}
+
+// invoke makes one KV call on the client's connection. It goes around the generated KV
+// client on purpose: the stub passes a call option of its own, and grpc-go then merges it with
+// the connection's default call options (dialOptions sets the same StaticMethod among them) at
+// the cost of an allocation per call; without per-call options grpc-go merges nothing.
+func (c *Client) invoke(ctx context.Context, method string, req, resp proto.Message) error {
+	return c.conn.Invoke(ctx, method, req, resp)
 }
 
 // rangeRequest builds the wire request for r inside the namespace.
@@ -125,8 +142,8 @@ func (c *Client) Put(ctx context.Context, key, value string, opts ...PutOption) 
 	if err != nil {
 		return PutResult{}, &Error{Op: "put", Key: key, Err: err}
 	}
-	resp, err := c.kv.Put(ctx, req)
-	if err != nil {
+	resp := new(etcdserverpb.PutResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Put_FullMethodName, req, resp); err != nil {
 		return PutResult{}, opError("put", key, err)
 	}
 	return c.putResult(req, resp), nil
@@ -136,11 +153,7 @@ func (c *Client) putRequest(key, value string, opts []PutOption) (*etcdserverpb.
 	if key == "" {
 		return nil, errEmptyKey
 	}
-	// One allocation holds the namespaced key and the value.
-	buf := make([]byte, 0, len(c.ns)+len(key)+len(value))
-	buf = append(append(append(buf, c.ns...), key...), value...)
-	k := len(c.ns) + len(key)
-	req := &etcdserverpb.PutRequest{Key: buf[:k:k], Value: buf[k:]}
+	req := &etcdserverpb.PutRequest{Key: c.ns.keyOf(key), Value: wire(value)}
 	for _, o := range opts {
 		o.applyPut(req)
 	}
@@ -158,15 +171,15 @@ func (c *Client) putResult(req *etcdserverpb.PutRequest, resp *etcdserverpb.PutR
 
 // Delete removes the keys in r. Like Put, it is sent at most once.
 func (c *Client) Delete(ctx context.Context, r KeyRange, opts ...DeleteOption) (DeleteResult, error) {
-	if err := c.check("delete", string(r.Key)); err != nil {
-		return DeleteResult{}, err
+	if c.isClosed() { // see rangeCall
+		return DeleteResult{}, &Error{Op: "delete", Key: string(r.Key), Err: ErrClosed}
 	}
 	req, err := c.deleteRequest(r, opts)
 	if err != nil {
 		return DeleteResult{}, &Error{Op: "delete", Key: string(r.Key), Err: err}
 	}
-	resp, err := c.kv.DeleteRange(ctx, req)
-	if err != nil {
+	resp := new(etcdserverpb.DeleteRangeResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_DeleteRange_FullMethodName, req, resp); err != nil {
 		return DeleteResult{}, opError("delete", string(r.Key), err)
 	}
 	return c.deleteResult(resp), nil
@@ -198,9 +211,15 @@ func (c *Client) Compact(ctx context.Context, rev int64) error {
 	if err := c.check("compact", ""); err != nil {
 		return err
 	}
-	_, err := c.kv.Compact(ctx, &etcdserverpb.CompactionRequest{Revision: rev, Physical: true})
-	return opError("compact", "", err)
+	req := &etcdserverpb.CompactionRequest{Revision: rev, Physical: true}
+	return opError("compact", "", c.invoke(ctx, etcdserverpb.KV_Compact_FullMethodName, req, new(etcdserverpb.CompactionResponse)))
 }
+
+// wire views s as bytes for a request field, without copying it. Requests are only ever read
+// (by the marshaller, and by interceptors, which must not modify them), never written, so they
+// may share the string's memory: that saves a copy of every key and value a call sends, which
+// is most of what the garbage collector would otherwise have to reclaim for the call.
+func wire(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // errEmptyKey is the cause of every call made with an empty key.
 var errEmptyKey = wrapArg("empty key")

@@ -13,6 +13,16 @@ func (n namespace) key(k []byte) []byte {
 	return append(append(out, n...), k...)
 }
 
+// keyOf returns the request key for k inside the namespace; without one, k's own memory (see
+// wire).
+func (n namespace) keyOf(k string) []byte {
+	if n == "" {
+		return wire(k)
+	}
+	out := make([]byte, 0, len(n)+len(k))
+	return append(append(out, n...), k...)
+}
+
 // keyRange maps r into the namespace. etcd's open ends ("\x00", every key from Key on) become
 // the end of the namespace, so that a range never leaves it.
 func (n namespace) keyRange(r KeyRange) (key, end []byte) {

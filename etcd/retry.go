@@ -52,70 +52,89 @@ func retryable(method string, err error) bool {
 	return st.Message() == clusterMismatch
 }
 
-// unaryInterceptor is the client's only unary interceptor (one, so that grpc-go has no chain
-// to build per call). It attaches the auth token and retries what is safe to send again, with
-// backoff, within the call's context: reads after any failure to reach a server, any call the
-// server refused before applying it, and any call whose token was rejected, after
+// unaryInterceptor returns the client's only unary interceptor (one, so that grpc-go has no
+// chain to build per call). It attaches the auth token and retries what is safe to send again,
+// with backoff, within the call's context: reads after any failure to reach a server, any call
+// the server refused before applying it, and any call whose token was rejected, after
 // authenticating again. With more than one endpoint, a read that has no answer after
 // Config.ReadHedgeDelay is also sent to the next endpoint (see hedged).
-func (c *Client) unaryInterceptor(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if method == methodStatus {
-		// Status asks one endpoint on a connection of its own, without retries: it is how the
-		// cluster check and callers inspect endpoints one by one.
-		ctx, _, err := c.withToken(ctx, method)
-		if err != nil {
-			return err
-		}
-		return invoker(ctx, method, req, reply, cc, opts...)
-	}
-	// Authenticate runs while the token is being fetched, which the cluster check itself needs:
-	// it must not wait for that check.
-	checked := method != methodAuthenticate
-	if checked {
-		if err := c.awaitCluster(ctx); err != nil {
-			return err
-		}
-	}
-	bo := newBackoff()
-	for attempt := 0; ; attempt++ {
-		err := c.attempt(ctx, method, req, reply, cc, invoker, opts)
-		if err == nil && checked && c.foreign(reply) {
-			c.verifyEndpoints(ctx)
-			err = status.Error(codes.FailedPrecondition, clusterMismatch)
-		}
-		if err == nil || attempt == maxRetries || ctx.Err() != nil {
-			return err
-		}
-		var wait time.Duration
-		switch {
-		case c.auth != nil && tokenRejected(err):
-			c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
-		case retryable(method, err):
-			wait = bo.next()
-			c.log.Debug("etcd: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
-		default:
-			return err
-		}
-		if wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+//
+// It is a closure rather than a method value, and calls the invoker itself when there is no
+// token to attach and nothing to hedge: the method value's wrapper and attempt would each be
+// one more frame on the stack of every call in flight, which the garbage collector walks on
+// every cycle.
+func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if method == methodStatus {
+			// Status asks one endpoint on a connection of its own, without retries: it is how
+			// the cluster check and callers inspect endpoints one by one.
+			ctx, _, err := c.withToken(ctx, method)
+			if err != nil {
 				return err
-			case <-t.C:
+			}
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		// Authenticate runs while the token is being fetched, which the cluster check itself
+		// needs: it must not wait for that check.
+		checked := method != methodAuthenticate
+		if checked {
+			if err := c.awaitCluster(ctx); err != nil {
+				return err
+			}
+		}
+		plain := c.auth == nil && !c.hedges(method)
+		var bo *backoff // made on the first retry: most calls need none
+		for attempt := 0; ; attempt++ {
+			var err error
+			if plain {
+				err = invoker(ctx, method, req, reply, cc, opts...)
+			} else {
+				err = c.attempt(ctx, method, req, reply, cc, invoker, opts)
+			}
+			if err == nil && checked && c.foreign(reply) {
+				c.verifyEndpoints(ctx)
+				err = status.Error(codes.FailedPrecondition, clusterMismatch)
+			}
+			if err == nil || attempt == maxRetries || ctx.Err() != nil {
+				return err
+			}
+			var wait time.Duration
+			switch {
+			case c.auth != nil && tokenRejected(err):
+				c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
+			case retryable(method, err):
+				if bo == nil {
+					bo = newBackoff()
+				}
+				wait = bo.next()
+				c.log.Debug("etcd: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
+			default:
+				return err
+			}
+			if wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return err
+				case <-t.C:
+				}
 			}
 		}
 	}
 }
 
-// attempt makes one try of a call with the current token, hedged when the method only reads
-// and another endpoint could answer instead.
+// hedges reports whether a call of method is hedged: it only reads and another endpoint
+// could answer instead.
+func (c *Client) hedges(method string) bool { return len(c.endpoints) > 1 && readOnly[method] }
+
+// attempt makes one try of a call with the current token, hedged when hedges says so.
 func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	ctx, token, err := c.withToken(ctx, method)
 	if err != nil {
 		return err
 	}
-	if readOnly[method] && len(c.endpoints) > 1 {
+	if c.hedges(method) {
 		err = c.hedged(ctx, method, req, reply, cc, invoker, opts)
 	} else {
 		err = invoker(ctx, method, req, reply, cc, opts...)

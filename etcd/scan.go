@@ -29,7 +29,8 @@ func (c *Client) Scan(ctx context.Context, r KeyRange, opts ...ReadOption) iter.
 				yield(KeyValue{}, err)
 				return
 			}
-			resp, err := c.kv.Range(ctx, req)
+			resp := new(etcdserverpb.RangeResponse)
+			err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp)
 			if errors.Is(opError("scan", "", err), ErrResponseTooLarge) && req.Limit > 1 {
 				req.Limit /= 2
 				continue

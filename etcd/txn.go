@@ -157,7 +157,7 @@ func CompareLease(r KeyRange) NumberTarget {
 }
 
 func (t ValueTarget) cmp(res etcdserverpb.Compare_CompareResult, v string) Cmp {
-	return Cmp{r: t.r, target: etcdserverpb.Compare_VALUE, result: res, value: []byte(v), valid: true}
+	return Cmp{r: t.r, target: etcdserverpb.Compare_VALUE, result: res, value: wire(v), valid: true}
 }
 
 // Equal holds when the value is v.
@@ -231,8 +231,8 @@ func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnRe
 	if err != nil {
 		return nil, &Error{Op: op, Key: t.firstKey(), Err: err}
 	}
-	resp, err := c.kv.Txn(ctx, req)
-	if err != nil {
+	resp := new(etcdserverpb.TxnResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
 		return nil, opError(op, t.firstKey(), err)
 	}
 	return resp, nil
