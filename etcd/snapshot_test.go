@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,8 +41,15 @@ func TestSaveSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if int64(len(data)) != info.Size || len(data)%512 != sha256.Size || info.Version != "3.7.0" {
-		t.Fatalf("snapshot of %d bytes, info %+v; want a size that is 32 more than a multiple of 512, version 3.7.0", len(data), info)
+	// The snapshot names its storage version from 3.6 on: "3.6.0", "3.7.0".
+	wantVersion := ""
+	if versionAtLeast(cl.Version, 3, 6, 0) {
+		major, minor, _ := strings.Cut(strings.TrimPrefix(cl.Version, "v"), ".")
+		minor, _, _ = strings.Cut(minor, ".")
+		wantVersion = major + "." + minor + ".0"
+	}
+	if int64(len(data)) != info.Size || len(data)%512 != sha256.Size || info.Version != wantVersion {
+		t.Fatalf("snapshot of %d bytes, info %+v; want a size that is 32 more than a multiple of 512, version %q", len(data), info, wantVersion)
 	}
 	db, trailer := data[:len(data)-sha256.Size], data[len(data)-sha256.Size:]
 	if sum := sha256.Sum256(db); !bytes.Equal(sum[:], trailer) {
