@@ -34,17 +34,7 @@ func (c *Client) MemberList(ctx context.Context, opts ...ReadOption) ([]Member, 
 	if err != nil {
 		return nil, Header{}, opError("member list", "", err)
 	}
-	members := make([]Member, len(resp.GetMembers()))
-	for i, m := range resp.GetMembers() {
-		members[i] = Member{
-			ID:         m.GetID(),
-			Name:       m.GetName(),
-			PeerURLs:   m.GetPeerURLs(),
-			ClientURLs: m.GetClientURLs(),
-			IsLearner:  m.GetIsLearner(),
-		}
-	}
-	return members, header(resp.GetHeader()), nil
+	return members(resp.GetMembers()), header(resp.GetHeader()), nil
 }
 
 // serializable reports whether read options ask for a serializable read.
@@ -54,4 +44,18 @@ func serializable(opts []ReadOption) bool {
 		o.applyRange(&r)
 	}
 	return r.GetSerializable()
+}
+
+// members converts the wire's members.
+func members(ms []*etcdserverpb.Member) []Member {
+	out := make([]Member, len(ms))
+	for i, m := range ms {
+		out[i] = member(m)
+	}
+	return out
+}
+
+// member converts one wire member.
+func member(m *etcdserverpb.Member) Member {
+	return Member{ID: m.GetID(), Name: m.GetName(), PeerURLs: m.GetPeerURLs(), ClientURLs: m.GetClientURLs(), IsLearner: m.GetIsLearner()}
 }

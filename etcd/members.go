@@ -1,4 +1,4 @@
-//etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+//etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList
 
 package etcd
 
@@ -85,16 +85,4 @@ func (c *Client) memberCall(ctx context.Context, op string, id uint64, call func
 		return MemberChange{}, opError(op, key, err)
 	}
 	return MemberChange{Members: members(resp.GetMembers()), Header: header(resp.GetHeader())}, nil
-}
-
-func members(ms []*etcdserverpb.Member) []Member {
-	out := make([]Member, len(ms))
-	for i, m := range ms {
-		out[i] = member(m)
-	}
-	return out
-}
-
-func member(m *etcdserverpb.Member) Member {
-	return Member{ID: m.GetID(), Name: m.GetName(), PeerURLs: m.GetPeerURLs(), ClientURLs: m.GetClientURLs(), IsLearner: m.GetIsLearner()}
 }

@@ -5,10 +5,6 @@ package etcd
 import (
 	"context"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/resolver"
-	"google.golang.org/grpc/resolver/manual"
-
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
@@ -54,20 +50,12 @@ func (s Status) IsLeader() bool { return s.Leader != 0 && s.Leader == s.Header.M
 // Status asks one endpoint, which need not be among the configured ones but shares their
 // TLS and auth settings, for its status. It answers even when the member has no leader.
 func (c *Client) Status(ctx context.Context, endpoint string) (Status, error) {
-	if err := c.check("endpoint status", endpoint); err != nil {
+	conn, err := c.dialEndpoint("endpoint status", endpoint)
+	if err != nil {
 		return Status{}, err
 	}
-	ep, err := parseEndpoint(endpoint)
-	if err != nil {
-		return Status{}, &Error{Op: "endpoint status", Key: endpoint, Err: wrapArg(err.Error())}
-	}
-	r := manual.NewBuilderWithScheme("etcdkit-status")
-	r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: ep.addr}}})
-	conn, err := grpc.NewClient(r.Scheme()+":///"+ep.addr, append(c.dialOpt, grpc.WithResolvers(r))...)
-	if err != nil {
-		return Status{}, &Error{Op: "endpoint status", Key: endpoint, Err: err}
-	}
 	defer conn.Close()
+	ep, _ := parseEndpoint(endpoint) // valid: dialEndpoint checked it
 	resp, err := etcdserverpb.NewMaintenanceClient(conn).Status(ctx, &etcdserverpb.StatusRequest{})
 	if err != nil {
 		return Status{}, opError("endpoint status", endpoint, err)
