@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +54,7 @@ func (g *globals) define(fs *flagSet) {
 	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: for testing only)")
 	g.insecure = true
 	fs.boolVar(&g.insecure, "insecure-transport", "disable transport security for client connections")
-	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json)")
+	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json, fields, table)")
 	fs.alias("w", "write-out")
 	fs.boolVar(&g.hex, "hex", "print byte strings as hex encoded strings")
 	fs.boolVar(&g.debug, "debug", "enable client-side debug logging (accepted, ignored)")
@@ -97,15 +98,25 @@ func redact(name, v string) string {
 	return v
 }
 
-func (g *globals) check() error {
+// check validates the global flags for a command that prints formats besides simple and
+// json. etcdctl runs a command before it finds it cannot print its answer in a format;
+// etcdkit refuses before it calls.
+func (g *globals) check(formats string) error {
 	switch g.writeOut {
 	case "simple", "json":
 	case "fields", "protobuf", "table":
-		return fail(exitBadFeature, "%s not supported as output format", g.writeOut)
+		if !slices.Contains(strings.Fields(formats), g.writeOut) {
+			return unsupportedFormat(g.writeOut)
+		}
 	default:
 		return fail(exitBadFeature, "unsupported output format")
 	}
 	return nil
+}
+
+// unsupportedFormat is etcdctl's error for a format a command cannot print.
+func unsupportedFormat(format string) error {
+	return fail(exitBadFeature, "%s not supported as output format", format)
 }
 
 func (a *app) json() bool { return a.g.writeOut == "json" }
@@ -210,16 +221,16 @@ func (a *app) credentials() (string, string, error) {
 	if prompt == nil {
 		prompt = askPassword
 	}
-	password, err := prompt()
+	password, err := prompt("Password: ")
 	if err != nil {
 		return "", "", fail(exitError, "reading the password: %v", err)
 	}
 	return a.g.user, password, nil
 }
 
-// askPassword reads a password from the terminal without echo, or a line from standard input
-// when it is not a terminal.
-func askPassword() (string, error) {
+// askPassword reads a password from the terminal without echo after prompt, or a line from
+// standard input when it is not a terminal.
+func askPassword(prompt string) (string, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
@@ -229,7 +240,7 @@ func askPassword() (string, error) {
 		return strings.TrimRight(line, "\r\n"), nil
 	}
 	defer tty.Close()
-	fmt.Fprint(tty, "Password: ")
+	fmt.Fprint(tty, prompt)
 	stty := func(arg string) {
 		cmd := exec.Command("stty", arg)
 		cmd.Stdin = tty

@@ -54,6 +54,8 @@ type command struct {
 	define func(fs *flagSet) runFunc
 	// stopAfter: after this many positional arguments, the rest are not parsed as flags.
 	stopAfter int
+	// formats are the output formats it prints besides simple and json ("fields table").
+	formats string
 }
 
 // runFunc runs a command with its positional arguments.
@@ -95,7 +97,7 @@ type app struct {
 	dash           int // positional arguments before "--", -1 without "--"
 	ctx            context.Context
 	getenv         func(string) string
-	lookupPassword func() (string, error)
+	lookupPassword func(prompt string) (string, error)
 }
 
 func main() {
@@ -120,8 +122,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// etcdctl authenticates as it connects, before running the command: a refused user or
 	// password fails as a connection does, in the server's words.
-	if ae := (*etcd.Error)(nil); errors.As(err, &ae) && errors.Is(ae, etcd.ErrAuthFailed) {
-		ee = &exitErr{code: exitBadConnection, err: ae}
+	if le := loginError(err); le != nil {
+		ee = &exitErr{code: exitBadConnection, err: le}
 	}
 	if ee.err != nil {
 		fmt.Fprintln(stderr, "Error:", errText(ee.err))
@@ -130,6 +132,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		a.usage(stderr)
 	}
 	return ee.code
+}
+
+// loginError is the error of the client's login within err, if it failed there.
+func loginError(err error) *etcd.Error {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if le, ok := err.(*etcd.Error); ok && le.Op == "authenticate" {
+			return le
+		}
+	}
+	return nil
 }
 
 func (a *app) dispatch(args []string) error {
@@ -182,7 +194,7 @@ func (a *app) dispatch(args []string) error {
 	if err := a.g.fromEnv(a.fs, a.getenv); err != nil {
 		return err
 	}
-	if err := a.g.check(); err != nil {
+	if err := a.g.check(a.cmd.formats); err != nil {
 		return err
 	}
 	return run(a, pos)
