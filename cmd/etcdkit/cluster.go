@@ -19,11 +19,11 @@ const (
 
 func init() {
 	register(&command{path: "member list", use: "member list", short: "Lists all members in the cluster",
-		define: withOptions[memberListOpts]})
+		define: withOptions[memberListOpts], formats: "fields table"})
 	register(&command{path: "endpoint status", use: "endpoint status",
-		short: "Prints out the status of endpoints specified in `--endpoints` flag", define: withOptions[statusOpts]})
+		short: "Prints out the status of endpoints specified in `--endpoints` flag", define: withOptions[statusOpts], formats: "fields table"})
 	register(&command{path: "endpoint health", use: "endpoint health",
-		short: "Checks the healthiness of endpoints specified in `--endpoints` flag", define: withOptions[healthOpts]})
+		short: "Checks the healthiness of endpoints specified in `--endpoints` flag", define: withOptions[healthOpts], formats: "fields table"})
 	register(&command{path: "version", use: "version", short: "Prints the version of etcdkit", define: noFlags(runVersion)})
 }
 
@@ -48,17 +48,33 @@ func (o *memberListOpts) run(a *app, _ []string) error {
 		if err != nil {
 			return err
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "json":
 			return printJSON(a.stdout, membersJSON(members, h))
+		case "fields":
+			a.printFieldsHeader(h)
+			for _, m := range members {
+				fmt.Fprintf(a.stdout, "\"ID\" : %s\n\"Name\" : %q\n", a.fieldsID(m.ID), m.Name)
+				for _, u := range m.PeerURLs {
+					fmt.Fprintf(a.stdout, "\"PeerURL\" : %q\n", u)
+				}
+				for _, u := range m.ClientURLs {
+					fmt.Fprintf(a.stdout, "\"ClientURL\" : %q\n", u)
+				}
+				fmt.Fprintf(a.stdout, "\"IsLearner\" : %t\n\n", m.IsLearner)
+			}
+			return nil
 		}
-		for _, m := range members {
+		rows := make([][]string, len(members))
+		for i, m := range members {
 			status := "started"
 			if m.Name == "" {
 				status = "unstarted"
 			}
-			fmt.Fprintf(a.stdout, "%x, %s, %s, %s, %s, %t\n", m.ID, status, m.Name,
-				strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), m.IsLearner)
+			rows[i] = []string{fmt.Sprintf("%x", m.ID), status, m.Name,
+				strings.Join(m.PeerURLs, ","), strings.Join(m.ClientURLs, ","), fmt.Sprint(m.IsLearner)}
 		}
+		a.printRows([]string{"ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"}, rows)
 		return nil
 	})
 }
@@ -124,7 +140,8 @@ func (o *statusOpts) run(a *app, _ []string) error {
 		st.Endpoint = ep // as given, scheme included
 		list = append(list, st)
 	}
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		out := make([]jsonStatus, len(list))
 		for i, st := range list {
 			out[i] = statusJSON(st)
@@ -132,28 +149,46 @@ func (o *statusOpts) run(a *app, _ []string) error {
 		if err := printJSON(a.stdout, out); err != nil {
 			return err
 		}
-	} else {
+	case "fields":
 		for _, st := range list {
+			a.printFieldsHeader(st.Header)
+			downgrade := downgradeOf(st)
+			fmt.Fprintf(a.stdout, "\"Version\" : %q\n\"StorageVersion\" : %q\n\"DBSize\" : %d\n\"DBSizeInUse\" : %d\n"+
+				"\"DBSizeQuota\" : %d\n\"Leader\" : %d\n\"IsLearner\" : %t\n\"RaftIndex\" : %d\n\"RaftAppliedIndex\" : %d\n"+
+				"\"Errors\" : %v\n\"Endpoint\" : %q\n\"DowngradeTargetVersion\" : %q\n\"DowngradeEnabled\" : %t\n\n",
+				st.Version, st.StorageVersion, st.DBSize, st.DBSizeInUse, st.DBSizeQuota, st.Leader, st.IsLearner,
+				st.RaftIndex, st.RaftAppliedIndex, st.Errors, st.Endpoint, downgrade.TargetVersion, downgrade.Enabled)
+		}
+	default:
+		rows := make([][]string, len(list))
+		for i, st := range list {
 			notInUse := 0
 			if st.DBSize > 0 {
 				notInUse = int(100 - st.DBSizeInUse*100/st.DBSize)
 			}
-			var downgrade etcd.Downgrade
-			if st.Downgrade != nil {
-				downgrade = *st.Downgrade
-			}
-			fmt.Fprintf(a.stdout, "%s, %x, %s, %s, %s, %s, %d%%, %s, %t, %t, %d, %d, %d, %s, %s, %t\n",
-				st.Endpoint, st.Header.MemberID, st.Version, st.StorageVersion,
-				siBytes(uint64(st.DBSize)), siBytes(uint64(st.DBSizeInUse)), notInUse,
-				siBytes(uint64(st.DBSizeQuota)), st.Leader == st.Header.MemberID,
-				st.IsLearner, st.RaftTerm, st.RaftIndex, st.RaftAppliedIndex,
-				strings.Join(st.Errors, ", "), downgrade.TargetVersion, downgrade.Enabled)
+			downgrade := downgradeOf(st)
+			rows[i] = []string{st.Endpoint, fmt.Sprintf("%x", st.Header.MemberID), st.Version, st.StorageVersion,
+				siBytes(uint64(st.DBSize)), siBytes(uint64(st.DBSizeInUse)), fmt.Sprintf("%d%%", notInUse),
+				siBytes(uint64(st.DBSizeQuota)), fmt.Sprint(st.Leader == st.Header.MemberID),
+				fmt.Sprint(st.IsLearner), fmt.Sprint(st.RaftTerm), fmt.Sprint(st.RaftIndex), fmt.Sprint(st.RaftAppliedIndex),
+				strings.Join(st.Errors, ", "), downgrade.TargetVersion, fmt.Sprint(downgrade.Enabled)}
 		}
+		a.printRows([]string{"endpoint", "ID", "version", "storage version", "db size", "in use", "percentage not in use", "quota",
+			"is leader", "is learner", "raft term", "raft index", "raft applied index", "errors", "downgrade target version",
+			"downgrade enabled"}, rows)
 	}
 	if failed {
 		return &exitErr{code: exitError}
 	}
 	return nil
+}
+
+// downgradeOf is a status's downgrade information, zero when the server sends none.
+func downgradeOf(st etcd.Status) etcd.Downgrade {
+	if st.Downgrade != nil {
+		return *st.Downgrade
+	}
+	return etcd.Downgrade{}
 }
 
 type epHealth struct {
@@ -183,11 +218,22 @@ func (o *healthOpts) run(a *app, _ []string) error {
 			unhealthy = true
 		}
 	}
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		if err := printJSON(a.stdout, results); err != nil {
 			return err
 		}
-	} else {
+	case "fields":
+		for _, h := range results {
+			fmt.Fprintf(a.stdout, "\"Endpoint\" : %q\n\"Health\" : %t\n\"Took\" : %s\n\"Error\" : %s\n\n", h.Ep, h.Health, h.Took, h.Error)
+		}
+	case "table":
+		rows := make([][]string, len(results))
+		for i, h := range results {
+			rows[i] = []string{h.Ep, fmt.Sprint(h.Health), h.Took, h.Error}
+		}
+		a.printRows([]string{"endpoint", "health", "took", "error"}, rows)
+	default:
 		for _, h := range results {
 			if h.Error == "" {
 				fmt.Fprintf(a.stdout, "%s is healthy: successfully committed proposal: took = %v\n", h.Ep, h.Took)

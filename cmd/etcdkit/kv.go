@@ -14,11 +14,11 @@ import (
 
 func init() {
 	register(&command{path: "put", use: "put [options] <key> <value> (<value> can also be given from stdin)",
-		short: "Puts the given key into the store", define: withOptions[putOpts]})
+		short: "Puts the given key into the store", define: withOptions[putOpts], formats: "fields"})
 	register(&command{path: "get", use: "get [options] <key> [range_end]",
-		short: "Gets the key or a range of keys", define: withOptions[getOpts]})
+		short: "Gets the key or a range of keys", define: withOptions[getOpts], formats: "fields"})
 	register(&command{path: "del", use: "del [options] <key> [range_end]",
-		short: "Removes the specified key or range of keys [key, range_end)", define: withOptions[delOpts]})
+		short: "Removes the specified key or range of keys [key, range_end)", define: withOptions[delOpts], formats: "fields"})
 }
 
 // errNoKey is etcd's answer to an empty key, given before sending anything.
@@ -97,8 +97,15 @@ func (o *putOpts) run(a *app, args []string) error {
 }
 
 func (a *app) printPut(res etcd.PutResult) error {
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		return printJSON(a.stdout, putJSON(&res))
+	case "fields":
+		a.printFieldsHeader(res.Header)
+		if res.PrevKV != nil {
+			a.printFieldsKV("Prev", res.PrevKV)
+		}
+		return nil
 	}
 	fmt.Fprintln(a.stdout, "OK")
 	if prev := res.PrevKV; prev != nil {
@@ -248,7 +255,7 @@ func (o *getOpts) run(a *app, args []string) error {
 	if len(r.Key) == 0 {
 		return errNoKey
 	}
-	if o.valueOnly && a.json() {
+	if o.valueOnly && a.g.writeOut != "simple" {
 		return fail(exitBadArgs, "print-value-only is only for `--write-out=simple`")
 	}
 	if o.paginate {
@@ -264,8 +271,7 @@ func (o *getOpts) run(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if o.countOnly {
-			// etcdctl 3.7 prints counts only in its "fields" format, which etcdkit lacks.
+		if o.countOnly && a.g.writeOut != "fields" {
 			return fail(exitBadArgs, "--count-only is only for `--write-out=fields`")
 		}
 		return a.printRange(res, o.valueOnly)
@@ -273,8 +279,16 @@ func (o *getOpts) run(a *app, args []string) error {
 }
 
 func (a *app) printRange(res etcd.RangeResult, valueOnly bool) error {
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		return printJSON(a.stdout, rangeJSON(&res))
+	case "fields":
+		a.printFieldsHeader(res.Header)
+		for i := range res.KVs {
+			a.printFieldsKV("", &res.KVs[i])
+		}
+		fmt.Fprintf(a.stdout, "\"More\" : %t\n\"Count\" : %d\n", res.More, res.Count)
+		return nil
 	}
 	for _, kv := range res.KVs {
 		a.printKV(kv.Key, kv.Value, valueOnly)
@@ -370,8 +384,16 @@ func (o *delOpts) run(a *app, args []string) error {
 }
 
 func (a *app) printDelete(res etcd.DeleteResult) error {
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		return printJSON(a.stdout, deleteJSON(&res))
+	case "fields":
+		a.printFieldsHeader(res.Header)
+		fmt.Fprintf(a.stdout, "\"Deleted\" : %d\n", res.Deleted)
+		for i := range res.PrevKVs {
+			a.printFieldsKV("Prev", &res.PrevKVs[i])
+		}
+		return nil
 	}
 	fmt.Fprintln(a.stdout, res.Deleted)
 	for _, kv := range res.PrevKVs {

@@ -48,6 +48,12 @@ func TestCompareKV(t *testing.T) {
 			stdin: "create(\"a/2\") != \"0\"\n\nput a/2 22 --prev-kv\nget a/ --prefix --keys-only\ndel a/3 --prev-kv\n\n\n",
 			args:  []string{"txn", "-w", "json"}},
 		{name: "txn empty", stdin: "\n\n\n", args: []string{"txn"}},
+		{name: "put fields", setup: seed, args: []string{"put", "a/1", "new", "--prev-kv", "-w", "fields"}, mask: maskRevisions},
+		{name: "put fields no prev", args: []string{"put", "k", "v", "-w", "fields"}, mask: maskRevisions},
+		{name: "del fields", setup: seed, args: []string{"del", "a/", "--prefix", "--prev-kv", "-w", "fields", "--hex"}, mask: maskRevisions},
+		{name: "txn fields", setup: seed,
+			stdin: "val(\"b\") = \"bee\"\n\nput b \"new bee\" --prev-kv\nget a/ --prefix\ndel z\n\n\n",
+			args:  []string{"txn", "-w", "fields"}, mask: maskRevisions},
 		{name: "txn value less", setup: seed, stdin: "value(\"b\") < \"c\"\n\nget b\n\n\n", args: []string{"txn"}},
 		{name: "txn bad compare", stdin: "nope(\"b\") = \"1\"\n\n\n\n", args: []string{"txn"}},
 		{name: "txn malformed compare", stdin: "val b = 1\n\n\n\n", args: []string{"txn"}},
@@ -105,6 +111,13 @@ func TestCompareKV(t *testing.T) {
 		{name: "get flags first", args: []string{"-w", "json", "--command-timeout=3s", "get", "b"}},
 		{name: "unknown command", args: []string{"frobnicate"}},
 		{name: "bad output format", args: []string{"get", "a", "-w", "yaml"}},
+		{name: "get fields", args: []string{"get", "a/1", "-w", "fields"}},
+		{name: "get prefix fields", args: []string{"get", "--prefix", "", "-w", "fields", "--limit", "3"}},
+		{name: "get count-only fields", args: []string{"get", "--prefix", "a/", "--count-only", "-w", "fields"}},
+		{name: "get fields hex", args: []string{"--hex", "get", "a/", "--prefix", "-w", "fields"}},
+		{name: "get print-value-only fields", args: []string{"get", "a/1", "--print-value-only", "-w", "fields"}},
+		{name: "get missing fields", args: []string{"get", "nope", "-w", "fields"}},
+		{name: "get table", args: []string{"get", "a/1", "-w", "table"}},
 	}
 	for _, tc := range reads {
 		p.compareRead(tc)
@@ -121,4 +134,10 @@ func TestUnknownFlag(t *testing.T) {
 	if !strings.Contains(kit.stderr, "Usage:") || !strings.Contains(kit.stderr, "--prefix") {
 		t.Errorf("no usage after a bad flag:\n%s", kit.stderr)
 	}
+}
+
+// maskRevisions hides the revisions in fields format, which differ between two runs of a
+// write.
+func maskRevisions(s string) string {
+	return maskFieldNumbers(s, "Revision", "CreateRevision", "ModRevision", "PrevCreateRevision", "PrevModRevision")
 }

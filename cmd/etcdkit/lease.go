@@ -11,13 +11,13 @@ import (
 )
 
 func init() {
-	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", define: noFlags(runLeaseGrant)})
-	register(&command{path: "lease revoke", use: "lease revoke <leaseID>", short: "Revokes leases", define: noFlags(runLeaseRevoke)})
+	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", define: noFlags(runLeaseGrant), formats: "fields"})
+	register(&command{path: "lease revoke", use: "lease revoke <leaseID>", short: "Revokes leases", define: noFlags(runLeaseRevoke), formats: "fields"})
 	register(&command{path: "lease timetolive", use: "lease timetolive <leaseID> [options]", short: "Get lease information",
-		define: withOptions[timeToLiveOpts]})
-	register(&command{path: "lease list", use: "lease list", short: "List all active leases", define: noFlags(runLeaseList)})
+		define: withOptions[timeToLiveOpts], formats: "fields"})
+	register(&command{path: "lease list", use: "lease list", short: "List all active leases", define: noFlags(runLeaseList), formats: "fields"})
 	register(&command{path: "lease keep-alive", use: "lease keep-alive [options] <leaseID>", short: "Keeps leases alive (renew)",
-		define: withOptions[keepAliveOpts]})
+		define: withOptions[keepAliveOpts], formats: "fields"})
 }
 
 // timeToLiveOpts are lease timetolive's flags.
@@ -63,13 +63,17 @@ func runLeaseGrant(a *app, args []string) error {
 		if err != nil {
 			return wrapErr(exitError, "failed to grant lease", err)
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "json":
 			return printJSON(a.stdout, struct {
 				*jsonHeader
 				ID    int64
 				TTL   int64
 				Error string
 			}{headerJSON(l.Header), int64(l.ID), secs(l.TTL), ""})
+		case "fields":
+			a.printFieldsLeaseTTL(l.Header, l.ID, secs(l.TTL))
+			return nil
 		}
 		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", int64(l.ID), secs(l.TTL))
 		return nil
@@ -89,10 +93,14 @@ func runLeaseRevoke(a *app, args []string) error {
 		if err != nil {
 			return wrapErr(exitError, "failed to revoke lease", err)
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "json":
 			return printJSON(a.stdout, struct {
 				Header *jsonHeader `json:"header,omitempty"`
 			}{headerJSON(h)})
+		case "fields":
+			a.printFieldsHeader(h)
+			return nil
 		}
 		fmt.Fprintf(a.stdout, "lease %016x revoked\n", int64(id))
 		return nil
@@ -117,7 +125,15 @@ func (o *timeToLiveOpts) run(a *app, args []string) error {
 		if gone {
 			ttl = -1 // the server's answer for a lease it does not know
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "fields":
+			a.printFieldsLeaseTTL(info.Header, id, ttl)
+			fmt.Fprintf(a.stdout, "\"GrantedTTL\" : %d\n", secs(info.GrantedTTL))
+			for _, k := range info.Keys {
+				fmt.Fprintf(a.stdout, "\"Key\" : %q\n", string(k))
+			}
+			return nil
+		case "json":
 			return printJSON(a.stdout, struct {
 				*jsonHeader
 				ID         int64    `json:"id"`
@@ -149,7 +165,14 @@ func runLeaseList(a *app, _ []string) error {
 		if err != nil {
 			return &exitErr{code: exitBadConnection, err: err}
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "fields":
+			a.printFieldsHeader(h)
+			for _, id := range ids {
+				a.printFieldsLease("ID", int64(id), "")
+			}
+			return nil
+		case "json":
 			type status struct {
 				ID int64 `json:"id"`
 			}
@@ -172,12 +195,16 @@ func runLeaseList(a *app, _ []string) error {
 
 func (a *app) printKeepAlive(l etcd.Lease) error {
 	defer a.stdout.Flush()
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		return printJSON(a.stdout, struct {
 			*jsonHeader
 			ID  int64
 			TTL int64
 		}{headerJSON(l.Header), int64(l.ID), secs(l.TTL)})
+	case "fields":
+		a.printFieldsLeaseTTL(l.Header, l.ID, secs(l.TTL))
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "lease %016x keepalived with TTL(%d)\n", int64(l.ID), secs(l.TTL))
 	return nil
@@ -223,8 +250,15 @@ func (o *keepAliveOpts) run(a *app, args []string) error {
 			return nil
 		}
 	}
-	if !a.json() {
+	if a.g.writeOut == "simple" {
 		fmt.Fprintf(a.stdout, "lease %016x expired or revoked.\n", int64(id))
 	}
 	return nil
+}
+
+// printFieldsLeaseTTL prints a lease's header, ID and TTL in fields format.
+func (a *app) printFieldsLeaseTTL(h etcd.Header, id etcd.LeaseID, ttl int64) {
+	a.printFieldsHeader(h)
+	a.printFieldsLease("ID", int64(id), "")
+	fmt.Fprintf(a.stdout, "\"TTL\" : %d\n", ttl)
 }

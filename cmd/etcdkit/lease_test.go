@@ -59,6 +59,12 @@ func TestCompareLease(t *testing.T) {
 	for _, tc := range []readCase{
 		{name: "list", args: []string{"lease", "list"}},
 		{name: "list json", args: []string{"lease", "list", "-w", "json"}},
+		{name: "list fields", args: []string{"lease", "list", "-w", "fields"}},
+		{name: "list fields hex", args: []string{"lease", "list", "-w", "fields", "--hex"}},
+		{name: "list table", args: []string{"lease", "list", "-w", "table"}},
+		{name: "timetolive fields", args: []string{"lease", "timetolive", "1234abcd", "--keys", "-w", "fields"}, mask: maskTTLField},
+		{name: "timetolive expired fields", args: []string{"lease", "timetolive", "999", "-w", "fields"}},
+		{name: "keep-alive once fields", args: []string{"lease", "keep-alive", "--once", "42", "-w", "fields", "--hex"}},
 		{name: "timetolive", args: []string{"lease", "timetolive", "1234abcd"}, mask: ttlMask},
 		{name: "timetolive keys", args: []string{"lease", "timetolive", "--keys", "1234abcd"}, mask: ttlMask},
 		{name: "timetolive json", args: []string{"lease", "timetolive", "1234abcd", "--keys", "-w", "json"}, norm: drop("ttl")},
@@ -82,6 +88,9 @@ func TestCompareLease(t *testing.T) {
 		sameOutput(t, ctl, kit, false, nil)
 		ctl, kit = p.ctlRun("", "lease", "grant", "30", "-w", "json"), p.kitRun("", "lease", "grant", "30", "-w", "json")
 		sameOutput(t, ctl, kit, true, drop("ID", "revision"))
+		ctl, kit = p.ctlRun("", "lease", "grant", "30", "-w", "fields"), p.kitRun("", "lease", "grant", "30", "-w", "fields")
+		ctl.stdout, kit.stdout = maskFieldNumbers(ctl.stdout, "ID", "Revision"), maskFieldNumbers(kit.stdout, "ID", "Revision")
+		sameOutput(t, ctl, kit, false, nil)
 	})
 	t.Run("revoke", func(t *testing.T) {
 		for i := range 2 {
@@ -93,6 +102,11 @@ func TestCompareLease(t *testing.T) {
 		sameOutput(t, ctl, kit, false, nil)
 		ctl, kit = p.ctlRun("", "lease", "revoke", "800", "-w", "json"), p.kitRun("", "lease", "revoke", "801", "-w", "json")
 		sameOutput(t, ctl, kit, true, drop("revision"))
+		grantLease(t, p, 0x810, 100)
+		grantLease(t, p, 0x811, 100)
+		ctl, kit = p.ctlRun("", "lease", "revoke", "810", "-w", "fields"), p.kitRun("", "lease", "revoke", "811", "-w", "fields")
+		ctl.stdout, kit.stdout = maskFieldNumbers(ctl.stdout, "Revision"), maskFieldNumbers(kit.stdout, "Revision")
+		sameOutput(t, ctl, kit, false, nil)
 	})
 	t.Run("keep-alive until revoked", func(t *testing.T) {
 		// Each program keeps its own lease alive, which is then revoked under it.
@@ -137,6 +151,24 @@ func TestCompareCluster(t *testing.T) {
 			v = drop("took")(v)
 			return sortByEndpoint(v)
 		}},
+		{name: "member list table", args: []string{"member", "list", "-w", "table"}},
+		{name: "member list fields", args: []string{"member", "list", "-w", "fields"}, mask: maskMemberIDField},
+		{name: "member list fields hex", args: []string{"member", "list", "-w", "fields", "--hex"}, mask: maskMemberIDField},
+		{name: "endpoint status table", args: []string{"endpoint", "status", "-w", "table"}, mask: maskTableSizes},
+		{name: "endpoint status fields", args: []string{"endpoint", "status", "-w", "fields"}, mask: func(s string) string {
+			return maskFieldNumbers(s, "DBSize", "DBSizeInUse")
+		}},
+		{name: "endpoint hashkv table", args: []string{"endpoint", "hashkv", "-w", "table"}},
+		{name: "endpoint hashkv fields", args: []string{"endpoint", "hashkv", "-w", "fields"}},
+		// Health is checked in parallel: rows come in completion order, with their times.
+		{name: "endpoint health table", args: []string{"endpoint", "health", "-w", "table"}, mask: func(s string) string {
+			return strings.Join(sortedLines(strings.Split(maskTableTook(s), "\n")), "\n")
+		}},
+		{name: "endpoint health fields", args: []string{"endpoint", "health", "-w", "fields"}, mask: func(s string) string {
+			blocks := strings.Split(maskFieldNumbers(s, "Took"), "\n\n")
+			return strings.Join(sortedLines(blocks), "\n\n")
+		}},
+		{name: "alarm list table", args: []string{"alarm", "list", "-w", "table"}},
 	} {
 		p.compareRead(tc)
 	}
@@ -171,3 +203,40 @@ func sortByEndpoint(v any) any {
 var sizes = regexp.MustCompile(`, [0-9.]+ [kMG]?B, [0-9.]+ [kMG]?B, -?\d+%`)
 
 func maskSizes(s string) string { return sizes.ReplaceAllString(s, ", <sizes>") }
+
+// maskFieldNumbers hides the values of the named fields in fields format, which differ
+// between two runs (revisions, times, database sizes).
+func maskFieldNumbers(s string, names ...string) string {
+	for _, n := range names {
+		s = regexp.MustCompile(`(?m)^"`+n+`" : .*$`).ReplaceAllString(s, `"`+n+`" : X`)
+	}
+	return s
+}
+
+// maskMemberIDField hides the header's member ID: whichever member answered.
+func maskMemberIDField(s string) string { return maskFieldNumbers(s, "MemberID") }
+
+func maskTTLField(s string) string { return maskFieldNumbers(s, "TTL") }
+
+var (
+	tableSizes = regexp.MustCompile(`│ +[0-9.]+ [kMG]?B │ +[0-9.]+ [kMG]?B │ +\d+% │`)
+	tableTook  = regexp.MustCompile(`─+|│ +[0-9.]+[µmn]?s │`)
+)
+
+// maskTableSizes hides the database sizes in an endpoint status table, whose columns may
+// then be narrower or wider by a character; the other cells are compared as they are.
+func maskTableSizes(s string) string {
+	s = tableSizes.ReplaceAllString(s, "│ <sizes> │")
+	return regexp.MustCompile(`(?m)^[┌├└].*$`).ReplaceAllString(s, "<rule>")
+}
+
+// maskTableTook hides the times in an endpoint health table, and the widths they give the rules.
+func maskTableTook(s string) string {
+	s = tableTook.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "─") {
+			return "─"
+		}
+		return "│ <took> │"
+	})
+	return regexp.MustCompile(`│ +TOOK +│`).ReplaceAllString(s, "│ TOOK │")
+}

@@ -21,7 +21,7 @@ func init() {
 	register(&command{path: "alarm list", use: "alarm list", short: "Lists all alarms", define: noFlags(runAlarmList)})
 	register(&command{path: "alarm disarm", use: "alarm disarm", short: "Disarms all alarms", define: noFlags(runAlarmDisarm)})
 	register(&command{path: "endpoint hashkv", use: "endpoint hashkv", short: "Prints the KV history hash for each endpoint in --endpoints",
-		define: withOptions[hashOpts]})
+		define: withOptions[hashOpts], formats: "fields table"})
 	register(&command{path: "move-leader", use: "move-leader <transferee-member-id>", short: "Transfers leadership to another etcd cluster member.",
 		define: noFlags(runMoveLeader)})
 	register(&command{path: "snapshot save", use: "snapshot save <filename>",
@@ -159,6 +159,7 @@ func (o *hashOpts) run(a *app, _ []string) error {
 			CompactRevision int64       `json:"compact_revision,omitempty"`
 			HashRevision    int64       `json:"hash_revision,omitempty"`
 		}
+		header etcd.Header // for the fields format
 	}
 	var list []hashKV
 	var last error
@@ -169,7 +170,7 @@ func (o *hashOpts) run(a *app, _ []string) error {
 				return err
 			}
 			var r hashKV
-			r.Endpoint = ep
+			r.Endpoint, r.header = ep, h.Header
 			r.HashKV.Header, r.HashKV.Hash = headerJSON(h.Header), h.Hash
 			r.HashKV.CompactRevision, r.HashKV.HashRevision = h.CompactRevision, h.HashRevision
 			list = append(list, r)
@@ -180,14 +181,22 @@ func (o *hashOpts) run(a *app, _ []string) error {
 			fmt.Fprintf(a.stderr, "Failed to get the hash of endpoint %s (%s)\n", ep, errText(err))
 		}
 	}
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		if err := printJSON(a.stdout, list); err != nil {
 			return err
 		}
-	} else {
+	case "fields":
 		for _, h := range list {
-			fmt.Fprintf(a.stdout, "%s, %d, %d\n", h.Endpoint, h.HashKV.Hash, h.HashKV.HashRevision)
+			a.printFieldsHeader(h.header)
+			fmt.Fprintf(a.stdout, "\"Endpoint\" : %q\n\"Hash\" : %d\n\"HashRevision\" : %d\n\n", h.Endpoint, h.HashKV.Hash, h.HashKV.HashRevision)
 		}
+	default:
+		rows := make([][]string, len(list))
+		for i, h := range list {
+			rows[i] = []string{h.Endpoint, fmt.Sprint(h.HashKV.Hash), fmt.Sprint(h.HashKV.HashRevision)}
+		}
+		a.printRows([]string{"endpoint", "hash", "hash_revision"}, rows)
 	}
 	return last
 }

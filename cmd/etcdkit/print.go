@@ -117,17 +117,3 @@ func siBytes(n uint64) string {
 	}
 	return fmt.Sprintf(format, val, units[int(e)])
 }
-
-// printFieldsHeader prints a response header in etcdctl's fields format: the revision only
-// when set (cluster and maintenance calls leave it out), the IDs in hexadecimal with --hex.
-func (a *app) printFieldsHeader(h etcd.Header) {
-	idFormat := "\"ClusterID\" : %d\n\"MemberID\" : %d\n"
-	if a.g.hex {
-		idFormat = "\"ClusterID\" : %x\n\"MemberID\" : %x\n"
-	}
-	fmt.Fprintf(a.stdout, idFormat, h.ClusterID, h.MemberID)
-	if h.Revision > 0 {
-		fmt.Fprintf(a.stdout, "\"Revision\" : %d\n", h.Revision)
-	}
-	fmt.Fprintf(a.stdout, "\"RaftTerm\" : %d\n", h.RaftTerm)
-}

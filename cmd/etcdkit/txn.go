@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{path: "txn", use: "txn [options]",
 		short:  "Txn processes all the requests in one transaction, read from standard input",
-		define: withOptions[txnOpts]})
+		define: withOptions[txnOpts], formats: "fields"})
 }
 
 // txnOpts are txn's flags.
@@ -330,8 +330,16 @@ func splitArgs(line string) ([]string, error) {
 }
 
 func (a *app) printTxn(res etcd.TxnResult) error {
-	if a.json() {
+	switch a.g.writeOut {
+	case "json":
 		return printJSON(a.stdout, txnJSON(&res))
+	case "fields":
+		a.printFieldsHeader(res.Header)
+		fmt.Fprintf(a.stdout, "\"Succeeded\" : %t\n", res.Succeeded)
+		for _, r := range res.Results {
+			a.printTxnResult(r)
+		}
+		return nil
 	}
 	if res.Succeeded {
 		fmt.Fprintln(a.stdout, "SUCCESS")
@@ -340,16 +348,21 @@ func (a *app) printTxn(res etcd.TxnResult) error {
 	}
 	for _, r := range res.Results {
 		fmt.Fprintln(a.stdout)
-		switch {
-		case r.Delete != nil:
-			a.printDelete(*r.Delete)
-		case r.Put != nil:
-			a.printPut(*r.Put)
-		case r.Get != nil:
-			a.printRange(*r.Get, false)
-		default:
-			fmt.Fprintf(a.stdout, "unexpected response %+v\n", r)
-		}
+		a.printTxnResult(r)
 	}
 	return nil
+}
+
+// printTxnResult prints one operation's result as its own command prints it.
+func (a *app) printTxnResult(r etcd.OpResult) {
+	switch {
+	case r.Delete != nil:
+		a.printDelete(*r.Delete)
+	case r.Put != nil:
+		a.printPut(*r.Put)
+	case r.Get != nil:
+		a.printRange(*r.Get, false)
+	default:
+		fmt.Fprintf(a.stdout, "unexpected response %+v\n", r)
+	}
 }
