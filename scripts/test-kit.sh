@@ -13,6 +13,9 @@
 #   scripts/test-kit.sh quick    the reduced form make test runs: 3.4.23 and v3.5.35 × KV and
 #                                default, vendored, built and vetted.
 #
+# RELEASES, KEEPS and DIAGONAL (space-separated; empty means none) replace the lists, e.g.
+# `RELEASES= DIAGONAL=v3.4.23 scripts/test-kit.sh` reruns one diagonal cell.
+#
 # It prints a table (release, keep-list, check, result, seconds) and writes it to
 # .cache/kit/last.md. It exits non-zero when a cell fails, after running every cell.
 set -eu -o pipefail
@@ -33,6 +36,9 @@ case "${1:-full}" in
     ;;
   *) echo "usage: $0 [full|quick]" >&2; exit 2 ;;
 esac
+[[ -v RELEASES ]] && read -ra releases <<<"$RELEASES"
+[[ -v KEEPS ]] && read -ra keeps <<<"$KEEPS"
+[[ -v DIAGONAL ]] && read -ra diagonal <<<"$DIAGONAL"
 
 log() { echo "test-kit: $*" >&2; }
 
@@ -101,12 +107,12 @@ diagonal_cell() {
   record "$release" default "gen, vet, go test ./etcd/..." "$start" "$status" "$out"
 }
 
-for release in "${releases[@]}"; do
-  for keep in "${keeps[@]}"; do
+for release in "${releases[@]+"${releases[@]}"}"; do
+  for keep in "${keeps[@]+"${keeps[@]}"}"; do
     vendor_cell "$release" "$keep"
   done
 done
-for release in "${diagonal[@]}"; do
+for release in "${diagonal[@]+"${diagonal[@]}"}"; do
   diagonal_cell "$release"
 done
 
