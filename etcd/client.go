@@ -39,7 +39,7 @@ type Client struct {
 	resolver   *manual.Resolver // the endpoints the balancer uses (endpoints.go)
 	addrMu     sync.Mutex       // guards the three maps below and resolver updates
 	foreignEP  map[string]bool  // endpoints of another cluster
-	frozenEP   map[string]bool  // endpoints whose member stopped answering, until it answers again
+	heldEP     map[string]bool  // endpoints out of use until they answer (endpoints.go)
 	memberEP   map[uint64]string
 	verifyOnce sync.Once     // starts the first cluster check (clusterid.go)
 	verified   chan struct{} // closed when the first cluster check is over
@@ -75,7 +75,7 @@ func New(cfg Config) (*Client, error) {
 		log:       cfg.Logger,
 		verified:  make(chan struct{}),
 		foreignEP: make(map[string]bool),
-		frozenEP:  make(map[string]bool),
+		heldEP:    make(map[string]bool),
 		memberEP:  make(map[uint64]string),
 	}
 	c.life, c.end = context.WithCancel(context.Background())

@@ -62,9 +62,9 @@ func (c *Client) foreign(reply any) bool {
 
 // verifyEndpoints asks every configured endpoint for its cluster ID, settles the client's
 // cluster by majority (ties go to the endpoint listed first), and gives the balancer only the
-// endpoints of that cluster and those that did not answer. It stops waiting once more than
-// half of the endpoints agree, so that a hung endpoint does not hold it up, and gives up when
-// ctx ends.
+// endpoints that answered for that cluster; the others are held out until they answer
+// (endpoints.go). It stops waiting once more than half of the endpoints agree, so that a hung
+// endpoint does not hold it up, and gives up when ctx ends.
 func (c *Client) verifyEndpoints(ctx context.Context) {
 	if memberStatus == nil {
 		return
@@ -115,13 +115,17 @@ func (c *Client) verifyEndpoints(ctx context.Context) {
 		return // nobody answered: the responses' headers will tell
 	}
 	c.clusterID.Store(cluster)
-	foreign := make(map[string]bool)
+	var foreign, silent []string
 	for i, ep := range c.endpoints {
-		if ids[i] != 0 && ids[i] != cluster {
-			foreign[ep] = true
+		switch ids[i] {
+		case cluster:
+		case 0:
+			silent = append(silent, ep)
+		default:
+			foreign = append(foreign, ep)
 			c.log.Warn("etcd: endpoint belongs to another cluster; not using it", "endpoint", ep,
 				"cluster", ids[i], "want", cluster)
 		}
 	}
-	c.setForeign(foreign)
+	c.settle(foreign, silent)
 }

@@ -9,10 +9,12 @@ import (
 )
 
 // The balancer uses every configured endpoint except those known to belong to another
-// cluster (clusterid.go) and those whose member stopped answering on a stream (a frozen
-// member: its connection stays open, so gRPC would keep sending to it). A frozen endpoint
-// comes back once it answers a status request again. When every endpoint is excluded, the
-// frozen ones stay in use: a slow cluster beats none.
+// cluster and those held out: endpoints that did not answer the cluster check (clusterid.go)
+// and endpoints whose member stopped answering on a stream (a frozen member: its connection
+// stays open, so gRPC would keep sending to it). A held endpoint is asked for its status
+// every second and comes back once it answers for the client's cluster (or is found
+// foreign). When every endpoint is excluded, the held ones stay in use: a slow cluster beats
+// none.
 
 // memberStatus asks one endpoint which cluster and member serve it and which etcd version
 // it runs. It is set by status.go, which a copy of the kit has only when its stubs keep
@@ -34,27 +36,34 @@ func addresses(endpoints []string) []resolver.Address {
 
 // publish gives the balancer the endpoints in use. The caller holds addrMu.
 func (c *Client) publish() {
-	var use, frozen []string
+	var use, held []string
 	for _, ep := range c.endpoints {
 		switch {
 		case c.foreignEP[ep]:
-		case c.frozenEP[ep]:
-			frozen = append(frozen, ep)
+		case c.heldEP[ep]:
+			held = append(held, ep)
 		default:
 			use = append(use, ep)
 		}
 	}
 	if len(use) == 0 {
-		use = frozen
+		use = held
 	}
 	c.resolver.UpdateState(resolver.State{Addresses: addresses(use)})
 }
 
-// setForeign records the endpoints found to belong to another cluster.
-func (c *Client) setForeign(foreign map[string]bool) {
+// settle records the outcome of a cluster check: the endpoints found to belong to another
+// cluster, and those that did not answer, which are held out until they do.
+func (c *Client) settle(foreign, silent []string) {
 	c.addrMu.Lock()
 	defer c.addrMu.Unlock()
-	c.foreignEP = foreign
+	c.foreignEP = make(map[string]bool)
+	for _, ep := range foreign {
+		c.foreignEP[ep] = true
+	}
+	for _, ep := range silent {
+		c.hold(ep)
+	}
 	c.publish()
 }
 
@@ -65,28 +74,34 @@ func (c *Client) learnMember(id uint64, ep string) {
 	c.memberEP[id] = ep
 }
 
-// thawInterval is how often a frozen endpoint is asked whether it answers again.
+// thawInterval is how often a held endpoint is asked whether it answers again.
 const thawInterval = time.Second
 
-// frozen takes the endpoint of member id out of use, when it is known and another endpoint
-// remains, until it answers again.
+// frozen holds out the endpoint of member id, when it is known, until it answers again.
 func (c *Client) frozen(id uint64) {
 	c.addrMu.Lock()
 	defer c.addrMu.Unlock()
-	ep, ok := c.memberEP[id]
-	if !ok || c.frozenEP[ep] {
-		return
-	}
-	c.log.Warn("etcd: member stopped answering; not using it until it answers", "endpoint", ep)
-	c.frozenEP[ep] = true
-	c.publish()
-	if !c.goLoop(func() { c.thaw(ep) }) {
-		delete(c.frozenEP, ep)
+	if ep, ok := c.memberEP[id]; ok && !c.heldEP[ep] {
+		c.log.Warn("etcd: member stopped answering; not using it until it answers", "endpoint", ep)
+		c.hold(ep)
+		c.publish()
 	}
 }
 
-// thaw asks a frozen endpoint for its status every thawInterval until it answers, then puts
-// it back in use.
+// hold takes ep out of use and starts asking it for its status. The caller holds addrMu and
+// publishes.
+func (c *Client) hold(ep string) {
+	if c.heldEP[ep] {
+		return
+	}
+	c.heldEP[ep] = true
+	if !c.goLoop(func() { c.thaw(ep) }) {
+		delete(c.heldEP, ep)
+	}
+}
+
+// thaw asks a held endpoint for its status every thawInterval until it answers, then puts it
+// back in use, or leaves it out for good when it answers for another cluster.
 func (c *Client) thaw(ep string) {
 	t := time.NewTicker(thawInterval)
 	defer t.Stop()
@@ -97,15 +112,22 @@ func (c *Client) thaw(ep string) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(c.life, thawInterval)
-		_, _, _, err := memberStatus(ctx, c, ep)
+		cluster, member, _, err := memberStatus(ctx, c, ep)
 		cancel()
-		if err == nil {
-			c.addrMu.Lock()
-			delete(c.frozenEP, ep)
-			c.publish()
-			c.addrMu.Unlock()
-			c.log.Info("etcd: member answers again", "endpoint", ep)
-			return
+		if err != nil {
+			continue
 		}
+		c.addrMu.Lock()
+		delete(c.heldEP, ep)
+		c.memberEP[member] = ep
+		if want := c.clusterID.Load(); want != 0 && cluster != want {
+			c.foreignEP[ep] = true
+			c.log.Warn("etcd: endpoint belongs to another cluster; not using it", "endpoint", ep, "cluster", cluster, "want", want)
+		} else {
+			c.log.Info("etcd: endpoint answers; using it", "endpoint", ep)
+		}
+		c.publish()
+		c.addrMu.Unlock()
+		return
 	}
 }

@@ -187,28 +187,29 @@ func TestFirstCallKeepsItsDeadline(t *testing.T) {
 	})
 }
 
-// TestClusterMismatchIsReported: an endpoint that turns out to belong to another cluster
-// fails a write sent there with ErrClusterMismatch, is dropped, and reads never see it.
+// TestClusterMismatchIsReported: an endpoint that starts to lead to another cluster (its
+// name now resolves elsewhere) fails a write sent there with ErrClusterMismatch, is dropped,
+// and reads never see the other cluster.
 func TestClusterMismatchIsReported(t *testing.T) {
 	t.Parallel()
-	home := etcdtest.StartCluster(t, etcdtest.Options{})
-	other := etcdtest.StartCluster(t, etcdtest.Options{Proxy: true})
-	foreign := other.Members[0].Proxy()
-	foreign.Blackhole() // not heard by the first check
-	c := newClient(t, home, Config{Endpoints: []string{home.Endpoints()[0], other.Endpoints()[0]}})
+	home := etcdtest.StartCluster(t, etcdtest.Options{Size: 2, Proxy: true})
+	other := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, home, Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	mustPut(t, c, "mismatch/first", "v")
-	foreign.Unblackhole()
+	mustPut(t, c, "mismatch/first", "v") // the check finds both endpoints at home
 
-	// Write until one write reaches the foreign member (once its connection is ready again).
+	moved := home.Members[1].Proxy()
+	moved.Retarget(other.Members[0].Endpoint())
+	moved.DropConnections()
+	// Write until one write reaches the other cluster (once the connection is back).
 	found := false
 	for i := 0; !found; i++ {
 		_, err := c.Put(ctx, "mismatch/k", "v")
 		switch {
 		case errors.Is(err, ErrClusterMismatch):
 			found = true
-			t.Logf("write %d reached the foreign cluster: %v", i, err)
+			t.Logf("write %d reached the other cluster: %v", i, err)
 		case err != nil:
 			t.Fatalf("put %d: %v", i, err)
 		}
@@ -222,6 +223,41 @@ func TestClusterMismatchIsReported(t *testing.T) {
 			t.Fatalf("read %d: %+v, %v", i, kv, err)
 		}
 	}
+}
+
+// TestSilentEndpointIsHeldOut: an endpoint that does not answer the cluster check is not used
+// until it answers, and then only if it belongs to the client's cluster: an endpoint of
+// another cluster that was partitioned during the check never takes a write.
+func TestSilentEndpointIsHeldOut(t *testing.T) {
+	t.Parallel()
+	home := etcdtest.StartCluster(t, etcdtest.Options{})
+	other := etcdtest.StartCluster(t, etcdtest.Options{Proxy: true})
+	foreign := other.Members[0].Proxy()
+	foreign.Blackhole() // silent during the check
+	c := newClient(t, home, Config{Endpoints: []string{home.Endpoints()[0], other.Endpoints()[0]}})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	mustPut(t, c, "held/first", "v")
+	foreign.Unblackhole()
+	for i := range 40 { // the held endpoint is asked again every second
+		if _, err := c.Put(ctx, "held/k", "v"); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := etcdtestGet(ctx, other, "held/k"); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("the other cluster got a write: %v", err)
+	}
+}
+
+// etcdtestGet reads key from cl with a client of its own.
+func etcdtestGet(ctx context.Context, cl *etcdtest.Cluster, key string) (KeyValue, error) {
+	c, err := New(Config{Endpoints: cl.Endpoints()})
+	if err != nil {
+		return KeyValue{}, err
+	}
+	defer c.Close()
+	return c.Get(ctx, key)
 }
 
 // TestRequestProgressWithMemberDown: progress requests work while a member is down (on

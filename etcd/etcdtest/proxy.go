@@ -13,10 +13,10 @@ import (
 //
 // Its methods are safe for concurrent use. Close stops it and waits for all its goroutines.
 type Proxy struct {
-	ln     net.Listener
-	target string
+	ln net.Listener
 
 	mu      sync.Mutex
+	target  string
 	conns   map[*proxyConn]struct{}
 	open    chan struct{} // closed while traffic flows; a fresh, open channel while blackholed
 	latency time.Duration
@@ -54,7 +54,19 @@ func NewProxy(target string) (*Proxy, error) {
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Target returns the host:port that connections are forwarded to.
-func (p *Proxy) Target() string { return p.target }
+func (p *Proxy) Target() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.target
+}
+
+// Retarget forwards the connections accepted from now on to target, as when a name starts to
+// resolve to another server. Current connections keep their target: drop them to move them.
+func (p *Proxy) Retarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
 
 // Blackhole stops all forwarding, like a network partition: connections are still accepted
 // and kept open, but no byte passes in either direction and no new connection reaches the
@@ -159,7 +171,7 @@ func (p *Proxy) serve(c *proxyConn) {
 	if !p.wait(c) {
 		return
 	}
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	up, err := net.DialTimeout("tcp", p.Target(), 5*time.Second)
 	if err != nil {
 		return
 	}
