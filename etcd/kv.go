@@ -65,9 +65,13 @@ type DeleteResult struct {
 
 // Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
 func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyValue, error) {
-	resp, err := c.rangeCall(ctx, "get", KeyRange{Key: wire(key)}, opts)
+	req, err := c.readRequest("get", KeyRange{Key: wire(key)}, opts)
 	if err != nil {
 		return KeyValue{}, err
+	}
+	resp := new(etcdserverpb.RangeResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
+		return KeyValue{}, opError("get", key, err)
 	}
 	kvs := resp.GetKvs()
 	if len(kvs) == 0 {
@@ -79,15 +83,20 @@ func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyVa
 // Range reads the keys in r: by default every key, linearizably, at the newest revision, in
 // key order. Options limit, sort, filter and pin the read.
 func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (RangeResult, error) {
-	resp, err := c.rangeCall(ctx, "range", r, opts)
+	req, err := c.readRequest("range", r, opts)
 	if err != nil {
 		return RangeResult{}, err
+	}
+	resp := new(etcdserverpb.RangeResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
+		return RangeResult{}, opError("range", string(r.Key), err)
 	}
 	return c.rangeResult(resp), nil
 }
 
-// rangeCall sends the range r and returns the raw response; errors are named op.
-func (c *Client) rangeCall(ctx context.Context, op string, r KeyRange, opts []ReadOption) (*etcdserverpb.RangeResponse, error) {
+// readRequest checks that the client is open and builds the request for the range r; errors
+// are named op.
+func (c *Client) readRequest(op string, r KeyRange, opts []ReadOption) (*etcdserverpb.RangeRequest, error) {
 	if c.isClosed() { // not c.check: string(r.Key) would cost every call an allocation
 		return nil, &Error{Op: op, Key: string(r.Key), Err: ErrClosed}
 	}
@@ -95,17 +104,15 @@ func (c *Client) rangeCall(ctx context.Context, op string, r KeyRange, opts []Re
 	if err != nil {
 		return nil, &Error{Op: op, Key: string(r.Key), Err: err}
 	}
-	resp := new(etcdserverpb.RangeResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
-		return nil, opError(op, string(r.Key), err)
-	}
-	return resp, nil
+	return req, nil
 }
 
 // invoke makes one KV call on the client's connection. It goes around the generated KV
 // client on purpose: the stub passes a call option of its own, and grpc-go then merges it with
 // the connection's default call options (dialOptions sets the same StaticMethod among them) at
-// the cost of an allocation per call; without per-call options grpc-go merges nothing.
+// the cost of an allocation per call; without per-call options grpc-go merges nothing. The
+// exported methods call it themselves (it is inlined) rather than through a helper that waits:
+// every frame on the stack of a call in flight is walked by each garbage collection.
 func (c *Client) invoke(ctx context.Context, method string, req, resp proto.Message) error {
 	return c.conn.Invoke(ctx, method, req, resp)
 }
