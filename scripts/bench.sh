@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # `make bench`: etcdkit against clientv3 v3.7.3 and the raw gen/ stubs, on an etcd 3.7.3 that
-# this script starts (one member, --unsafe-no-fsync). Writes bench/results.md, the chart
-# bench/results.svg and the raw figures bench/results.json. About 12 minutes on 2 cores.
+# this script starts (one member, --unsafe-no-fsync; a three-member one for the connect case).
+# Writes bench/results.md, the chart bench/results.svg and the raw figures bench/results.json.
+# About 18 minutes on 2 cores: the KV, watch, lock and footprint cases, then the scale cases
+# (100,000 keys listed, 10,000 watchers, 10,000 leases kept alive for a minute, connecting).
 #
 #   BENCH_QUICK=1     small counts, one repetition, no cold builds: a smoke run of a minute,
-#                     written under .cache/bench/quick/ so that it never replaces the committed results
+#                     written under .cache/bench/quick/ so that it never replaces the committed
+#                     results (make test runs the same as bench/cmd/benchdrive's TestQuick)
 #   BENCH_OUT=dir     where to write the results (default: bench/)
 #   BENCH_REPS=N      repetitions of each case (default 3)
 #   BENCH_PIN=0       do not pin etcd and the clients to different CPUs (default: pin when
 #                     there are at least two CPUs and taskset is installed)
 #   BENCH_NOTE=text   a warning printed at the top of the report (e.g. a busy machine)
-#   BENCH_ONLY=put,lock  run only these workloads
+#   BENCH_ONLY=put,lock  run only these workloads (put get txn watch lock keepalive list
+#                     list-single watchers connect)
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -67,26 +68,49 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 }
 
-// plan is the list of cases to run, full or quick.
-func plan(quick bool) []harness.Config {
-	kvN, watchN, lockN, scanN, leases, ka := 20000, 50000, 2000, 400, 1000, 10*time.Second
+// planned is one case of the plan and how many times to repeat it (0: -reps).
+type planned struct {
+	harness.Config
+	reps int
+}
+
+// listPrefix holds the list workloads' keys, written once before the first of them.
+const listPrefix = "list/"
+
+// plan is the list of cases to run, full or quick. The scale cases (10,000 leases for a
+// minute, 100,000 keys listed, 10,000 watchers) keep `make bench` under 20 minutes: the
+// keepalive case runs once per client.
+func plan(quick bool) []planned {
+	kvN, watchN, lockN, scanN, leases, ka := 20000, 50000, 2000, 400, 10000, time.Minute
+	listN, watchers, watcherEvents, connects := 100000, 10000, 20000, 30
 	if quick {
-		kvN, watchN, lockN, scanN, leases, ka = 2000, 5000, 100, 30, 200, 2*time.Second
+		kvN, watchN, lockN, scanN, leases, ka = 2000, 5000, 100, 30, 500, 3*time.Second
+		listN, watchers, watcherEvents, connects = 5000, 500, 1000, 5
 	}
-	var out []harness.Config
+	var out []planned
+	add := func(reps int, cfg harness.Config) {
+		if cfg.ValueSize == 0 {
+			cfg.ValueSize = 256
+		}
+		out = append(out, planned{cfg, reps})
+	}
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
 		for _, c := range []int{1, 16, 64} {
-			out = append(out, harness.Config{Workload: w, Conc: c, N: kvN})
+			add(0, harness.Config{Workload: w, Conc: c, N: kvN})
 		}
 	}
-	out = append(out, harness.Config{Workload: harness.Watch, Conc: 1, N: watchN})
-	out = append(out, harness.Config{Workload: harness.Lock, Conc: 8, N: lockN})
+	add(0, harness.Config{Workload: harness.Watch, Conc: 1, N: watchN})
+	add(0, harness.Config{Workload: harness.Lock, Conc: 8, N: lockN})
 	for _, c := range []int{2, 4, 16, 32} {
-		out = append(out, harness.Config{Workload: harness.Lock, Conc: c, N: scanN})
+		add(0, harness.Config{Workload: harness.Lock, Conc: c, N: scanN})
 	}
-	out = append(out, harness.Config{Workload: harness.KeepAlive, Conc: 1, N: leases, Duration: ka, TTL: 5 * time.Second})
-	for i := range out {
-		out[i].ValueSize = 256
+	add(1, harness.Config{Workload: harness.KeepAlive, Conc: 1, N: leases, Duration: ka, TTL: 5 * time.Second})
+	for _, w := range []string{harness.List, harness.ListSingle} {
+		add(0, harness.Config{Workload: w, Conc: 1, N: listN, ValueSize: 1024, Prefix: listPrefix})
+	}
+	add(0, harness.Config{Workload: harness.Watchers, Conc: watchers, N: watcherEvents, Timeout: 30 * time.Second})
+	for _, eps := range []int{1, 3} {
+		add(0, harness.Config{Workload: harness.Connect, Conc: eps, N: connects})
 	}
 	return out
 }
@@ -139,22 +163,52 @@ func run(o options) error {
 			only[w] = true
 		}
 	}
-	for _, cfg := range plan(o.quick) {
+	var three *etcdtest.Cluster // the connect ×3 case's cluster, started when first needed
+	defer func() {
+		if three != nil {
+			three.Stop()
+		}
+	}()
+	listed := false
+	for _, pc := range plan(o.quick) {
+		cfg := pc.Config
 		if len(only) > 0 && !only[cfg.Workload] {
 			continue
 		}
-		for rep := range o.reps {
+		eps := []string{ep}
+		switch {
+		case cfg.Workload == harness.Connect && cfg.Conc > 1:
+			if three == nil {
+				if three, err = startThree(o.pin, cfg.Conc); err != nil {
+					return err
+				}
+			}
+			eps = three.Endpoints()
+		case (cfg.Workload == harness.List || cfg.Workload == harness.ListSingle) && !listed:
+			logf("writing %d keys of %d bytes under %s", cfg.N, cfg.ValueSize, cfg.Prefix)
+			if err := writeList(ctx, writer, cfg); err != nil {
+				return err
+			}
+			listed = true
+		}
+		reps := o.reps
+		if pc.reps > 0 && pc.reps < reps {
+			reps = pc.reps
+		}
+		for rep := range reps {
 			for _, client := range report.Clients {
 				c := cfg
-				c.Prefix = fmt.Sprintf("b/%s/%s%d/%d/", client, c.Workload, c.Conc, rep)
-				r, err := runOne(ctx, o, ep, client, c, writer)
+				if c.Prefix == "" {
+					c.Prefix = fmt.Sprintf("b/%s/%s%d/%d/", client, c.Workload, c.Conc, rep)
+				}
+				r, err := runOne(ctx, o, strings.Join(eps, ","), client, c, writer)
 				if err != nil {
-					logf("%-8s %-9s ×%-2d rep %d: %v", client, c.Workload, c.Conc, rep+1, err)
+					logf("%-8s %-11s ×%-5d rep %d: %v", client, c.Workload, c.Conc, rep+1, err)
 					failed++
 					continue
 				}
-				logf("%-8s %-9s ×%-2d rep %d: %.0f/s p50 %.2f ms cpu %.1f µs allocs %.1f B %.0f errors %d faults %d %s",
-					client, c.Workload, c.Conc, rep+1, r.Rate, r.P50, r.CPU, r.Allocs, r.Bytes, r.Errors, r.Faults, r.Note)
+				logf("%-8s %-11s ×%-5d rep %d: %.0f/s p50 %.2f ms cpu %.1f µs allocs %.1f B %.0f rss %.0f MB mem %.1f KB errors %d faults %d %s",
+					client, c.Workload, c.Conc, rep+1, r.Rate, r.P50, r.CPU, r.Allocs, r.Bytes, r.RSS, r.Mem, r.Errors, r.Faults, r.Note)
 				results = append(results, r)
 				if r.Errors > 0 || r.Faults > 0 {
 					failed++
@@ -248,12 +302,19 @@ func compact(ctx context.Context, c *rawclient.Client) error {
 }
 
 // runOne runs one workload in a runner process and returns its result. For the watch
-// workload it writes the events once the runner says it is ready.
-func runOne(ctx context.Context, o options, ep, client string, cfg harness.Config, writer *rawclient.Client) (harness.Result, error) {
+// workloads it writes events each time the runner says it is ready for them.
+func runOne(ctx context.Context, o options, eps, client string, cfg harness.Config, writer *rawclient.Client) (harness.Result, error) {
 	args := []string{
-		"-endpoints", ep, "-workload", cfg.Workload, "-conc", strconv.Itoa(cfg.Conc), "-n", strconv.Itoa(cfg.N),
+		"-endpoints", eps, "-workload", cfg.Workload, "-conc", strconv.Itoa(cfg.Conc), "-n", strconv.Itoa(cfg.N),
 		"-value-size", strconv.Itoa(cfg.ValueSize), "-prefix", cfg.Prefix,
 		"-duration", cfg.Duration.String(), "-ttl", cfg.TTL.String(),
+	}
+	if cfg.Timeout > 0 {
+		args = append(args, "-timeout", cfg.Timeout.String())
+	}
+	keys := cfg.N // the events' keys: one per event, or one per watcher
+	if cfg.Workload == harness.Watchers {
+		keys = cfg.Conc
 	}
 	name := filepath.Join(o.bin, "bench-"+client)
 	if o.pin {
@@ -277,8 +338,14 @@ func runOne(ctx context.Context, o options, ep, client string, cfg harness.Confi
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
-		if line == "ready" {
-			werr = harness.WriteEvents(ctx, writer.Put, cfg.Prefix, cfg.N, cfg.ValueSize, 16)
+		if n, ok := strings.CutPrefix(line, "ready "); ok {
+			count, err := strconv.Atoi(n)
+			if err != nil {
+				return r, fmt.Errorf("bad output %q", line)
+			}
+			if werr == nil {
+				werr = harness.WriteEvents(ctx, writer.Put, cfg.Prefix, count, keys, cfg.ValueSize, 16)
+			}
 			continue
 		}
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
@@ -295,4 +362,52 @@ func runOne(ctx context.Context, o options, ep, client string, cfg harness.Confi
 		return r, fmt.Errorf("no result: %s", strings.TrimSpace(stderr.String()))
 	}
 	return r, nil
+}
+
+// writeList writes the list workloads' keys (see harness.ListKey), 64 puts at a time.
+func writeList(ctx context.Context, writer *rawclient.Client, cfg harness.Config) error {
+	value := strings.Repeat("l", cfg.ValueSize)
+	var next atomic.Int64
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= cfg.N {
+					errs <- nil
+					return
+				}
+				if err := writer.Put(ctx, harness.ListKey(cfg.Prefix, i), value); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range 64 {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// startThree starts the connect case's cluster of size members, pinned to CPU 0 with the
+// main server when pin is set.
+func startThree(pin bool, size int) (*etcdtest.Cluster, error) {
+	logf("starting a %d-member etcd for the connect case", size)
+	cl, err := etcdtest.Start(etcdtest.Options{Size: size, Args: []string{"--unsafe-no-fsync"}})
+	if err != nil {
+		return nil, err
+	}
+	if pin {
+		for _, m := range cl.Members {
+			if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(m.PID())).CombinedOutput(); err != nil {
+				cl.Stop()
+				return nil, fmt.Errorf("taskset: %v: %s", err, out)
+			}
+		}
+	}
+	return cl, nil
 }

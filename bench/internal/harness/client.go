@@ -32,6 +32,14 @@ type Client interface {
 	KeepAlive(ctx context.Context, id int64) error
 	// TTL returns the remaining time to live of lease id, -1 when it is gone.
 	TTL(ctx context.Context, id int64) (int64, error)
+	// List reads every key under prefix and calls each with every key-value, in key order:
+	// in pages (or a stream) the library's usual way, or as one response when single is set.
+	// It returns the number of keys read.
+	List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error)
+	// WatchKeys starts one watcher per key, each from revision from, and calls event(i, value)
+	// for every put on keys[i], from any goroutine. It returns once the watchers are started
+	// (not necessarily established); stop ends them and waits for their goroutines.
+	WatchKeys(ctx context.Context, keys []string, from int64, event func(i int, value []byte)) (stop func(), err error)
 	// Close releases the client.
 	Close() error
 }
@@ -46,3 +54,7 @@ type Locker interface {
 
 // NewFunc makes a client for the given endpoints.
 type NewFunc func(endpoints []string) (Client, error)
+
+// MaxResponse is the receive limit every adapter sets: large enough for the list workload's
+// single response (100,000 keys of 1 KiB). It is a limit, not a buffer: it costs nothing.
+const MaxResponse = 512 << 20

@@ -16,7 +16,7 @@ import (
 
 // Main is the body of a runner program (cmd/bench-*): it runs the one workload its flags
 // name with the client newClient makes, and prints the Result as one line of JSON. For the
-// watch workload it first prints the line "ready" once the writer may start.
+// watch workloads it first prints a line "ready N" each time the writer is to write N events.
 func Main(name string, newClient NewFunc) {
 	if err := main1(name, newClient); err != nil {
 		fmt.Fprintf(os.Stderr, "bench-%s: %v\n", name, err)
@@ -31,9 +31,9 @@ func main1(name string, newClient NewFunc) error {
 		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 		memProfile = flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	)
-	flag.StringVar(&cfg.Workload, "workload", Put, "put, get, txn, watch, lock or keepalive")
-	flag.IntVar(&cfg.Conc, "conc", 1, "concurrent callers or lock contenders")
-	flag.IntVar(&cfg.N, "n", 1000, "operations, events, lock cycles or leases")
+	flag.StringVar(&cfg.Workload, "workload", Put, "put, get, txn, watch, lock, keepalive, list, list-single, watchers or connect")
+	flag.IntVar(&cfg.Conc, "conc", 1, "concurrent callers, lock contenders or watchers")
+	flag.IntVar(&cfg.N, "n", 1000, "operations, events, lock cycles, leases, keys listed or connections")
 	flag.IntVar(&cfg.ValueSize, "value-size", 256, "value size in bytes")
 	flag.StringVar(&cfg.Prefix, "prefix", "bench/", "key prefix of this run")
 	flag.DurationVar(&cfg.Duration, "duration", 10*time.Second, "keepalive: how long to keep the leases alive")
@@ -46,6 +46,14 @@ func main1(name string, newClient NewFunc) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	out := bufio.NewWriter(os.Stdout)
+	if cfg.Workload == Connect {
+		r, err := RunConnect(ctx, newClient, strings.Split(*endpoints, ","), cfg)
+		if err != nil {
+			return err
+		}
+		return printResult(out, name, r)
+	}
 	c, err := newClient(strings.Split(*endpoints, ","))
 	if err != nil {
 		return err
@@ -62,20 +70,24 @@ func main1(name string, newClient NewFunc) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	out := bufio.NewWriter(os.Stdout)
-	r, err := Run(ctx, c, cfg, func() {
-		fmt.Fprintln(out, "ready")
+	r, err := Run(ctx, c, cfg, func(n int) {
+		fmt.Fprintln(out, "ready", n)
 		out.Flush()
 	})
 	if err != nil {
 		return err
 	}
-	r.Client = name
 	if *memProfile != "" {
 		if err := writeHeapProfile(*memProfile); err != nil {
 			return err
 		}
 	}
+	return printResult(out, name, r)
+}
+
+// printResult writes r, from the client name, as one line of JSON.
+func printResult(out *bufio.Writer, name string, r Result) error {
+	r.Client = name
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err

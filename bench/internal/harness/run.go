@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,21 +55,23 @@ type Result struct {
 	Conc     int     `json:"conc"`
 	Ops      int     `json:"ops"`
 	Seconds  float64 `json:"seconds"`
-	Rate     float64 `json:"rate"`        // Ops per second
-	P50      float64 `json:"p50_ms"`      // latency; 0 where it does not apply
-	P99      float64 `json:"p99_ms"`      //
-	CPU      float64 `json:"cpu_us_op"`   // the client process's user+system CPU per op
-	Allocs   float64 `json:"allocs_op"`   // heap allocations per op
-	Bytes    float64 `json:"bytes_op"`    // heap bytes allocated per op
-	RSS      float64 `json:"peak_rss_mb"` // the process's peak resident set
-	Errors   int     `json:"errors"`      // failed calls
-	Faults   int     `json:"faults"`      // missing or duplicate events, lock overlaps, lost leases
+	Rate     float64 `json:"rate"`             // Ops per second
+	P50      float64 `json:"p50_ms"`           // latency; 0 where it does not apply
+	P99      float64 `json:"p99_ms"`           //
+	CPU      float64 `json:"cpu_us_op"`        // the client process's user+system CPU per op
+	Allocs   float64 `json:"allocs_op"`        // heap allocations per op
+	Bytes    float64 `json:"bytes_op"`         // heap bytes allocated per op
+	RSS      float64 `json:"peak_rss_mb"`      // the process's peak resident set
+	Mem      float64 `json:"mem_kb,omitempty"` // watchers: resident KiB added per watcher
+	Errors   int     `json:"errors"`           // failed calls
+	Faults   int     `json:"faults"`           // missing or duplicate events, lock overlaps, lost leases
 	Note     string  `json:"note,omitempty"`
 }
 
-// Run runs one workload on c. For Watch, ready is called once the watch is established:
-// the events must be written after that (see WriteEvents); other workloads ignore it.
-func Run(ctx context.Context, c Client, cfg Config, ready func()) (Result, error) {
+// Run runs one workload on c. For Watch and Watchers, ready(n) is called once the watchers
+// are established: n events must then be written (see WriteEvents); other workloads ignore
+// it. Connect is not run here but by RunConnect, which makes clients of its own.
+func Run(ctx context.Context, c Client, cfg Config, ready func(n int)) (Result, error) {
 	if cfg.Conc < 1 {
 		cfg.Conc = 1
 	}
@@ -85,6 +89,10 @@ func Run(ctx context.Context, c Client, cfg Config, ready func()) (Result, error
 		err = runLock(ctx, c, cfg, &r)
 	case KeepAlive:
 		err = runKeepAlive(ctx, c, cfg, &r)
+	case List, ListSingle:
+		err = runList(ctx, c, cfg, &r)
+	case Watchers:
+		err = runWatchers(ctx, c, cfg, &r, ready)
 	default:
 		err = fmt.Errorf("unknown workload %q", cfg.Workload)
 	}
@@ -124,9 +132,25 @@ func (p probe) finish(r *Result, ops int) {
 	r.CPU = float64((q.cpu - p.cpu).Microseconds()) / float64(ops)
 	r.Allocs = float64(q.allocs-p.allocs) / float64(ops)
 	r.Bytes = float64(q.bytes-p.bytes) / float64(ops)
+	r.RSS = peakResidentKB() / 1024
+}
+
+// peakResidentKB is the process's peak resident set in KiB: /proc's VmHWM, which starts
+// afresh at exec, where getrusage's maxrss also counts the memory of the process that forked
+// this one (the driver); getrusage where /proc is missing.
+func peakResidentKB() float64 {
+	if data, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				if kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64); err == nil {
+					return kb
+				}
+			}
+		}
+	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	r.RSS = float64(ru.Maxrss) / 1024 // KiB on Linux
+	return float64(ru.Maxrss) // KiB on Linux
 }
 
 // percentiles sets r's p50 and p99 from the latencies.
@@ -229,15 +253,16 @@ func runKV(ctx context.Context, c Client, cfg Config, r *Result) error {
 // EventKey is the key of event i of a watch run under prefix.
 func EventKey(prefix string, i int) string { return fmt.Sprintf("%sw/%07d", prefix, i) }
 
-// WriteEvents writes the n events a watch run waits for, with conc concurrent puts. Each
-// value starts with its write time, from which the watcher measures delivery latency.
-func WriteEvents(ctx context.Context, put func(ctx context.Context, key, value string) error, prefix string, n, size, conc int) error {
+// WriteEvents writes the n events a watch run waits for, with conc concurrent puts: event i
+// to EventKey(prefix, i%keys). Each value starts with its write time, from which the watcher
+// measures delivery latency.
+func WriteEvents(ctx context.Context, put func(ctx context.Context, key, value string) error, prefix string, n, keys, size, conc int) error {
 	pad := strings.Repeat("e", max(size-8, 0))
 	var errs errorCount
 	parallel(n, conc, nil, &errs, func(i int) error {
 		var ts [8]byte
 		binary.BigEndian.PutUint64(ts[:], uint64(time.Now().UnixNano()))
-		return put(ctx, EventKey(prefix, i), string(ts[:])+pad)
+		return put(ctx, EventKey(prefix, i%keys), string(ts[:])+pad)
 	})
 	if errs.first != nil {
 		return fmt.Errorf("writing events: %d failed, the first: %w", errs.n.Load(), errs.first)
@@ -261,12 +286,17 @@ func eventIndex(key []byte, prefix string) int {
 	return n
 }
 
-func runWatch(ctx context.Context, c Client, cfg Config, r *Result, ready func()) error {
-	timeout := cfg.Timeout
-	if timeout == 0 {
-		timeout = 2 * time.Minute
+// watchTimeout bounds a watch workload's wait for its events: cfg.Timeout, 2 minutes when
+// zero.
+func (cfg Config) watchTimeout() time.Duration {
+	if cfg.Timeout == 0 {
+		return 2 * time.Minute
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return cfg.Timeout
+}
+
+func runWatch(ctx context.Context, c Client, cfg Config, r *Result, ready func(n int)) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.watchTimeout())
 	defer cancel()
 	rev, err := c.Revision(ctx)
 	if err != nil {
@@ -288,7 +318,7 @@ func runWatch(ctx context.Context, c Client, cfg Config, r *Result, ready func()
 				started = true
 				p = snapshot()
 				if ready != nil {
-					ready()
+					ready(cfg.N)
 				}
 			}
 			return true

@@ -3,6 +3,8 @@ package harness_test
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,12 +35,23 @@ func TestSmoke(t *testing.T) {
 		{Workload: harness.Watch, N: 300, Timeout: 20 * time.Second},
 		{Workload: harness.Lock, Conc: 3, N: 12},
 		{Workload: harness.KeepAlive, N: 5, Duration: 500 * time.Millisecond, TTL: 3 * time.Second},
+		{Workload: harness.List, N: 2500, Prefix: "smoke/list/"},
+		{Workload: harness.ListSingle, N: 2500, Prefix: "smoke/list/"},
+		{Workload: harness.Watchers, Conc: 30, N: 75, Timeout: 20 * time.Second},
+		{Workload: harness.Connect, N: 3},
 	}
 	writer, err := rawclient.Dial(eps[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer writer.Close()
+	// The list workloads read keys written beforehand, as the driver writes them: more than
+	// two pages.
+	for i := range 2500 {
+		if err := writer.Put(context.Background(), harness.ListKey("smoke/list/", i), strings.Repeat("l", 64)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, cc := range clients {
 		for _, w := range workloads {
 			t.Run(cc.name+"/"+w.Workload, func(t *testing.T) {
@@ -49,21 +62,35 @@ func TestSmoke(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				w.Prefix = fmt.Sprintf("smoke/%s/%s/", cc.name, w.Workload)
+				if w.Prefix == "" {
+					w.Prefix = fmt.Sprintf("smoke/%s/%s/", cc.name, w.Workload)
+				}
 				w.ValueSize = 64
-				written := make(chan error, 1)
-				r, err := harness.Run(ctx, c, w, func() {
-					go func() {
-						written <- harness.WriteEvents(ctx, writer.Put, w.Prefix, w.N, w.ValueSize, 4)
-					}()
-				})
+				var r harness.Result
+				if w.Workload == harness.Connect {
+					r, err = harness.RunConnect(ctx, cc.new, eps, w)
+				} else {
+					keys := w.N
+					if w.Workload == harness.Watchers {
+						keys = w.Conc
+					}
+					var writers sync.WaitGroup
+					written := make(chan error, 2) // a watchers run asks twice
+					r, err = harness.Run(ctx, c, w, func(n int) {
+						writers.Go(func() {
+							written <- harness.WriteEvents(ctx, writer.Put, w.Prefix, n, keys, w.ValueSize, 4)
+						})
+					})
+					writers.Wait()
+					close(written)
+					for err := range written {
+						if err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
 				if err != nil {
 					t.Fatal(err)
-				}
-				if w.Workload == harness.Watch {
-					if err := <-written; err != nil {
-						t.Fatal(err)
-					}
 				}
 				if r.Errors != 0 || r.Faults != 0 || r.Ops == 0 || r.Rate <= 0 || r.CPU < 0 || r.Allocs <= 0 || r.RSS <= 0 {
 					t.Fatalf("bad result %+v", r)

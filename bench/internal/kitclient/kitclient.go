@@ -4,6 +4,7 @@ package kitclient
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/etcdkit/etcdkit/bench/internal/harness"
@@ -12,9 +13,10 @@ import (
 
 type client struct{ c *etcd.Client }
 
-// New returns an etcdkit client for endpoints.
+// New returns an etcdkit client for endpoints, with the receive limit raised to
+// harness.MaxResponse.
 func New(endpoints []string) (harness.Client, error) {
-	c, err := etcd.New(etcd.Config{Endpoints: endpoints})
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints, MaxResponseBytes: harness.MaxResponse})
 	if err != nil {
 		return nil, err
 	}
@@ -56,6 +58,46 @@ func (k client) Watch(ctx context.Context, prefix string, from int64, event func
 		}
 	}
 	return nil
+}
+
+// List uses Scan (pages at one revision), or one Range when single.
+func (k client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
+	if single {
+		res, err := k.c.Range(ctx, etcd.Prefix(prefix))
+		for _, kv := range res.KVs {
+			each(kv.Key, kv.Value)
+		}
+		return len(res.KVs), err
+	}
+	n := 0
+	for kv, err := range k.c.Scan(ctx, etcd.Prefix(prefix)) {
+		if err != nil {
+			return n, err
+		}
+		each(kv.Key, kv.Value)
+		n++
+	}
+	return n, nil
+}
+
+// WatchKeys ranges over one Watch per key, each on a goroutine of its own: the iterator API's
+// way (every watcher shares the client's one watch stream).
+func (k client) WatchKeys(ctx context.Context, keys []string, from int64, event func(i int, value []byte)) (func(), error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Go(func() {
+			for ev, err := range k.c.Watch(ctx, etcd.Key(key), etcd.FromRevision(from)) {
+				if err != nil {
+					return
+				}
+				if ev.Type == etcd.EventPut {
+					event(i, ev.KV.Value)
+				}
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 func (k client) Grant(ctx context.Context, ttl time.Duration) (int64, error) {

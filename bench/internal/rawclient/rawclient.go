@@ -37,9 +37,10 @@ type Client struct {
 // New connects to the first endpoint.
 func New(endpoints []string) (harness.Client, error) { return Dial(endpoints[0]) }
 
-// Dial connects to one endpoint.
+// Dial connects to one endpoint, with the receive limit raised to harness.MaxResponse.
 func Dial(endpoint string) (*Client, error) {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(harness.MaxResponse)))
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +152,77 @@ func (c *Client) Watch(ctx context.Context, prefix string, from int64, event fun
 			}
 		}
 	}
+}
+
+// listPage is the page size of the paged list, the same as etcdkit's Scan.
+const listPage = 1000
+
+// List reads the keys under prefix in pages at the first page's revision, or in one range
+// when single.
+func (c *Client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
+	req := &etcdserverpb.RangeRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)}
+	if !single {
+		req.Limit = listPage
+	}
+	n := 0
+	for {
+		resp, err := c.kv.Range(ctx, req)
+		if err != nil {
+			return n, err
+		}
+		req.Revision = resp.Header.Revision
+		for _, kv := range resp.Kvs {
+			each(kv.Key, kv.Value)
+		}
+		n += len(resp.Kvs)
+		if !resp.More || len(resp.Kvs) == 0 {
+			return n, nil
+		}
+		last := resp.Kvs[len(resp.Kvs)-1].Key
+		req.Key = append(last[:len(last):len(last)], 0)
+	}
+}
+
+// WatchKeys creates every watcher on one stream of its own and routes events by watch ID. The
+// server answers creates in the order sent, which gives each ID its key.
+func (c *Client) WatchKeys(ctx context.Context, keys []string, from int64, event func(i int, value []byte)) (func(), error) {
+	ctx, cancel := context.WithCancel(ctx)
+	st, err := c.watch.Watch(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// Receive from the start: creates are answered while they are sent, and a stream nobody
+	// reads stops the server reading it.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		index := make(map[int64]int, len(keys))
+		for {
+			resp, err := st.Recv()
+			if err != nil {
+				return
+			}
+			if resp.Created {
+				index[resp.WatchId] = len(index)
+			}
+			for _, ev := range resp.Events {
+				if ev.Type == mvccpb.Event_PUT {
+					event(index[resp.WatchId], ev.Kv.Value)
+				}
+			}
+		}
+	}()
+	for _, k := range keys {
+		err := st.Send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{
+			CreateRequest: &etcdserverpb.WatchCreateRequest{Key: bytes(k), StartRevision: from}}})
+		if err != nil {
+			cancel()
+			<-done
+			return nil, err
+		}
+	}
+	return func() { cancel(); <-done }, nil
 }
 
 // Grant grants a lease.

@@ -82,6 +82,17 @@ func caseName(k Case) string {
 		return k.Workload
 	case harness.Lock:
 		return fmt.Sprintf("lock ×%d", k.Conc)
+	case harness.List:
+		return "list, paged"
+	case harness.ListSingle:
+		return "list, one response"
+	case harness.Watchers:
+		return fmt.Sprintf("%d watchers", k.Conc)
+	case harness.Connect:
+		if k.Conc == 1 {
+			return "connect, 1 endpoint"
+		}
+		return fmt.Sprintf("connect, %d endpoints", k.Conc)
 	}
 	return fmt.Sprintf("%s ×%d", k.Workload, k.Conc)
 }
@@ -127,38 +138,63 @@ func Write(w io.Writer, in Input) error {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Name, t.Value, t.Verdict())
 	}
 
-	sections := []struct{ title, unit string }{
-		{"KV: put, get, CAS txn", "ops/s is operations per second over the measured operations; latency is per call; ×N is the number of concurrent callers sharing one client."},
-		{"Watch", "Events delivered per second, from the watch being established to the last event; latency is from the writer's put to delivery; CPU, allocations and bytes are per event; faults are missing plus duplicate events (must be 0)."},
-		{"Lock", "Lock cycles (acquire, check no one else holds it, release) per second, ×N contenders each with its own session on one shared client; latency is the wait to acquire; CPU, allocations and bytes are per cycle; faults are overlapping holds (must be 0)."},
-		{"Keepalive", "Leases kept alive for the measured time; CPU, allocations and bytes are per lease-second; faults are leases lost (must be 0)."},
+	sections := []struct {
+		title, unit string
+		workloads   []string
+		scale       bool // with wall time and memory per watcher
+	}{
+		{"KV: put, get, CAS txn", "ops/s is operations per second over the measured operations; latency is per call; ×N is the number of concurrent callers sharing one client.",
+			[]string{harness.Put, harness.Get, harness.Txn}, false},
+		{"Watch", "Events delivered per second, from the watch being established to the last event; latency is from the writer's put to delivery; CPU, allocations and bytes are per event; faults are missing plus duplicate events (must be 0).",
+			[]string{harness.Watch}, false},
+		{"Lock", "Lock cycles (acquire, check no one else holds it, release) per second, ×N contenders each with its own session on one shared client; latency is the wait to acquire; CPU, allocations and bytes are per cycle; faults are overlapping holds (must be 0).",
+			[]string{harness.Lock}, false},
+		{"Keepalive", "Leases kept alive by one client for the measured time; CPU, allocations and bytes are per lease-second; wall time is the measured time; faults are leases lost (must be 0).",
+			[]string{harness.KeepAlive}, true},
+		{"List", "Every key under one prefix read by one client: etcdkit's Scan, clientv3's Get with WithLimit pages at one revision (as etcdctl --paginate), and the raw stubs' paged Range, all with 1,000-key pages; then each in one response (etcdkit's Range, clientv3's Get, one Range), with the receive limit raised to 512 MiB. Rates are keys per second; CPU, allocations and bytes are per key; wall time is the whole read; faults are keys missing, repeated or out of order (must be 0).",
+			[]string{harness.List, harness.ListSingle}, true},
+		{"Many watchers", "Watchers on distinct keys of one client (etcdkit: a Watch iterator per key on its goroutine; clientv3: a Watch channel per key drained by a goroutine; raw: every watcher on one stream). A first round of one event per watcher proves them established and is not measured; then the measured events, spread evenly. Rates are events per second; CPU, allocations and bytes are per event; KiB/watcher is the resident memory the established watchers added; faults are watchers that did not see exactly their events (must be 0).",
+			[]string{harness.Watchers}, true},
+		{"Connect", "Time from New to the first answered call (a count-only range), a new client each time, closed after; CPU, allocations and bytes are per connection. The raw stubs dial the first endpoint only.",
+			[]string{harness.Connect}, false},
 	}
-	groups := [][]string{{harness.Put, harness.Get, harness.Txn}, {harness.Watch}, {harness.Lock}, {harness.KeepAlive}}
-	for i, sec := range sections {
+	for _, sec := range sections {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", sec.title, sec.unit)
 		first := "ops/s"
-		if groups[i][0] == harness.KeepAlive {
+		if sec.workloads[0] == harness.KeepAlive {
 			first = "leases"
 		}
-		fmt.Fprintf(&b, "| case | client | %s | p50 ms | p99 ms | CPU µs/op | allocs/op | B/op | peak RSS MB | errors | faults |\n", first)
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		extra, extraSep := "", ""
+		if sec.scale {
+			extra, extraSep = " wall s | KiB/watcher |", "---|---|"
+		}
+		fmt.Fprintf(&b, "| case | client | %s | p50 ms | p99 ms | CPU µs/op | allocs/op | B/op | peak RSS MB |%s errors | faults |\n", first, extra)
+		fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|%s---|---|\n", extraSep)
 		for _, k := range s.Cases {
-			if !contains(groups[i], k.Workload) {
+			if !contains(sec.workloads, k.Workload) {
 				continue
 			}
 			for _, c := range Clients {
 				errs, faults := s.Faults(k, c)
 				if len(s.Runs(k, c)) == 0 {
-					fmt.Fprintf(&b, "| %s | %s | not run | | | | | | | | |\n", caseName(k), c)
+					fmt.Fprintf(&b, "| %s | %s | not run | | | | | | |%s | |\n", caseName(k), c, strings.Repeat(" |", len(extraSep)/4))
 					continue
 				}
 				p50, p99 := cell(s.Get(k, c, P50)), cell(s.Get(k, c, P99))
-				if k.Workload == harness.KeepAlive {
+				if k.Workload == harness.KeepAlive || k.Workload == harness.List || k.Workload == harness.ListSingle {
 					p50, p99 = "–", "–"
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n", caseName(k), c,
+				more := ""
+				if sec.scale {
+					mem := "–"
+					if k.Workload == harness.Watchers {
+						mem = cell(s.Get(k, c, Mem))
+					}
+					more = fmt.Sprintf(" %s | %s |", cell(s.Get(k, c, Wall)), mem)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%s %d | %d |\n", caseName(k), c,
 					cell(s.Get(k, c, Rate)), p50, p99, cell(s.Get(k, c, CPU)),
-					cell(s.Get(k, c, Allocs)), cell(s.Get(k, c, Bytes)), cell(s.Get(k, c, RSS)), errs, faults)
+					cell(s.Get(k, c, Allocs)), cell(s.Get(k, c, Bytes)), cell(s.Get(k, c, RSS)), more, errs, faults)
 			}
 		}
 	}

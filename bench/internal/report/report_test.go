@@ -39,6 +39,16 @@ func sample() Input {
 		}
 	}
 	rs = append(rs, harness.Result{Client: V3, Workload: harness.Lock, Conc: 8, Rate: 79, P50: 100})
+	for _, c := range []string{Kit, V3} {
+		rs = append(rs,
+			harness.Result{Client: c, Workload: harness.List, Conc: 1, CPU: 1, RSS: 20, Seconds: 2},
+			harness.Result{Client: c, Workload: harness.ListSingle, Conc: 1, CPU: 1.5, RSS: 100, Seconds: 2},
+		)
+	}
+	rs = append(rs,
+		harness.Result{Client: Kit, Workload: harness.Watchers, Conc: 100, CPU: 5, Mem: 3},
+		harness.Result{Client: V3, Workload: harness.Watchers, Conc: 100, CPU: 5, Mem: 6},
+	)
 	return Input{
 		Meta:    Meta{Reps: 3, Command: "make bench", Note: "busy"},
 		Results: rs,
@@ -63,7 +73,14 @@ func TestWrite(t *testing.T) {
 		"| lock ×8 | etcdkit | not run |",
 		"| lock ×8: ≥ 790 cycles/s, p50 ≤ 10 ms, no overlap | not run | n/a |",
 		"| packages ≤ 120 | 114 | yes |",
-		"| put allocs/op ≤ 1.05× raw | 1.00× (worst: ×1) | yes |",
+		"| put allocs/op ≤ 1.03× raw | 1.00× (worst: ×1) | yes |",
+		"| put ×64 CPU/op ≤ 1.05× raw | 1.00× | yes |",
+		"| list: Scan peak RSS ≤ 0.5× clientv3's single Get | 0.20× | yes |",
+		"| list: Scan CPU ≤ 0.9× clientv3's single Get | 0.67× | yes |",
+		"| 100 watchers: memory per watcher ≤ 0.7× clientv3 | 0.50× | yes |",
+		"| 100 watchers: CPU per event ≤ 0.7× clientv3 | 1.00× | **no** |",
+		"| list, paged | etcdkit | 0 | – | – | 1.00 | 0 | 0 | 20.0 | 2.00 | – | 0 | 0 |",
+		"| 100 watchers | clientv3 | 0 | 0 | 0 | 5.00 | 0 | 0 | 0 | 0 | 6.00 | 0 | 0 |",
 		"| put ×64 CPU/op ≤ 0.90× clientv3 | 1.00× | **no** |",
 		"> **busy**",
 	} {
@@ -90,9 +107,11 @@ func TestWriteSVG(t *testing.T) {
 			n++
 		}
 	}
-	// background, two legend swatches, and two bars for each of: put ×64 ops/s, put ×64
-	// CPU/op, put allocs/op, put B/op, watch CPU/event, binary size, modules, packages.
-	if want := 3 + 2*8; n != want {
+	// background, two legend swatches, two bars for each of: put ×64 ops/s, put ×64 CPU/op,
+	// put allocs/op, put B/op, watch CPU/event, binary size, modules, packages; and one
+	// (against clientv3) for each of: list CPU/key, list RSS, list in one response RSS,
+	// watchers CPU/event, watchers KiB/watcher.
+	if want := 3 + 2*8 + 5; n != want {
 		t.Errorf("%d rects, want %d", n, want)
 	}
 }

@@ -36,6 +36,8 @@ var (
 	Allocs Metric = func(r harness.Result) float64 { return r.Allocs }
 	Bytes  Metric = func(r harness.Result) float64 { return r.Bytes }
 	RSS    Metric = func(r harness.Result) float64 { return r.RSS }
+	Mem    Metric = func(r harness.Result) float64 { return r.Mem }
+	Wall   Metric = func(r harness.Result) float64 { return r.Seconds }
 )
 
 // Summary is a metric over a case's repetitions.

@@ -41,6 +41,17 @@ func chartRows(s *Set, fps []Footprint) []bar {
 	add("watch CPU/event", Case{harness.Watch, 1}, CPU)
 	add("lock ×8 cycles/s", Case{harness.Lock, 8}, Rate)
 	add("keepalive CPU", Case{harness.KeepAlive, 1}, CPU)
+	add("keepalive peak RSS", Case{harness.KeepAlive, 1}, RSS)
+	add("list (Scan) CPU/key", Case{harness.List, 1}, CPU)
+	add("list (Scan) peak RSS", Case{harness.List, 1}, RSS)
+	add("list, one response, RSS", Case{harness.ListSingle, 1}, RSS)
+	for _, k := range s.Cases {
+		if k.Workload == harness.Watchers {
+			add("watchers CPU/event", k, CPU)
+			add("watchers KiB/watcher", k, Mem)
+		}
+	}
+	add("connect ×3 p50", Case{harness.Connect, 3}, P50)
 	byClient := map[string]Footprint{}
 	for _, fp := range fps {
 		byClient[fp.Client] = fp

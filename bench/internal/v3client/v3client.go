@@ -5,6 +5,7 @@ package v3client
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -16,9 +17,11 @@ import (
 
 type client struct{ c *clientv3.Client }
 
-// New returns a clientv3 client for endpoints, with logging off.
+// New returns a clientv3 client for endpoints, with logging off and the receive limit raised
+// to harness.MaxResponse.
 func New(endpoints []string) (harness.Client, error) {
-	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		MaxCallRecvMsgSize: harness.MaxResponse})
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +77,60 @@ func (v client) Watch(ctx context.Context, prefix string, from int64, event func
 		}
 	}
 	return ctx.Err()
+}
+
+// listPage is the page size of the paged list, the same as etcdkit's Scan.
+const listPage = 1000
+
+// List pages with Get's limit at the first page's revision, continuing after the last key
+// (the way etcdctl's --paginate does), or makes one Get when single.
+func (v client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	if single {
+		resp, err := v.c.Get(ctx, prefix, clientv3.WithRange(end))
+		if err != nil {
+			return 0, err
+		}
+		for _, kv := range resp.Kvs {
+			each(kv.Key, kv.Value)
+		}
+		return len(resp.Kvs), nil
+	}
+	n, key, rev := 0, prefix, int64(0)
+	for {
+		resp, err := v.c.Get(ctx, key, clientv3.WithRange(end), clientv3.WithLimit(listPage), clientv3.WithRev(rev))
+		if err != nil {
+			return n, err
+		}
+		rev = resp.Header.Revision
+		for _, kv := range resp.Kvs {
+			each(kv.Key, kv.Value)
+		}
+		n += len(resp.Kvs)
+		if !resp.More || len(resp.Kvs) == 0 {
+			return n, nil
+		}
+		key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// WatchKeys drains one Watch channel per key, each on a goroutine of its own.
+func (v client) WatchKeys(ctx context.Context, keys []string, from int64, event func(i int, value []byte)) (func(), error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		ch := v.c.Watch(ctx, key, clientv3.WithRev(from))
+		wg.Go(func() {
+			for resp := range ch {
+				for _, ev := range resp.Events {
+					if ev.Type == clientv3.EventTypePut {
+						event(i, ev.Kv.Value)
+					}
+				}
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }, nil
 }
 
 func (v client) Grant(ctx context.Context, ttl time.Duration) (int64, error) {

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// TestQuick is `BENCH_QUICK=1 scripts/bench.sh` as a test, so that `make test` runs the
+// benchmark end to end (every workload, every client, the footprint programs, the report)
+// with small counts against a real etcd. Its figures are not looked at, only that every run
+// completed with no errors, missing events, overlaps or lost leases.
+func TestQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quick benchmark takes about a minute")
+	}
+	etcdtest.RequireBinary(t, "etcd", etcdtest.Version())
+	bin, out := t.TempDir(), t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "../bench-etcdkit", "../bench-clientv3", "../bench-raw")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the runners: %v\n%s", err, msg)
+	}
+	err := run(options{bin: bin, out: out, footDir: "../../footprint", reps: 1, quick: true, command: "go test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| 500 watchers | etcdkit |", "| list, paged | etcdkit |", "| connect, 3 endpoints | etcdkit |", "## Footprint"} {
+		if !strings.Contains(strings.ToLower(string(md)), strings.ToLower(want)) {
+			t.Errorf("results.md lacks %q", want)
+		}
+	}
+}
