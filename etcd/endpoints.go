@@ -100,16 +100,19 @@ func (c *Client) hold(ep string) {
 	}
 }
 
-// thaw asks a held endpoint for its status every thawInterval until it answers, then puts it
-// back in use, or leaves it out for good when it answers for another cluster.
+// thaw asks a held endpoint for its status at once and then every thawInterval until it
+// answers, then puts it back in use, or leaves it out for good when it answers for another
+// cluster.
 func (c *Client) thaw(ep string) {
 	t := time.NewTicker(thawInterval)
 	defer t.Stop()
-	for {
-		select {
-		case <-c.closing:
-			return
-		case <-t.C:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-c.closing:
+				return
+			case <-t.C:
+			}
 		}
 		ctx, cancel := context.WithTimeout(c.life, thawInterval)
 		cluster, member, _, err := memberStatus(ctx, c, ep)

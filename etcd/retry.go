@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -145,37 +146,64 @@ func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc 
 	return err
 }
 
-// hedged sends a read, and when it has no answer after Config.ReadHedgeDelay sends it once
-// more (the balancer picks the next endpoint), taking the first answer. A hung endpoint, whose
-// connection still looks healthy, costs the delay rather than the caller's deadline, while a
-// read that is slow everywhere still completes. The first try runs on the caller's goroutine;
-// only a hedge starts another.
+// hedged sends a read, and each time it has no answer after Config.ReadHedgeDelay sends it
+// once more (the balancer picks the next endpoint), up to one try per endpoint, taking the
+// first answer. A hung endpoint, whose connection still looks healthy, costs the delay rather
+// than the caller's deadline, while a read that is slow everywhere still completes. The first
+// try runs on the caller's goroutine; only hedges start others. When the first try ends, the
+// hedges still out are cancelled and their answers collected: a success among them wins.
 func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var second proto.Message
-	hedge := make(chan error, 1)
-	t := time.AfterFunc(orDefault(c.cfg.ReadHedgeDelay, defaultReadHedgeDelay), func() {
-		second = reply.(proto.Message).ProtoReflect().New().Interface()
-		err := invoker(ctx, method, req, second, cc, opts...)
-		if err == nil {
-			cancel() // the first try lost
+	delay := orDefault(c.cfg.ReadHedgeDelay, defaultReadHedgeDelay)
+	type answer struct {
+		reply proto.Message
+		err   error
+	}
+	answers := make(chan answer, len(c.endpoints))
+	var (
+		mu    sync.Mutex
+		over  bool // the first try ended: send no more hedges
+		sent  int  // hedges sent
+		timer *time.Timer
+	)
+	var hedge func()
+	hedge = func() {
+		mu.Lock()
+		if over || sent == len(c.endpoints)-1 {
+			mu.Unlock()
+			return
 		}
-		hedge <- err
-	})
+		sent++
+		timer = time.AfterFunc(delay, hedge)
+		mu.Unlock()
+		m := reply.(proto.Message).ProtoReflect().New().Interface()
+		err := invoker(ctx, method, req, m, cc, opts...)
+		if err == nil {
+			cancel() // the other tries lost
+		}
+		answers <- answer{m, err}
+	}
+	mu.Lock()
+	timer = time.AfterFunc(delay, hedge)
+	mu.Unlock()
+
 	err := invoker(ctx, method, req, reply, cc, opts...)
-	if t.Stop() {
-		return err // no hedge was sent
+	mu.Lock()
+	over = true
+	timer.Stop()
+	n := sent
+	mu.Unlock()
+	if n == 0 {
+		return err
 	}
-	if err == nil {
-		cancel()
-		<-hedge
-		return nil
-	}
-	if herr := <-hedge; herr == nil {
-		proto.Reset(reply.(proto.Message))
-		proto.Merge(reply.(proto.Message), second)
-		return nil
+	cancel()
+	for range n {
+		if a := <-answers; err != nil && a.err == nil {
+			proto.Reset(reply.(proto.Message))
+			proto.Merge(reply.(proto.Message), a.reply)
+			err = nil
+		}
 	}
 	return err
 }
