@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
 // TestBadInput runs etcdkit with bad flags, missing or malformed arguments, bad TTLs and an
@@ -132,5 +135,26 @@ func checkFailure(t *testing.T, r result, want string) {
 	}
 	if !strings.Contains(line, want) {
 		t.Errorf("error line %q does not mention %q", line, want)
+	}
+}
+
+// TestCompareUnreachable compares both programs against an endpoint where nothing listens:
+// each fails after --command-timeout with etcdctl's error and exit code. (etcdctl's txn, user
+// and role commands and lease list have no timeout and wait for ever; etcdkit's give up
+// after --command-timeout.)
+func TestCompareUnreachable(t *testing.T) {
+	t.Parallel()
+	p := &pair{t: t, ctl: etcdtest.RequireBinary(t, "etcdctl", "v3.7.3")}
+	unreachable := []string{"--endpoints", "127.0.0.1:1", "--command-timeout", "500ms"}
+	for _, tc := range []readCase{
+		{args: []string{"get", "k"}},
+		{args: []string{"put", "k", "v"}},
+		{args: []string{"lease", "grant", "10"}},
+		{args: []string{"member", "list"}},
+		{args: []string{"auth", "status"}},
+	} {
+		tc.name = strings.Join(tc.args, " ")
+		tc.args = append(slices.Clone(unreachable), tc.args...)
+		p.compareRead(tc)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 func init() {
 	register(&command{path: "elect", use: "elect <election-name> [proposal]", short: "Observes and participates in leader election",
+		long:   "Unlike etcdctl, etcdkit revokes its campaign's lease on exit, so the next candidate leads at once.",
 		define: withOptions[electOpts]})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"go/parser"
 	"go/token"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -108,5 +109,26 @@ func TestNoStubImports(t *testing.T) {
 				t.Errorf("%s imports %s: use the CLI's vendored copy, github.com/etcdkit/etcdkit/cmd/internal/kit/etcd", name, path)
 			}
 		}
+	}
+}
+
+// TestCommandHelp: every command's --help (and -h) prints that command's own usage on
+// standard output and exits 0, as etcdctl's do; a group's prints its subcommands.
+func TestCommandHelp(t *testing.T) {
+	for _, c := range commands {
+		for _, flag := range []string{"--help", "-h"} {
+			var out, errb bytes.Buffer
+			args := append(strings.Fields(c.path), flag)
+			code := run(context.Background(), args, strings.NewReader(""), &out, &errb, func(string) string { return "" })
+			want := "Usage:\n  etcdkit " + c.use + " [flags]\n\n" + c.short + "\n"
+			if code != 0 || !strings.HasPrefix(out.String(), want) || errb.Len() != 0 {
+				t.Errorf("etcdkit %s: exit %d, stdout %q, stderr %q; want stdout starting %q", strings.Join(args, " "), code, out.String(), errb.String(), want)
+			}
+		}
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"user", "--help"}, strings.NewReader(""), &out, io.Discard, func(string) string { return "" }); code != 0 ||
+		!strings.Contains(out.String(), "  user grant-role ") {
+		t.Errorf("etcdkit user --help: exit %d, stdout %q", code, out.String())
 	}
 }

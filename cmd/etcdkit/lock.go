@@ -13,6 +13,15 @@ import (
 
 func init() {
 	register(&command{path: "lock", use: "lock <lockname> [exec-command arg1 arg2 ...]", short: "Acquires a named lock",
+		long: `Where etcdkit differs from etcdctl, for the better:
+  - Fencing: the lock key's create revision is a fencing token; a command run holding the
+    lock gets the key as ETCD_LOCK_KEY and can guard its writes with a transaction that
+    compares create(ETCD_LOCK_KEY) with it.
+  - Unlock checks ownership: it deletes the key only if its create revision is still this
+    holder's, never the key of a later holder after this one's session expired.
+  - Held without a command, the lock is given up with an error ("lock lost") as soon as its
+    key is deleted or its session expires, rather than held on to in name only.
+  - On exit the session's lease is revoked, so the next waiter goes at once.`,
 		define: withOptions[lockOpts],
 		// The command's own flags are its own: "lock name ls -l" runs "ls -l".
 		stopAfter: 2})

@@ -49,6 +49,7 @@ type command struct {
 	path  string // "lease grant"
 	use   string // "lease grant <ttl>"
 	short string
+	long  string // more, for its --help
 	// define declares the command's own flags on fs and returns its run function, bound to
 	// this invocation's values of them: two runs never share flag state.
 	define func(fs *flagSet) runFunc
@@ -246,7 +247,7 @@ func (a *app) usage(w io.Writer) {
 		cs := slices.Clone(commands)
 		sort.Slice(cs, func(i, j int) bool { return cs[i].path < cs[j].path })
 		for _, c := range cs {
-			fmt.Fprintf(w, "  %-22s %s\n", c.path, c.short)
+			fmt.Fprintf(w, "  %-24s %s\n", c.path, c.short)
 		}
 		fmt.Fprintln(w, "\nGlobal flags (also from ETCDCTL_<FLAG> environment variables):")
 		fs := newFlagSet()
@@ -255,7 +256,11 @@ func (a *app) usage(w io.Writer) {
 		fs.printDefaults(w, nil)
 		return
 	}
-	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\nFlags:\n", a.cmd.use, a.cmd.short)
+	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\n", a.cmd.use, a.cmd.short)
+	if a.cmd.long != "" {
+		fmt.Fprintf(w, "%s\n\n", a.cmd.long)
+	}
+	fmt.Fprintln(w, "Flags:")
 	own := newFlagSet()
 	a.cmd.define(own)
 	var help bool
@@ -269,7 +274,8 @@ func (a *app) groupUsage(w io.Writer, group string) {
 	fmt.Fprintf(w, "Usage:\n  etcdkit %s <subcommand>\n\nSubcommands:\n", group)
 	for _, c := range commands {
 		if strings.HasPrefix(c.path, group+" ") {
-			fmt.Fprintf(w, "  %-22s %s\n", c.use, c.short)
+			fmt.Fprintf(w, "  %-24s %s\n", c.path, c.short)
 		}
 	}
+	fmt.Fprintf(w, "\nRun 'etcdkit %s <subcommand> --help' for a subcommand's usage.\n", group)
 }

@@ -16,14 +16,15 @@ func init() {
 
 // watchOpts are watch's flags.
 type watchOpts struct {
-	prefix, prevKV bool
-	rev            int64
+	prefix, prevKV, progress bool
+	rev                      int64
 }
 
 func (o *watchOpts) flags(fs *flagSet) {
 	fs.boolVar(&o.prefix, "prefix", "Watch on a prefix if prefix is set")
 	fs.int64Var(&o.rev, "rev", 0, "Revision to start watching")
 	fs.boolVar(&o.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
+	fs.boolVar(&o.progress, "progress-notify", "get periodic watch progress notification from server")
 }
 
 // watchArgs splits watch's arguments into the key range and the command to run on each
@@ -81,6 +82,9 @@ func (o *watchOpts) run(a *app, pos []string) error {
 	if o.prevKV {
 		opts = append(opts, etcd.PrevKV())
 	}
+	if o.progress {
+		opts = append(opts, etcd.WithProgressNotify())
+	}
 	c, err := a.client()
 	if err != nil {
 		return err
@@ -95,7 +99,11 @@ func (o *watchOpts) run(a *app, pos []string) error {
 			return fail(exitInterrupted, "watch is canceled by the server")
 		}
 		if ev.Type == etcd.EventProgress {
+			// etcdctl prints the line, then the response, which in json is its header alone.
 			fmt.Fprintf(a.stdout, "progress notify: %d\n", ev.Revision)
+			if a.json() {
+				printJSON(a.stdout, jsonWatch{Header: &jsonHeader{Revision: ev.Revision}})
+			}
 			a.stdout.Flush()
 			continue
 		}
