@@ -119,7 +119,7 @@ func TestKeepAliveEndingAtOnceNeverLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 3000
+	const n = 10000
 	started, leaked := 0, 0
 	for range n {
 		kctx, cancel := context.WithCancel(ctx)
