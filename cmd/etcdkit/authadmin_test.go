@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
@@ -251,23 +249,13 @@ func jwtArgs(t *testing.T) []string {
 	return []string{"--auth-token=jwt,pub-key=" + pubFile + ",priv-key=" + privFile + ",sign-method=ES256,ttl=10m"}
 }
 
-// authenticate logs user in at endpoint and returns the server's token. The CLI's tests reach
-// etcd only through the etcdkit and etcdctl binaries, so the call is made by method path with
-// its two messages encoded here (AuthenticateRequest: name = 1, password = 2;
-// AuthenticateResponse: token = 2).
+// authenticate logs user in at endpoint and returns the server's token (AuthenticateRequest:
+// name = 1, password = 2; AuthenticateResponse: token = 2).
 func authenticate(t *testing.T, endpoint, user, password string) string {
 	t.Helper()
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	req := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), user)
 	req = protowire.AppendString(protowire.AppendTag(req, 2, protowire.BytesType), password)
-	var resp []byte
-	if err := conn.Invoke(t.Context(), "/etcdserverpb.Auth/Authenticate", &req, &resp, grpc.ForceCodec(bytesCodec{})); err != nil {
-		t.Fatal(err)
-	}
+	resp := rawCall(t, endpoint, "/etcdserverpb.Auth/Authenticate", req)
 	for len(resp) > 0 {
 		num, typ, n := protowire.ConsumeTag(resp)
 		if n < 0 {
@@ -286,15 +274,3 @@ func authenticate(t *testing.T, endpoint, user, password string) string {
 	t.Fatal("no token in the AuthenticateResponse")
 	return ""
 }
-
-// bytesCodec sends and receives messages as the bytes in a *[]byte.
-type bytesCodec struct{}
-
-func (bytesCodec) Marshal(v any) ([]byte, error) { return *v.(*[]byte), nil }
-
-func (bytesCodec) Unmarshal(data []byte, v any) error {
-	*v.(*[]byte) = append([]byte(nil), data...)
-	return nil
-}
-
-func (bytesCodec) Name() string { return "proto" }

@@ -1,6 +1,7 @@
 // Command etcdkit is an etcd v3 command-line client with etcdctl's syntax and output, built on
-// package etcd: put, get, del, txn, watch, lease, lock, elect, member list, endpoint status and
-// health, version.
+// package etcd: keys, transactions, watches, leases, locks, elections, members, endpoints,
+// maintenance, snapshots, users, roles and auth (the README's table lists every etcdctl
+// command and what differs).
 package main
 
 import (
