@@ -14,24 +14,24 @@ import (
 
 func init() {
 	for _, c := range []*command{
-		{path: "user add", use: "user add <user name or user:password> [options]", short: "Adds a new user", define: withOptions[userAddOpts], formats: "fields"},
-		{path: "user delete", use: "user delete <user name>", short: "Deletes a user", define: noFlags(runUserDelete), formats: "fields"},
-		{path: "user get", use: "user get <user name> [options]", short: "Gets detailed information of a user", define: withOptions[userGetOpts], formats: "fields"},
-		{path: "user list", use: "user list", short: "Lists all users", define: noFlags(listNames("user", "users", (*etcd.Client).UserList))},
-		{path: "user passwd", use: "user passwd <user name> [options]", short: "Changes password of user", define: withOptions[passwdOpts], formats: "fields"},
-		{path: "user grant-role", use: "user grant-role <user name> <role name>", short: "Grants a role to a user", define: noFlags(runUserGrantRole), formats: "fields"},
-		{path: "user revoke-role", use: "user revoke-role <user name> <role name>", short: "Revokes a role from a user", define: noFlags(runUserRevokeRole), formats: "fields"},
-		{path: "role add", use: "role add <role name>", short: "Adds a new role", define: noFlags(runRoleAdd), formats: "fields"},
-		{path: "role delete", use: "role delete <role name>", short: "Deletes a role", define: noFlags(runRoleDelete), formats: "fields"},
-		{path: "role get", use: "role get <role name>", short: "Gets detailed information of a role", define: noFlags(runRoleGet), formats: "fields"},
-		{path: "role list", use: "role list", short: "Lists all roles", define: noFlags(listNames("role", "roles", (*etcd.Client).RoleList)), formats: "fields"},
+		{path: "user add", use: "user add <user name or user:password> [options]", short: "Adds a new user", define: withOptions[userAddOpts], formats: "fields protobuf"},
+		{path: "user delete", use: "user delete <user name>", short: "Deletes a user", define: noFlags(runUserDelete), formats: "fields protobuf"},
+		{path: "user get", use: "user get <user name> [options]", short: "Gets detailed information of a user", define: withOptions[userGetOpts], formats: "fields protobuf"},
+		{path: "user list", use: "user list", short: "Lists all users", define: noFlags(listNames("user", "users", (*etcd.Client).UserList)), formats: "protobuf"},
+		{path: "user passwd", use: "user passwd <user name> [options]", short: "Changes password of user", define: withOptions[passwdOpts], formats: "fields protobuf"},
+		{path: "user grant-role", use: "user grant-role <user name> <role name>", short: "Grants a role to a user", define: noFlags(runUserGrantRole), formats: "fields protobuf"},
+		{path: "user revoke-role", use: "user revoke-role <user name> <role name>", short: "Revokes a role from a user", define: noFlags(runUserRevokeRole), formats: "fields protobuf"},
+		{path: "role add", use: "role add <role name>", short: "Adds a new role", define: noFlags(runRoleAdd), formats: "fields protobuf"},
+		{path: "role delete", use: "role delete <role name>", short: "Deletes a role", define: noFlags(runRoleDelete), formats: "fields protobuf"},
+		{path: "role get", use: "role get <role name>", short: "Gets detailed information of a role", define: noFlags(runRoleGet), formats: "fields protobuf"},
+		{path: "role list", use: "role list", short: "Lists all roles", define: noFlags(listNames("role", "roles", (*etcd.Client).RoleList)), formats: "fields protobuf"},
 		{path: "role grant-permission", use: "role grant-permission [options] <role name> <permission type> <key> [endkey]",
-			short: "Grants a key to a role", define: withOptions[grantPermOpts], formats: "fields"},
+			short: "Grants a key to a role", define: withOptions[grantPermOpts], formats: "fields protobuf"},
 		{path: "role revoke-permission", use: "role revoke-permission <role name> <key> [endkey]",
-			short: "Revokes a key from a role", define: withOptions[revokePermOpts], formats: "fields"},
+			short: "Revokes a key from a role", define: withOptions[revokePermOpts], formats: "fields protobuf"},
 		{path: "auth enable", use: "auth enable", short: "Enables authentication", define: noFlags(runAuthEnable), formats: "fields table protobuf"},
 		{path: "auth disable", use: "auth disable", short: "Disables authentication", define: noFlags(runAuthDisable), formats: "fields table protobuf"},
-		{path: "auth status", use: "auth status", short: "Returns authentication status", define: noFlags(runAuthStatus)},
+		{path: "auth status", use: "auth status", short: "Returns authentication status", define: noFlags(runAuthStatus), formats: "protobuf"},
 	} {
 		register(c)
 	}
@@ -49,6 +49,9 @@ func (a *app) printDone(h etcd.Header, line string) error {
 		return printJSON(a.stdout, jsonHeaderOnly{headerJSON(h)})
 	case "fields":
 		a.printFieldsHeader(h)
+	case "protobuf":
+		_, err := a.stdout.Write(pbHeader(h))
+		return err
 	default:
 		fmt.Fprintln(a.stdout, line)
 	}
@@ -184,6 +187,9 @@ func (o *userGetOpts) run(a *app, args []string) error {
 			}{headerJSON(h), roles})
 		case "fields":
 			return unsupportedFormat(a.g.writeOut)
+		case "protobuf":
+			_, err := a.stdout.Write(pbNames(h, roles))
+			return err
 		}
 		fmt.Fprintf(a.stdout, "User: %s\nRoles:", name)
 		for _, r := range roles {
@@ -282,6 +288,9 @@ func (a *app) printRole(ctx context.Context, c *etcd.Client, role string) error 
 			out.Perm = append(out.Perm, jsonPerm{int32(p.Type), []byte(p.Key), []byte(p.RangeEnd)})
 		}
 		return printJSON(a.stdout, out)
+	case "protobuf":
+		_, err := a.stdout.Write(pbRole(h, perms))
+		return err
 	case "fields":
 		a.printFieldsHeader(h)
 		for _, p := range perms {
@@ -340,6 +349,9 @@ func listNames(what, field string, list func(*etcd.Client, context.Context) ([]s
 					out[field] = names
 				}
 				return printJSON(a.stdout, out)
+			case "protobuf":
+				_, err := a.stdout.Write(pbNames(h, names))
+				return err
 			case "fields":
 				a.printFieldsHeader(h)
 				fmt.Fprint(a.stdout, `"Roles" :`)
@@ -494,7 +506,11 @@ func runAuthStatus(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "protobuf":
+			_, err := a.stdout.Write(pbAuthStatus(st))
+			return err
+		case "json":
 			return printJSON(a.stdout, struct {
 				Header       *jsonHeader `json:"header,omitempty"`
 				Enabled      bool        `json:"enabled,omitempty"`

@@ -101,6 +101,13 @@ func TestCompareAuthAdmin(t *testing.T) {
 		{name: "auth status", args: []string{"auth", "status"}},
 		{name: "auth status json", args: []string{"auth", "status", "-w", "json"}},
 		{name: "auth status args", args: []string{"auth", "status", "x"}},
+		{name: "user list protobuf", args: []string{"user", "list", "-w", "protobuf"}},
+		{name: "user get protobuf", args: []string{"user", "get", "ops", "-w", "protobuf"}},
+		{name: "user get detail protobuf", args: []string{"user", "get", "ops", "--detail", "-w", "protobuf"}},
+		{name: "role list protobuf", args: []string{"role", "list", "-w", "protobuf"}},
+		{name: "role get protobuf", args: []string{"role", "get", "app", "-w", "protobuf"}},
+		{name: "role get all keys protobuf", args: []string{"role", "get", "ops", "-w", "protobuf"}},
+		{name: "auth status protobuf", args: []string{"auth", "status", "-w", "protobuf"}},
 	} {
 		p.compareRead(tc)
 	}
@@ -113,6 +120,7 @@ func TestCompareAuthAdmin(t *testing.T) {
 		{name: "user add", args: []string{"user", "add", "new:" + appPassword}, undo: delNew},
 		{name: "user add json", args: []string{"user", "add", "new:" + appPassword, "-w", "json"}, undo: delNew},
 		{name: "user add fields", args: []string{"user", "add", "new:" + appPassword, "-w", "fields"}, undo: delNew},
+		{name: "user add protobuf", args: []string{"user", "add", "new:" + appPassword, "-w", "protobuf"}, undo: delNew},
 		{name: "user add flag", args: []string{"user", "add", "new", "--new-user-password", appPassword}, undo: delNew},
 		{name: "user add stdin", args: []string{"user", "add", "new", "--interactive=false"}, stdin: appPassword + " rest\n", undo: delNew},
 		{name: "user add no password", args: []string{"user", "add", "new", "--no-password"}, undo: delNew},

@@ -58,7 +58,7 @@ func (g *globals) define(fs *flagSet) {
 	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: for testing only)")
 	g.insecure = true
 	fs.boolVar(&g.insecure, "insecure-transport", "disable transport security for client connections")
-	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json, fields, table)")
+	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json, fields, table, protobuf)")
 	fs.alias("w", "write-out")
 	fs.boolVar(&g.hex, "hex", "print byte strings as hex encoded strings")
 	fs.boolVar(&g.debug, "debug", "enable client-side debug logging (accepted, ignored)")

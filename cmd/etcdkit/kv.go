@@ -14,11 +14,11 @@ import (
 
 func init() {
 	register(&command{path: "put", use: "put [options] <key> <value> (<value> can also be given from stdin)",
-		short: "Puts the given key into the store", define: withOptions[putOpts], formats: "fields"})
+		short: "Puts the given key into the store", define: withOptions[putOpts], formats: "fields protobuf"})
 	register(&command{path: "get", use: "get [options] <key> [range_end]",
-		short: "Gets the key or a range of keys", define: withOptions[getOpts], formats: "fields"})
+		short: "Gets the key or a range of keys", define: withOptions[getOpts], formats: "fields protobuf"})
 	register(&command{path: "del", use: "del [options] <key> [range_end]",
-		short: "Removes the specified key or range of keys [key, range_end)", define: withOptions[delOpts], formats: "fields"})
+		short: "Removes the specified key or range of keys [key, range_end)", define: withOptions[delOpts], formats: "fields protobuf"})
 }
 
 // errNoKey is etcd's answer to an empty key, given before sending anything.
@@ -100,6 +100,9 @@ func (a *app) printPut(res etcd.PutResult) error {
 	switch a.g.writeOut {
 	case "json":
 		return printJSON(a.stdout, putJSON(&res))
+	case "protobuf":
+		_, err := a.stdout.Write(pbPut(&res))
+		return err
 	case "fields":
 		a.printFieldsHeader(res.Header)
 		if res.PrevKV != nil {
@@ -282,6 +285,9 @@ func (a *app) printRange(res etcd.RangeResult, valueOnly bool) error {
 	switch a.g.writeOut {
 	case "json":
 		return printJSON(a.stdout, rangeJSON(&res))
+	case "protobuf":
+		_, err := a.stdout.Write(pbRange(&res))
+		return err
 	case "fields":
 		a.printFieldsHeader(res.Header)
 		for i := range res.KVs {
@@ -387,6 +393,9 @@ func (a *app) printDelete(res etcd.DeleteResult) error {
 	switch a.g.writeOut {
 	case "json":
 		return printJSON(a.stdout, deleteJSON(&res))
+	case "protobuf":
+		_, err := a.stdout.Write(pbDelete(&res))
+		return err
 	case "fields":
 		a.printFieldsHeader(res.Header)
 		fmt.Fprintf(a.stdout, "\"Deleted\" : %d\n", res.Deleted)
