@@ -29,8 +29,8 @@ func init() {
 			short: "Grants a key to a role", define: withOptions[grantPermOpts], formats: "fields protobuf"},
 		{path: "role revoke-permission", use: "role revoke-permission <role name> <key> [endkey]",
 			short: "Revokes a key from a role", define: withOptions[revokePermOpts], formats: "fields protobuf"},
-		{path: "auth enable", use: "auth enable", short: "Enables authentication", define: noFlags(runAuthEnable), formats: "fields table protobuf"},
-		{path: "auth disable", use: "auth disable", short: "Disables authentication", define: noFlags(runAuthDisable), formats: "fields table protobuf"},
+		{path: "auth enable", use: "auth enable", short: "Enables authentication", define: noFlags(runAuthEnable), formats: textOnly},
+		{path: "auth disable", use: "auth disable", short: "Disables authentication", define: noFlags(runAuthDisable), formats: textOnly},
 		{path: "auth status", use: "auth status", short: "Returns authentication status", define: noFlags(runAuthStatus), formats: "protobuf"},
 	} {
 		register(c)

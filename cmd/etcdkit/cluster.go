@@ -24,7 +24,7 @@ func init() {
 		short: "Prints out the status of endpoints specified in `--endpoints` flag", define: withOptions[statusOpts], formats: "fields table"})
 	register(&command{path: "endpoint health", use: "endpoint health",
 		short: "Checks the healthiness of endpoints specified in `--endpoints` flag", define: withOptions[healthOpts], formats: "fields table"})
-	register(&command{path: "version", use: "version", short: "Prints the version of etcdkit", define: noFlags(runVersion)})
+	register(&command{path: "version", use: "version", short: "Prints the version of etcdkit", define: noFlags(runVersion), formats: textOnly})
 }
 
 // memberListOpts are member list's flags.

@@ -24,7 +24,9 @@ func init() {
   - On exit the session's lease is revoked, so the next waiter goes at once.`,
 		define: withOptions[lockOpts],
 		// The command's own flags are its own: "lock name ls -l" runs "ls -l".
-		stopAfter: 2})
+		stopAfter: 2,
+		// Holding without a command, it prints the lock's key as get does.
+		formats: "fields protobuf"})
 }
 
 // lockOpts are lock's flags.

@@ -81,6 +81,24 @@ func TestCompareLock(t *testing.T) {
 		}
 	})
 
+	t.Run("hold fields", func(t *testing.T) {
+		// The key, as get prints it in fields format: its revisions and lease masked.
+		var outs []string
+		for _, bin := range []string{p.ctl, kitBin} {
+			bg := p.start(bin, "lock", "fields-lock", "-w", "fields")
+			var out strings.Builder
+			for range 12 { // header (4), key-value (6), More and Count
+				out.WriteString(bg.line())
+			}
+			bg.interrupt()
+			bg.wait()
+			outs = append(outs, maskKeyLease(maskFieldNumbers(out.String(), "Revision", "CreateRevision", "ModRevision", "Lease")))
+		}
+		if outs[0] != outs[1] {
+			t.Errorf("etcdctl printed:\n%s\netcdkit printed:\n%s", outs[0], outs[1])
+		}
+	})
+
 	t.Run("interrupted while waiting", func(t *testing.T) {
 		holder := p.start(kitBin, "lock", "busy-lock")
 		holder.line()

@@ -15,9 +15,9 @@ import (
 
 func init() {
 	register(&command{path: "compaction", use: "compaction [options] <revision>", short: "Compacts the event history in etcd",
-		define: withOptions[compactOpts]})
+		define: withOptions[compactOpts], formats: textOnly})
 	register(&command{path: "defrag", use: "defrag", short: "Defragments the storage of the etcd members with given endpoints",
-		define: withOptions[defragOpts]})
+		define: withOptions[defragOpts], formats: textOnly})
 	register(&command{path: "alarm list", use: "alarm list", short: "Lists all alarms", define: noFlags(runAlarmList)})
 	register(&command{path: "alarm disarm", use: "alarm disarm", short: "Disarms all alarms", define: noFlags(runAlarmDisarm)})
 	register(&command{path: "endpoint hashkv", use: "endpoint hashkv", short: "Prints the KV history hash for each endpoint in --endpoints",
@@ -25,8 +25,12 @@ func init() {
 	register(&command{path: "move-leader", use: "move-leader <transferee-member-id>", short: "Transfers leadership to another etcd cluster member.",
 		define: noFlags(runMoveLeader)})
 	register(&command{path: "snapshot save", use: "snapshot save <filename>",
-		short: "Stores an etcd node backend snapshot to a given file (its sha256 checked before it is renamed into place)", define: noFlags(runSnapshotSave)})
+		short: "Stores an etcd node backend snapshot to a given file (its sha256 checked before it is renamed into place)", define: noFlags(runSnapshotSave), formats: textOnly})
 }
+
+// textOnly are the formats of a command that prints the same text in every one, as
+// etcdctl's compaction, defrag, snapshot save, version and auth enable|disable do.
+const textOnly = "fields table protobuf"
 
 // compactOpts are compaction's flags.
 type compactOpts struct{ physical bool }
