@@ -19,7 +19,7 @@ const (
 
 func init() {
 	register(&command{path: "member list", use: "member list", short: "Lists all members in the cluster",
-		define: withOptions[memberListOpts], formats: "fields table"})
+		define: withOptions[memberListOpts], formats: "fields table protobuf"})
 	register(&command{path: "endpoint status", use: "endpoint status",
 		short: "Prints out the status of endpoints specified in `--endpoints` flag", define: withOptions[statusOpts], formats: "fields table"})
 	register(&command{path: "endpoint health", use: "endpoint health",
@@ -51,6 +51,9 @@ func (o *memberListOpts) run(a *app, _ []string) error {
 		switch a.g.writeOut {
 		case "json":
 			return printJSON(a.stdout, membersJSON(members, h))
+		case "protobuf":
+			_, err := a.stdout.Write(pbMembers(h, members))
+			return err
 		case "fields":
 			a.printFieldsHeader(h)
 			for _, m := range members {

@@ -160,6 +160,7 @@ func TestCompareCluster(t *testing.T) {
 			return sortByEndpoint(v)
 		}},
 		{name: "member list table", args: []string{"member", "list", "-w", "table"}},
+		{name: "member list protobuf", args: []string{"--endpoints", p.cl.Endpoints()[1], "member", "list", "-w", "protobuf"}},
 		{name: "member list fields", args: []string{"member", "list", "-w", "fields"}, mask: maskMemberIDField},
 		{name: "member list fields hex", args: []string{"member", "list", "-w", "fields", "--hex"}, mask: maskMemberIDField},
 		{name: "endpoint status table", args: []string{"endpoint", "status", "-w", "table"}, mask: maskTableSizes},

@@ -117,3 +117,20 @@ func pbRole(h etcd.Header, perms []etcd.Permission) []byte {
 func pbAuthStatus(st etcd.AuthState) []byte {
 	return pbVarint(pbVarint(pbHeader(st.Header), 2, pbBool(st.Enabled)), 3, st.Revision)
 }
+
+// pbMembers is member list's answer (MemberListResponse: header = 1, members = 2; Member:
+// ID = 1, name = 2, peerURLs = 3, clientURLs = 4, isLearner = 5).
+func pbMembers(h etcd.Header, members []etcd.Member) []byte {
+	b := pbHeader(h)
+	for _, m := range members {
+		mb := pbBytes(pbVarint(nil, 1, m.ID), 2, []byte(m.Name))
+		for _, u := range m.PeerURLs {
+			mb = protowire.AppendString(protowire.AppendTag(mb, 3, protowire.BytesType), u)
+		}
+		for _, u := range m.ClientURLs {
+			mb = protowire.AppendString(protowire.AppendTag(mb, 4, protowire.BytesType), u)
+		}
+		b = pbMessage(b, 2, pbVarint(mb, 5, pbBool(m.IsLearner)))
+	}
+	return b
+}
