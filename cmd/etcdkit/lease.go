@@ -11,13 +11,13 @@ import (
 )
 
 func init() {
-	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", define: noFlags(runLeaseGrant), formats: "fields"})
+	register(&command{path: "lease grant", use: "lease grant <ttl>", short: "Creates leases", define: noFlags(runLeaseGrant), formats: "fields protobuf"})
 	register(&command{path: "lease revoke", use: "lease revoke <leaseID>", short: "Revokes leases", define: noFlags(runLeaseRevoke), formats: "fields"})
 	register(&command{path: "lease timetolive", use: "lease timetolive <leaseID> [options]", short: "Get lease information",
-		define: withOptions[timeToLiveOpts], formats: "fields"})
-	register(&command{path: "lease list", use: "lease list", short: "List all active leases", define: noFlags(runLeaseList), formats: "fields"})
+		define: withOptions[timeToLiveOpts], formats: "fields protobuf"})
+	register(&command{path: "lease list", use: "lease list", short: "List all active leases", define: noFlags(runLeaseList), formats: "fields protobuf"})
 	register(&command{path: "lease keep-alive", use: "lease keep-alive [options] <leaseID>", short: "Keeps leases alive (renew)",
-		define: withOptions[keepAliveOpts], formats: "fields"})
+		define: withOptions[keepAliveOpts], formats: "fields protobuf"})
 }
 
 // timeToLiveOpts are lease timetolive's flags.
@@ -74,6 +74,9 @@ func runLeaseGrant(a *app, args []string) error {
 		case "fields":
 			a.printFieldsLeaseTTL(l.Header, l.ID, secs(l.TTL))
 			return nil
+		case "protobuf":
+			_, err := a.stdout.Write(pbHeaderMessage(l.Header))
+			return err
 		}
 		fmt.Fprintf(a.stdout, "lease %016x granted with TTL(%ds)\n", int64(l.ID), secs(l.TTL))
 		return nil
@@ -126,6 +129,9 @@ func (o *timeToLiveOpts) run(a *app, args []string) error {
 			ttl = -1 // the server's answer for a lease it does not know
 		}
 		switch a.g.writeOut {
+		case "protobuf":
+			_, err := a.stdout.Write(pbHeaderMessage(info.Header))
+			return err
 		case "fields":
 			a.printFieldsLeaseTTL(info.Header, id, ttl)
 			fmt.Fprintf(a.stdout, "\"GrantedTTL\" : %d\n", secs(info.GrantedTTL))
@@ -166,6 +172,9 @@ func runLeaseList(a *app, _ []string) error {
 			return &exitErr{code: exitBadConnection, err: err}
 		}
 		switch a.g.writeOut {
+		case "protobuf":
+			_, err := a.stdout.Write(pbHeaderMessage(h))
+			return err
 		case "fields":
 			a.printFieldsHeader(h)
 			for _, id := range ids {
@@ -205,6 +214,9 @@ func (a *app) printKeepAlive(l etcd.Lease) error {
 	case "fields":
 		a.printFieldsLeaseTTL(l.Header, l.ID, secs(l.TTL))
 		return nil
+	case "protobuf":
+		_, err := a.stdout.Write(pbHeaderMessage(l.Header))
+		return err
 	}
 	fmt.Fprintf(a.stdout, "lease %016x keepalived with TTL(%d)\n", int64(l.ID), secs(l.TTL))
 	return nil

@@ -73,6 +73,11 @@ func TestCompareLease(t *testing.T) {
 		{name: "timetolive fields", args: []string{"lease", "timetolive", "1234abcd", "--keys", "-w", "fields"}, mask: maskTTLField},
 		{name: "timetolive expired fields", args: []string{"lease", "timetolive", "999", "-w", "fields"}},
 		{name: "keep-alive once fields", args: []string{"lease", "keep-alive", "--once", "42", "-w", "fields", "--hex"}},
+		// etcdctl writes only the response header of these.
+		{name: "list protobuf", args: []string{"lease", "list", "-w", "protobuf"}},
+		{name: "timetolive protobuf", args: []string{"lease", "timetolive", "1234abcd", "-w", "protobuf"}},
+		{name: "keep-alive once protobuf", args: []string{"lease", "keep-alive", "--once", "42", "-w", "protobuf"}},
+		{name: "grant protobuf", args: []string{"lease", "grant", "100", "-w", "protobuf"}},
 		{name: "timetolive", args: []string{"lease", "timetolive", "1234abcd"}, mask: ttlMask},
 		{name: "timetolive keys", args: []string{"lease", "timetolive", "--keys", "1234abcd"}, mask: ttlMask},
 		{name: "timetolive json", args: []string{"lease", "timetolive", "1234abcd", "--keys", "-w", "json"}, norm: drop("ttl")},

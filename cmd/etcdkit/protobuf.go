@@ -39,15 +39,19 @@ func pbBool(v bool) uint64 {
 	return 0
 }
 
-// pbHeader is a response header (etcdserverpb.ResponseHeader: cluster_id = 1, member_id = 2,
-// revision = 3, raft_term = 4) as the first field of its response.
-func pbHeader(h etcd.Header) []byte {
+// pbHeader is a response header as the first field of its response.
+func pbHeader(h etcd.Header) []byte { return pbMessage(nil, 1, pbHeaderMessage(h)) }
+
+// pbHeaderMessage is a response header (etcdserverpb.ResponseHeader: cluster_id = 1,
+// member_id = 2, revision = 3, raft_term = 4). It is all etcdctl writes of a lease grant,
+// timetolive, list or keep-alive: clientv3's lease responses are Go structs that embed the
+// header, so proto.Marshal sees the header alone.
+func pbHeaderMessage(h etcd.Header) []byte {
 	var m []byte
 	m = pbVarint(m, 1, h.ClusterID)
 	m = pbVarint(m, 2, h.MemberID)
 	m = pbVarint(m, 3, uint64(h.Revision))
-	m = pbVarint(m, 4, h.RaftTerm)
-	return pbMessage(nil, 1, m)
+	return pbVarint(m, 4, h.RaftTerm)
 }
 
 // pbKV is a key-value (mvccpb.KeyValue: key = 1, create_revision = 2, mod_revision = 3,
