@@ -94,6 +94,27 @@ func pbDelete(r *etcd.DeleteResult) []byte {
 	return b
 }
 
+// pbTxn is a txn's answer (TxnResponse: header = 1, succeeded = 2, responses = 3; ResponseOp:
+// response_range = 1, response_put = 2, response_delete_range = 3, response_txn = 4).
+func pbTxn(r *etcd.TxnResult) []byte {
+	b := pbVarint(pbHeader(r.Header), 2, pbBool(r.Succeeded))
+	for _, op := range r.Results {
+		var m []byte
+		switch {
+		case op.Get != nil:
+			m = pbMessage(nil, 1, pbRange(op.Get))
+		case op.Put != nil:
+			m = pbMessage(nil, 2, pbPut(op.Put))
+		case op.Delete != nil:
+			m = pbMessage(nil, 3, pbDelete(op.Delete))
+		case op.Txn != nil:
+			m = pbMessage(nil, 4, pbTxn(op.Txn))
+		}
+		b = pbMessage(b, 3, m)
+	}
+	return b
+}
+
 // pbNames is an answer listing users or roles (AuthUserListResponse, AuthRoleListResponse,
 // AuthUserGetResponse: header = 1, the names = 2).
 func pbNames(h etcd.Header, names []string) []byte {

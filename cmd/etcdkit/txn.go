@@ -14,7 +14,7 @@ import (
 func init() {
 	register(&command{path: "txn", use: "txn [options]",
 		short:  "Txn processes all the requests in one transaction, read from standard input",
-		define: withOptions[txnOpts], formats: "fields"})
+		define: withOptions[txnOpts], formats: "fields protobuf"})
 }
 
 // txnOpts are txn's flags.
@@ -333,6 +333,9 @@ func (a *app) printTxn(res etcd.TxnResult) error {
 	switch a.g.writeOut {
 	case "json":
 		return printJSON(a.stdout, txnJSON(&res))
+	case "protobuf":
+		_, err := a.stdout.Write(pbTxn(&res))
+		return err
 	case "fields":
 		a.printFieldsHeader(res.Header)
 		fmt.Fprintf(a.stdout, "\"Succeeded\" : %t\n", res.Succeeded)
