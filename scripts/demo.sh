@@ -2,7 +2,8 @@
 # A short tour of etcdkit's CLI against a throwaway etcd, or against ENDPOINTS when set
 # (`make demo ENDPOINTS=host:port`): keys under a prefix, a compare-and-swap transaction, a key
 # that vanishes with its lease, a watch printing another process's writes, a lock handed from
-# one process to another, and an election whose leader stops.
+# one process to another, an election whose leader stops, and an operator's status table and
+# snapshot.
 set -eu -o pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -165,6 +166,13 @@ echo "(the observer printed:)"
 sed 's/^/    /' "$work/observer.out"
 kill -INT "$bob"
 wait "$bob"
+
+say "An operator task: the cluster's status as a table, and a snapshot saved and checked"
+run endpoint status -w table
+first="${ENDPOINTS%%,*}"
+echo "\$ etcdkit --endpoints $first snapshot save demo.db"
+"$work/etcdkit" --endpoints "$first" snapshot save "$work/demo.db"
+echo "(saved only after its sha256 trailer matched: $(wc -c <"$work/demo.db") bytes)"
 
 kit del --prefix "$p" >/dev/null
 say "Done."
