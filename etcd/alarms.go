@@ -15,18 +15,19 @@ type Alarm struct {
 	Type     string
 }
 
-// Alarms lists the cluster's raised alarms; none means healthy storage.
-func (c *Client) Alarms(ctx context.Context) ([]Alarm, error) {
+// Alarms lists the cluster's raised alarms, none meaning healthy storage, with the response's
+// header.
+func (c *Client) Alarms(ctx context.Context) ([]Alarm, Header, error) {
 	if err := c.check("alarm list", ""); err != nil {
-		return nil, err
+		return nil, Header{}, err
 	}
 	resp, err := etcdserverpb.NewMaintenanceClient(c.conn).Alarm(ctx, &etcdserverpb.AlarmRequest{Action: etcdserverpb.AlarmRequest_GET})
 	if err != nil {
-		return nil, opError("alarm list", "", err)
+		return nil, Header{}, opError("alarm list", "", err)
 	}
 	alarms := make([]Alarm, len(resp.GetAlarms()))
 	for i, a := range resp.GetAlarms() {
 		alarms[i] = Alarm{MemberID: a.GetMemberID(), Type: a.GetAlarm().String()}
 	}
-	return alarms, nil
+	return alarms, header(resp.GetHeader()), nil
 }

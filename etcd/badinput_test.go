@@ -91,7 +91,7 @@ func everyCall() []call {
 		{"Watch", "watch", k, func(ctx context.Context, c *Client) error { return firstErr(c.Watch(ctx, Prefix(k))) }},
 		{"ListWatch", "list", k, func(ctx context.Context, c *Client) error { return firstErr(c.ListWatch(ctx, Prefix(k))) }},
 		{"MemberList", "member list", "", func(ctx context.Context, c *Client) error { _, _, err := c.MemberList(ctx); return err }},
-		{"Alarms", "alarm list", "", func(ctx context.Context, c *Client) error { _, err := c.Alarms(ctx); return err }},
+		{"Alarms", "alarm list", "", func(ctx context.Context, c *Client) error { _, _, err := c.Alarms(ctx); return err }},
 		{"Compact", "compact", "", func(ctx context.Context, c *Client) error { return c.Compact(ctx, 1) }},
 	}
 }

@@ -199,7 +199,7 @@ func TestAlarms(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576", "--backend-batch-interval=10ms"}})
 	c := newClient(t, cl, Config{})
 	ctx := t.Context()
-	if alarms, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
+	if alarms, _, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
 		t.Fatalf("Alarms on a fresh cluster = %v, %v", alarms, err)
 	}
 	value := string(make([]byte, 512<<10))
@@ -211,9 +211,9 @@ func TestAlarms(t *testing.T) {
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("writes past the quota = %v, want ErrNoSpace", err)
 	}
-	alarms, err := c.Alarms(ctx)
-	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 {
-		t.Fatalf("Alarms = %+v, %v; want one NOSPACE", alarms, err)
+	alarms, h, err := c.Alarms(ctx)
+	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 || h.MemberID == 0 {
+		t.Fatalf("Alarms = %+v (header %+v), %v; want one NOSPACE", alarms, h, err)
 	}
 }
 

@@ -74,7 +74,7 @@ func (c *Client) MoveLeader(ctx context.Context, endpoint string, transferee uin
 // ran out of space raises its NOSPACE alarm again on its next write beyond its quota: free
 // space first (compact, then defragment).
 func (c *Client) DisarmAlarms(ctx context.Context) ([]Alarm, error) {
-	raised, err := c.Alarms(ctx)
+	raised, _, err := c.Alarms(ctx)
 	if err != nil {
 		return nil, renameOp("alarm disarm", "", err)
 	}

@@ -103,7 +103,7 @@ func TestMaintenance(t *testing.T) {
 		if err != nil || len(cleared) != 1 || cleared[0] != (Alarm{MemberID: members[0].ID, Type: "NOSPACE"}) {
 			t.Fatalf("DisarmAlarms = %+v, %v; want the NOSPACE alarm of %x", cleared, err, members[0].ID)
 		}
-		if alarms, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
+		if alarms, _, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
 			t.Fatalf("Alarms after disarming = %+v, %v", alarms, err)
 		}
 		mustPut(t, c, "m/full", "v")

@@ -94,11 +94,11 @@ func runAlarmList(a *app, args []string) error {
 		return fail(exitBadArgs, "alarm list command accepts no arguments")
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		alarms, err := c.Alarms(ctx)
+		alarms, h, err := c.Alarms(ctx)
 		if err != nil {
 			return err
 		}
-		return a.printAlarms(alarms)
+		return a.printAlarms(alarms, headerJSON(h))
 	})
 }
 
@@ -111,20 +111,22 @@ func runAlarmDisarm(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		return a.printAlarms(alarms)
+		return a.printAlarms(alarms, nil)
 	})
 }
 
-// printAlarms prints alarms as etcdctl prints the AlarmMember messages of its response.
-func (a *app) printAlarms(alarms []etcd.Alarm) error {
+// printAlarms prints alarms as etcdctl prints the AlarmMember messages of its response, with
+// the response's header in JSON when there is one.
+func (a *app) printAlarms(alarms []etcd.Alarm, h *jsonHeader) error {
 	if a.json() {
 		type jsonAlarm struct {
 			MemberID uint64 `json:"memberID,omitempty"`
 			Alarm    int32  `json:"alarm,omitempty"`
 		}
 		out := struct {
+			Header *jsonHeader `json:"header,omitempty"`
 			Alarms []jsonAlarm `json:"alarms,omitempty"`
-		}{}
+		}{Header: h}
 		for _, al := range alarms {
 			out.Alarms = append(out.Alarms, jsonAlarm{al.MemberID, alarmNumbers[al.Type]})
 		}
