@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
@@ -66,6 +68,12 @@ func mustPut(t testing.TB, c *Client, key, value string, opts ...PutOption) int6
 		t.Fatalf("Put %q: %v", key, err)
 	}
 	return res.Header.Revision
+}
+
+// hasField reports whether the stubs this package is built over define field name of m's
+// message (fields of newer releases are read by name, and are zero over older stubs).
+func hasField(m proto.Message, name protoreflect.Name) bool {
+	return m.ProtoReflect().Descriptor().Fields().ByName(name) != nil
 }
 
 // keysOf returns the keys of kvs as strings.
