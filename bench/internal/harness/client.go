@@ -52,9 +52,12 @@ type Locker interface {
 	Close() error
 }
 
-// NewFunc makes a client for the given endpoints.
-type NewFunc func(endpoints []string) (Client, error)
+// NewFunc makes a client for the given endpoints, with its receive limit raised to
+// maxResponse bytes when that is not 0. Only the list workload's single response needs it:
+// grpc-go allocates on every call that carries a receive limit, so the other workloads run
+// with each library's default.
+type NewFunc func(endpoints []string, maxResponse int) (Client, error)
 
-// MaxResponse is the receive limit every adapter sets: large enough for the list workload's
-// single response (100,000 keys of 1 KiB). It is a limit, not a buffer: it costs nothing.
+// MaxResponse is the receive limit of the list workload's single response (100,000 keys of
+// 1 KiB).
 const MaxResponse = 512 << 20

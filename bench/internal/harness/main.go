@@ -54,7 +54,11 @@ func main1(name string, newClient NewFunc) error {
 		}
 		return printResult(out, name, r)
 	}
-	c, err := newClient(strings.Split(*endpoints, ","))
+	maxResponse := 0
+	if cfg.Workload == ListSingle {
+		maxResponse = MaxResponse
+	}
+	c, err := newClient(strings.Split(*endpoints, ","), maxResponse)
 	if err != nil {
 		return err
 	}

@@ -191,7 +191,7 @@ func RunConnect(ctx context.Context, newClient NewFunc, endpoints []string, cfg 
 	r := Result{Workload: Connect, Conc: len(endpoints)}
 	once := func() (time.Duration, error) {
 		t0 := time.Now()
-		c, err := newClient(endpoints)
+		c, err := newClient(endpoints, 0)
 		if err != nil {
 			return 0, err
 		}

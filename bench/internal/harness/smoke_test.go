@@ -57,7 +57,11 @@ func TestSmoke(t *testing.T) {
 			t.Run(cc.name+"/"+w.Workload, func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				c, err := cc.new(eps)
+				maxResponse := 0
+				if w.Workload == harness.ListSingle {
+					maxResponse = harness.MaxResponse
+				}
+				c, err := cc.new(eps, maxResponse)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -13,10 +13,9 @@ import (
 
 type client struct{ c *etcd.Client }
 
-// New returns an etcdkit client for endpoints, with the receive limit raised to
-// harness.MaxResponse.
-func New(endpoints []string) (harness.Client, error) {
-	c, err := etcd.New(etcd.Config{Endpoints: endpoints, MaxResponseBytes: harness.MaxResponse})
+// New returns an etcdkit client for endpoints (see harness.NewFunc).
+func New(endpoints []string, maxResponse int) (harness.Client, error) {
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints, MaxResponseBytes: maxResponse})
 	if err != nil {
 		return nil, err
 	}

@@ -97,10 +97,11 @@ func Summarise(v []float64) Summary {
 	return Summary{Median: med, Min: v[0], Max: v[n-1], N: n}
 }
 
-// Ratio is the ratio of client a's median to client b's, and whether both exist.
+// Ratio is the ratio of client a's median to client b's, and whether both exist (a zero
+// median, the mark of runs that failed, does not).
 func (s *Set) Ratio(k Case, a, b string, m Metric) (float64, bool) {
 	x, y := s.Get(k, a, m), s.Get(k, b, m)
-	if x.N == 0 || y.N == 0 || y.Median == 0 {
+	if x.N == 0 || y.N == 0 || y.Median == 0 || x.Median == 0 {
 		return 0, false
 	}
 	return x.Median / y.Median, true

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/etcdkit/etcdkit/bench/internal/harness"
 )
@@ -39,7 +40,7 @@ func Targets(s *Set, fps []Footprint) []Target {
 				t.Met = r >= limit
 			}
 		}
-		out = append(out, t)
+		out = append(out, failedRuns(s, k, t))
 	}
 	// Allocations per op vary a little with the callers (batching in the transport): the
 	// check takes the worst ratio over ×1, ×16 and ×64.
@@ -100,7 +101,7 @@ func Targets(s *Set, fps []Footprint) []Target {
 			t.Value = fmt.Sprintf("%.2f×", x.Median/y.Median)
 			t.Met = x.Median/y.Median <= limit
 		}
-		out = append(out, t)
+		out = append(out, failedRuns(s, a, t))
 	}
 	list, single := Case{harness.List, 1}, Case{harness.ListSingle, 1}
 	across("list: Scan peak RSS ≤ 0.5× clientv3's single Get", list, single, RSS, 0.5)
@@ -127,4 +128,16 @@ func Targets(s *Set, fps []Footprint) []Target {
 			Target{Name: "packages ≤ 120", Known: true, Value: fmt.Sprint(fp.Packages), Met: fp.Packages <= 120})
 	}
 	return out
+}
+
+// failedRuns marks t missed when etcdkit's runs of k had errors or faults (lost leases,
+// missing events): their figures do not measure the work asked for.
+func failedRuns(s *Set, k Case, t Target) Target {
+	errs, faults := s.Faults(k, Kit)
+	if errs+faults == 0 {
+		return t
+	}
+	t.Known, t.Met = true, false
+	t.Value = strings.TrimPrefix(t.Value+fmt.Sprintf("; etcdkit's runs: %d errors, %d faults", errs, faults), "; ")
+	return t
 }

@@ -17,11 +17,10 @@ import (
 
 type client struct{ c *clientv3.Client }
 
-// New returns a clientv3 client for endpoints, with logging off and the receive limit raised
-// to harness.MaxResponse.
-func New(endpoints []string) (harness.Client, error) {
+// New returns a clientv3 client for endpoints, with logging off (see harness.NewFunc).
+func New(endpoints []string, maxResponse int) (harness.Client, error) {
 	c, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
-		MaxCallRecvMsgSize: harness.MaxResponse})
+		MaxCallRecvMsgSize: maxResponse})
 	if err != nil {
 		return nil, err
 	}
