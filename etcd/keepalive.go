@@ -113,6 +113,8 @@ type keeper struct {
 	removes chan *KeepAlive // holders whose context ended
 	leases  map[LeaseID]*kept
 	scan    bool // walk every lease before waiting again
+	timer   *time.Timer
+	wakeAt  time.Time // when timer fires
 }
 
 // kept is one lease's renewal state.
@@ -125,15 +127,15 @@ type kept struct {
 }
 
 func (kp *keeper) run() {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	kp.timer = time.NewTimer(time.Hour)
+	defer kp.timer.Stop()
 	for {
-		// A scan is the only walk over every lease: it runs when the timer fires or the set of
-		// leases or the stream changed, never per response, so a round of n renewals costs
-		// O(n) and not O(n²).
+		// A scan is the only walk over every lease: it runs when the timer fires, the stream
+		// changed or the last lease went, never per response or per added lease, so a round of
+		// n renewals, or n leases added, costs O(n) and not O(n²).
 		if kp.scan {
 			kp.scan = false
-			timer.Reset(time.Until(kp.tick(time.Now())))
+			kp.wake(kp.tick(time.Now()))
 		}
 		select {
 		case <-kp.c.closing:
@@ -158,7 +160,8 @@ func (kp *keeper) run() {
 			case failed:
 				kp.scan = true
 			}
-		case <-timer.C:
+		case <-kp.timer.C:
+			kp.wakeAt = time.Time{}
 			kp.scan = true
 		}
 	}
@@ -194,7 +197,7 @@ func (kp *keeper) tick(now time.Time) time.Time {
 
 // renew sends a renewal of lease id.
 func (kp *keeper) renew(id LeaseID, l *kept, now time.Time) bool {
-	if !kp.pipe.send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}, now) {
+	if !kp.pipe.send(&etcdserverpb.LeaseKeepAliveRequest{ID: int64(id)}) {
 		return false
 	}
 	if l.sentAt.IsZero() {
@@ -244,7 +247,20 @@ func (kp *keeper) add(k *KeepAlive) {
 		case <-kp.c.closing:
 		}
 	})
-	kp.scan = true
+	if kp.pipe.idle() {
+		kp.scan = true // open a stream
+	} else if len(l.holders) == 1 {
+		kp.wake(l.nextSend)
+	}
+}
+
+// wake makes the timer fire by at, unless it fires earlier already.
+func (kp *keeper) wake(at time.Time) {
+	if !kp.wakeAt.IsZero() && !at.Before(kp.wakeAt) {
+		return
+	}
+	kp.wakeAt = at
+	kp.timer.Reset(time.Until(at))
 }
 
 // remove ends a holder whose context ended, and forgets its lease when it was the last one.

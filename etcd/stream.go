@@ -3,6 +3,8 @@ package etcd
 import (
 	"context"
 	"errors"
+	"io"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -15,8 +17,10 @@ import (
 // re-opens after a failure with backoff; and it declares the stream dead when its member
 // stops answering.
 //
-// Invariant: only the owning loop calls a pipe's methods. The stream is live from its
-// opened event until fail or shut; a member is presumed frozen when the stream has been
+// Invariant: only the owning loop calls a pipe's methods, and it never blocks on the network:
+// requests go into the stream's outbox, which a goroutine of the stream's sends (a Send can
+// wait for gRPC flow control while the loop keeps draining responses, so neither side of the
+// stream stalls the other). The stream is live from its opened event until fail or shut; a member is presumed frozen when the stream has been
 // silent for probeAfter and a probe then gets no answer within probeTimeout, so a frozen
 // member is left within probeAfter+probeTimeout, far sooner than gRPC's keepalive (etcd
 // refuses pings more often than every 5 s).
@@ -28,6 +32,7 @@ type pipe[Req, Resp any] struct {
 	events chan pipeEvent[Req, Resp]
 
 	stream  grpc.BidiStreamingClient[Req, Resp] // nil until opened, and after fail or shut
+	out     *outbox[Req]                        // the requests the stream's sender has yet to send
 	cancel  context.CancelFunc                  // ends the stream being opened or open; nil when none
 	gen     int                                 // the current stream's generation
 	retryAt time.Time                           // no new stream before then
@@ -46,6 +51,33 @@ const (
 // errSilent is the cause given when a member stops answering on a stream.
 var errSilent = errors.New("etcd: the member stopped answering on the stream")
 
+// outbox holds the requests the loop gave a stream, for its sending goroutine.
+type outbox[Req any] struct {
+	mu   sync.Mutex
+	reqs []*Req
+	kick chan struct{} // holds a token while reqs is not empty
+}
+
+// put queues req and wakes the sender.
+func (o *outbox[Req]) put(req *Req) {
+	o.mu.Lock()
+	o.reqs = append(o.reqs, req)
+	o.mu.Unlock()
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the queued requests, emptying the outbox.
+func (o *outbox[Req]) take() []*Req {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	reqs := o.reqs
+	o.reqs = nil
+	return reqs
+}
+
 // pipeEvent is what the stream's goroutine saw: the stream opened, a response, or its end.
 type pipeEvent[Req, Resp any] struct {
 	gen    int
@@ -61,6 +93,9 @@ func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (
 // live reports whether a stream is open for sending.
 func (p *pipe[Req, Resp]) live() bool { return p.stream != nil }
 
+// idle reports whether no stream is open or being opened.
+func (p *pipe[Req, Resp]) idle() bool { return p.cancel == nil }
+
 // ensure starts opening a stream unless one is open or opening, or the backoff says wait.
 func (p *pipe[Req, Resp]) ensure(now time.Time) {
 	if p.cancel != nil || now.Before(p.retryAt) {
@@ -69,17 +104,21 @@ func (p *pipe[Req, Resp]) ensure(now time.Time) {
 	ctx, cancel := context.WithCancel(p.c.life)
 	p.gen++
 	gen := p.gen
-	if !p.c.goLoop(func() { p.run(ctx, gen) }) {
+	out := &outbox[Req]{kick: make(chan struct{}, 1)}
+	if !p.c.goLoop(func() { p.run(ctx, gen, out) }) {
 		cancel()
 		return
 	}
-	p.cancel = cancel
+	p.cancel, p.out = cancel, out
 }
 
-// run opens the stream of generation gen and forwards what it receives until it fails or
-// ctx ends. It runs on its own goroutine.
-func (p *pipe[Req, Resp]) run(ctx context.Context, gen int) {
+// run opens the stream of generation gen, starts its sender, and forwards what it receives
+// until it fails or ctx ends. It runs on its own goroutine.
+func (p *pipe[Req, Resp]) run(ctx context.Context, gen int, out *outbox[Req]) {
 	st, err := p.open(ctx)
+	if err == nil && !p.c.goLoop(func() { p.sendAll(ctx, gen, st, out) }) {
+		err = errors.New("etcd: client closed")
+	}
 	if !p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, opened: st, err: err}) || err != nil {
 		return
 	}
@@ -87,6 +126,28 @@ func (p *pipe[Req, Resp]) run(ctx context.Context, gen int) {
 		resp, err := st.Recv()
 		if !p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, resp: resp, err: err}) || err != nil {
 			return
+		}
+	}
+}
+
+// sendAll sends what the loop puts in out, in order, until a send fails (reported as the
+// stream's error) or ctx ends.
+func (p *pipe[Req, Resp]) sendAll(ctx context.Context, gen int, st grpc.BidiStreamingClient[Req, Resp], out *outbox[Req]) {
+	for {
+		select {
+		case <-out.kick:
+		case <-ctx.Done():
+			return
+		}
+		for _, req := range out.take() {
+			if err := st.Send(req); err != nil {
+				// Send reports io.EOF for a broken stream; Recv returns its real error, which
+				// the receiving goroutine delivers. Anything else is reported here.
+				if !errors.Is(err, io.EOF) {
+					p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, err: err})
+				}
+				return
+			}
 		}
 	}
 }
@@ -132,15 +193,13 @@ func (p *pipe[Req, Resp]) receive(ev pipeEvent[Req, Resp], now time.Time) (resp 
 	}
 }
 
-// send sends req on the live stream; a failure drops the stream and schedules a new one.
-func (p *pipe[Req, Resp]) send(req *Req, now time.Time) bool {
+// send queues req for the live stream's sender and reports whether there is one; a failed
+// send comes back as the stream's error.
+func (p *pipe[Req, Resp]) send(req *Req) bool {
 	if p.stream == nil {
 		return false
 	}
-	if err := p.stream.Send(req); err != nil {
-		p.fail(err, now)
-		return false
-	}
+	p.out.put(req)
 	return true
 }
 
@@ -159,7 +218,7 @@ func (p *pipe[Req, Resp]) shut() {
 		return
 	}
 	p.cancel()
-	p.stream, p.cancel, p.member = nil, nil, 0
+	p.stream, p.out, p.cancel, p.member = nil, nil, nil, 0
 	p.gen++ // whatever the old stream's goroutine still sends is stale
 }
 
@@ -175,7 +234,7 @@ func (p *pipe[Req, Resp]) check(now time.Time, probe func() *Req) bool {
 		p.fail(errSilent, now)
 		return false
 	case p.probed.IsZero() && now.Sub(p.heard) >= probeAfter:
-		if req := probe(); req != nil && p.send(req, now) {
+		if req := probe(); req != nil && p.send(req) {
 			p.probed = now
 		}
 		return p.stream != nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,4 +243,93 @@ func TestWatchCreatedNotify(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// TestManyWatchers: 10,000 watchers on one client (one stream), each on its own key, created
+// while a writer keeps changing those keys with 1 KiB values; every watcher is created and
+// gets events. The hub must never block on a send while the server waits for it to read
+// (gRPC flow control both ways).
+func TestManyWatchers(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	const n = 10000
+	value := strings.Repeat("v", 1024)
+	writeRound := func() error {
+		for i := 0; i < n; i += 100 { // 100 puts a transaction
+			var ops []Op
+			for j := i; j < i+100; j++ {
+				ops = append(ops, OpPut(fmt.Sprintf("many/%05d", j), value))
+			}
+			if _, err := c.Txn(ctx, Txn{Then: ops}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stopWriter := make(chan struct{})
+	writer := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stopWriter:
+				writer <- nil
+				return
+			default:
+			}
+			if err := writeRound(); err != nil {
+				writer <- err
+				return
+			}
+		}
+	}()
+
+	created := make(chan struct{}, n)
+	got := make(chan string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := fmt.Sprintf("many/%05d", i)
+			for ev, err := range c.Watch(ctx, Key(key), CreatedNotify()) {
+				if err != nil {
+					return
+				}
+				if ev.Type == EventCreated {
+					created <- struct{}{}
+					continue
+				}
+				got <- string(ev.KV.Key)
+				return
+			}
+		}()
+	}
+	for i := range n {
+		select {
+		case <-created:
+		case <-ctx.Done():
+			t.Fatalf("only %d of %d watchers created", i, n)
+		}
+	}
+	close(stopWriter)
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	if err := writeRound(); err != nil { // every key changes after every watcher exists
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for len(seen) < n {
+		select {
+		case k := <-got:
+			seen[k] = true
+		case <-ctx.Done():
+			t.Fatalf("%d of %d watchers got an event", len(seen), n)
+		}
+	}
+	cancel()
+	wg.Wait()
 }

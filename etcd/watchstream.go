@@ -93,7 +93,7 @@ func (h *watchHub) run() {
 		} else {
 			s.pipe.ensure(now)
 			if s.pipe.check(now, s.probe) {
-				s.sendCreates(now)
+				s.sendCreates()
 			} else {
 				s.closeStream()
 			}
@@ -123,7 +123,7 @@ func (h *watchHub) run() {
 			}
 		case <-h.progress:
 			req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
-			if s.pipe.send(req, time.Now()) {
+			if s.pipe.send(req) {
 				s.progSent++
 			}
 		case ev := <-s.pipe.events:
@@ -183,13 +183,10 @@ func (s *hubState) broken(err error) {
 }
 
 // sendCreates creates on the stream the watchers not yet created there.
-func (s *hubState) sendCreates(now time.Time) {
+func (s *hubState) sendCreates() {
 	for len(s.unsent) > 0 && s.pipe.live() {
 		w := s.unsent[0]
-		if !s.pipe.send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: w.request()}}, now) {
-			s.closeStream()
-			return
-		}
+		s.pipe.send(&etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: w.request()}})
 		w.progSeq = s.progSent
 		s.unsent = s.unsent[1:]
 		s.pending = append(s.pending, w)
@@ -213,9 +210,7 @@ func (s *hubState) sendCancel(id int64) {
 		return
 	}
 	req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CancelRequest{CancelRequest: &etcdserverpb.WatchCancelRequest{WatchId: id}}}
-	if s.pipe.live() && !s.pipe.send(req, time.Now()) {
-		s.closeStream()
-	}
+	s.pipe.send(req)
 }
 
 // finish ends a watcher with err.
