@@ -16,8 +16,6 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
-
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 // Client talks to one etcd cluster over a single gRPC connection balanced across its
@@ -30,8 +28,6 @@ type Client struct {
 	log       *slog.Logger
 	auth      *authenticator // nil without a username
 	dialOpt   []grpc.DialOption
-
-	kv etcdserverpb.KVClient
 
 	partsMu sync.Mutex
 	parts   map[string]any // the optional parts' shared state, started on first use
@@ -103,7 +99,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Username != "" {
 		c.auth = &authenticator{user: cfg.Username, password: cfg.Password, conn: conn}
 	}
-	c.kv = etcdserverpb.NewKVClient(conn)
 	return c, nil
 }
 
