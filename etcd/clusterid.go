@@ -100,14 +100,9 @@ func (c *Client) verifyEndpoints(ctx context.Context) {
 		}
 	}
 
-	votes := make(map[uint64]int)
 	var cluster uint64
-	for _, id := range ids {
-		if id == 0 {
-			continue
-		}
-		votes[id]++
-		if cluster == 0 || votes[id] > votes[cluster] {
+	for _, id := range ids { // the most votes; a tie goes to the endpoint listed first
+		if id != 0 && agree[id] > agree[cluster] {
 			cluster = id
 		}
 	}

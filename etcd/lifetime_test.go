@@ -247,19 +247,9 @@ func TestSilentEndpointIsHeldOut(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := etcdtestGet(ctx, other, "held/k"); !errors.Is(err, ErrKeyNotFound) {
+	if _, err := newClient(t, other, Config{}).Get(ctx, "held/k"); !errors.Is(err, ErrKeyNotFound) {
 		t.Fatalf("the other cluster got a write: %v", err)
 	}
-}
-
-// etcdtestGet reads key from cl with a client of its own.
-func etcdtestGet(ctx context.Context, cl *etcdtest.Cluster, key string) (KeyValue, error) {
-	c, err := New(Config{Endpoints: cl.Endpoints()})
-	if err != nil {
-		return KeyValue{}, err
-	}
-	defer c.Close()
-	return c.Get(ctx, key)
 }
 
 // TestRequestProgressWithMemberDown: progress requests work while a member is down (on

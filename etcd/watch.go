@@ -4,7 +4,6 @@ package etcd
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"strconv"
@@ -276,10 +275,7 @@ func (w *watcher) stop() {
 
 // wait returns the queued events, blocking until there are some, the watch ends (the error
 // comes once the queue is drained) or ctx ends.
-func (w *watcher) wait(ctx context.Context) ([]Event, error) { return w.waitOr(ctx, nil) }
-
-// waitOr is wait that also returns, with errStopped, when stop is closed.
-func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, error) {
+func (w *watcher) wait(ctx context.Context) ([]Event, error) {
 	for {
 		w.mu.Lock()
 		q, err, resume := w.queue, w.err, w.throttled && len(w.queue) > 0
@@ -301,8 +297,6 @@ func (w *watcher) waitOr(ctx context.Context, stop <-chan struct{}) ([]Event, er
 		case <-w.wake:
 		case <-ctx.Done():
 			return nil, opError("watch", w.name, ctx.Err())
-		case <-stop:
-			return nil, errStopped
 		}
 	}
 }
@@ -328,9 +322,6 @@ func (w *watcher) push(evs []Event, err error) (full bool) {
 	}
 	return full
 }
-
-// errStopped is waitOr's answer when its stop channel closes.
-var errStopped = errors.New("etcd: wait stopped")
 
 // event converts a wire event.
 func (c *Client) event(ev *mvccpb.Event) Event {
