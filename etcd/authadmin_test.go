@@ -1,4 +1,5 @@
 //etcdkit:needs Auth
+//go:build etcdkit_all
 
 package etcd
 

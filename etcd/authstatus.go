@@ -1,4 +1,5 @@
 //etcdkit:needs Auth.AuthStatus
+//go:build etcdkit_all
 
 package etcd
 

@@ -1,4 +1,5 @@
 //etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList
+//go:build etcdkit_all
 
 package etcd
 

@@ -1,4 +1,5 @@
 //etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
+//go:build etcdkit_all
 
 package etcd
 

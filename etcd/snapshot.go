@@ -1,4 +1,5 @@
 //etcdkit:needs Maintenance.Snapshot
+//go:build etcdkit_all
 
 package etcd
 

@@ -2,7 +2,8 @@
 # Runs the project's checks. `test.sh vet` vets every module; `test.sh all` is `make test`:
 # build or reuse the pinned etcd servers, check that gen/ is reproducible, vendor the kit for
 # 3.4.23 and v3.5.35 with a KV-only and the default keep-list (test-kit.sh quick), vet, then
-# `go test -race` in every module of the repo, integration tests included.
+# `go test -race` in every module of the repo, integration tests included, and package etcd's
+# operator files over stubs of every service (test-operator.sh).
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,7 @@ case "${1:-all}" in
     scripts/test-kit.sh quick
     vet_all
     test_all
+    scripts/test-operator.sh
     ;;
   *) echo "usage: $0 [vet|all]" >&2; exit 2 ;;
 esac

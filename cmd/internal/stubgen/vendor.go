@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,12 @@ import (
 // "//etcdkit:needs Lease,Watch" names services, or Service.RPC for single RPCs. A file
 // without it needs KV only.
 const needsPrefix = "//etcdkit:needs "
+
+// allConstraint is the build constraint, right under the needs line, of the files whose
+// needs go beyond DefaultKeep: etcdkit's own module compiles them only with stubs of every
+// service. A vendored copy is written only when its keep-list meets the file's needs, so
+// the copy drops the line and always compiles.
+const allConstraint = "//go:build etcdkit_all\n"
 
 // kitGen is the import path prefix of etcdkit's own stub packages, rewritten in the
 // vendored copy of package etcd.
@@ -86,6 +93,9 @@ func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][
 		data, err := rewriteImports(f, goBase)
 		if err != nil {
 			return nil, err
+		}
+		if first, rest, ok := bytes.Cut(data, []byte("\n")); ok && bytes.HasPrefix(rest, []byte(allConstraint)) {
+			data = slices.Concat(first, []byte("\n"), rest[len(allConstraint):])
 		}
 		out[f.Name] = append([]byte(st.header(etcdOrigin, f.Name, f.Data)+"\n"), data...)
 	}
