@@ -75,6 +75,26 @@ func TestSaveSnapshot(t *testing.T) {
 		t.Fatalf("%s.part left behind: %v", path, err)
 	}
 
+	t.Run("a new cluster starts from it", func(t *testing.T) {
+		etcdtest.RequireBinary(t, "etcdutl-snapshot", cl.Version)
+		restored := etcdtest.StartCluster(t, etcdtest.Options{Version: cl.Version, Snapshot: path})
+		rc := newClient(t, restored, Config{})
+		res, err := rc.Range(ctx, Prefix("s/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.KVs) != 50 {
+			t.Fatalf("the restored cluster holds %d keys under s/, want 50", len(res.KVs))
+		}
+		for _, kv := range res.KVs {
+			if len(kv.Value) != 1000 {
+				t.Fatalf("%s: restored value of %d bytes, want 1000", kv.Key, len(kv.Value))
+			}
+		}
+		if _, err := rc.Put(ctx, "s/after", "x"); err != nil {
+			t.Fatalf("a write to the restored cluster: %v", err)
+		}
+	})
 	t.Run("to a writer that fails", func(t *testing.T) {
 		if _, err := c.Snapshot(ctx, ep, failingWriter{}); !errors.Is(err, errWriteFailed) {
 			t.Fatalf("Snapshot into a failing writer = %v", err)

@@ -3,11 +3,14 @@
 #
 #   scripts/etcd.sh server VERSION    etcd VERSION (v3.5.x..v3.7.x) built from the Go module proxy
 #   scripts/etcd.sh etcdctl VERSION   etcdctl VERSION, the same way
+#   scripts/etcd.sh etcdutl VERSION   etcdutl VERSION's snapshot command (restore, status) as
+#                                     a program of its own, etcdutl-snapshot, the same way
 #   scripts/etcd.sh debian            Debian's etcd-server (3.4.23), unpacked, not installed
 #   scripts/etcd.sh debian-protos     Debian's golang-etcd-server-dev (3.4.23 sources); prints the
 #                                     tree that holds etcdserver/etcdserverpb/rpc.proto
 #   scripts/etcd.sh all               what `make test` needs: server v3.7.3 and v3.5.35, etcdctl
-#                                     v3.7.3 (cmd/etcdkit compares its output), debian, debian-protos
+#                                     v3.7.3 (cmd/etcdkit compares its output), etcdutl v3.7.3
+#                                     (restores snapshots), debian, debian-protos
 #
 # Results live under $ETCDKIT_CACHE (default: the repo's ignored .cache/), as
 # etcd/VERSION/etcd and etcd/VERSION/etcdctl; package etcd/etcdtest looks for them there.
@@ -72,6 +75,12 @@ server() {
 etcdctl() {
   check_version "$1"
   go_binary etcdctl "$1" go.etcd.io/etcd/etcdctl/v3 'ctlv3.MustStart()' go.etcd.io/etcd/etcdctl/v3/ctlv3
+}
+
+etcdutl() {
+  check_version "$1"
+  go_binary etcdutl-snapshot "$1" go.etcd.io/etcd/etcdutl/v3 'etcdutl.NewSnapshotCommand().Execute()' \
+    go.etcd.io/etcd/etcdutl/v3/etcdutl
 }
 
 # deb PACKAGE DIR downloads PACKAGE with apt-get (refreshing the lists once if that fails) and
@@ -142,6 +151,7 @@ flock 9
 case "${1:-}" in
   server) [[ $# -eq 2 ]] || usage; server "$2" ;;
   etcdctl) [[ $# -eq 2 ]] || usage; etcdctl "$2" ;;
+  etcdutl) [[ $# -eq 2 ]] || usage; etcdutl "$2" ;;
   debian) [[ $# -eq 1 ]] || usage; debian ;;
   debian-protos) [[ $# -eq 1 ]] || usage; debian_protos ;;
   all)
@@ -150,6 +160,7 @@ case "${1:-}" in
     server "$default_version"
     server "$old_version"
     etcdctl "$default_version"
+    etcdutl "$default_version"
     debian
     debian_protos
     log "all ready in $((SECONDS - start))s"

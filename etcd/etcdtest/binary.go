@@ -40,8 +40,11 @@ func Version() string {
 	return DefaultVersion
 }
 
-// BinaryPath returns the path of the program name ("etcd" or "etcdctl") of the given release
-// (Version() when empty), as built by scripts/etcd.sh: CACHE/etcd/VERSION/NAME, where CACHE is
+// etcdutlName is the program scripts/etcd.sh builds from etcdutl's snapshot command.
+const etcdutlName = "etcdutl-snapshot"
+
+// BinaryPath returns the path of the program name ("etcd", "etcdctl" or "etcdutl-snapshot")
+// of the given release (Version() when empty), as built by scripts/etcd.sh: CACHE/etcd/VERSION/NAME, where CACHE is
 // the value of the environment variable named by CacheEnv or else the .cache directory of the
 // repository, found by walking up from the working directory to the directory that holds
 // .cache/etcd or the go.mod of module github.com/etcdkit/etcdkit. The error wraps ErrNoBinary
@@ -82,6 +85,8 @@ func buildHint(name, version string) string {
 	switch {
 	case name == "etcdctl":
 		return "scripts/etcd.sh etcdctl " + version
+	case name == etcdutlName:
+		return "scripts/etcd.sh etcdutl " + version
 	case version == DebianVersion:
 		return "scripts/etcd.sh debian"
 	default:

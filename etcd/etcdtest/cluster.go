@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,6 +42,11 @@ type Options struct {
 	// Args are extra command-line flags for every member, after the harness's own, so that they
 	// override them (for example "--heartbeat-interval=100", "--max-request-bytes=1048576").
 	Args []string
+	// Snapshot, when set, is a snapshot file (as Client.Snapshot or etcdctl snapshot save
+	// write it) that every member's data directory is restored from before its first start,
+	// with the release's etcdutl (scripts/etcd.sh etcdutl VERSION); etcdutl checks the
+	// snapshot's hash. Empty starts empty members.
+	Snapshot string
 	// StartTimeout bounds how long starting a member or the cluster may take before the test
 	// fails. Zero means 30 seconds.
 	StartTimeout time.Duration
@@ -227,6 +233,9 @@ func (c *Cluster) start(dir string) error {
 	}
 	for _, m := range c.Members {
 		m.args = c.args(m, strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token))
+		if err := c.restore(m, strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token)); err != nil {
+			return err
+		}
 		if err := m.launch(); err != nil {
 			return err
 		}
@@ -263,6 +272,29 @@ func (c *Cluster) args(m *Member, initialCluster, token string) []string {
 		}
 	}
 	return append(args, c.opts.Args...)
+}
+
+// restore fills m's data directory from Options.Snapshot with etcdutl, as a member of the
+// cluster initialCluster with the given token; without a snapshot it does nothing.
+func (c *Cluster) restore(m *Member, initialCluster, token string) error {
+	if c.opts.Snapshot == "" {
+		return nil
+	}
+	etcdutl, err := BinaryPath(etcdutlName, c.Version)
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(etcdutl, "restore", c.opts.Snapshot,
+		"--data-dir="+m.DataDir,
+		"--name="+m.Name,
+		"--initial-cluster="+initialCluster,
+		"--initial-cluster-token="+token,
+		"--initial-advertise-peer-urls="+m.peerURL,
+	).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("etcdtest: restoring %s into member %s: %w\n%s", c.opts.Snapshot, m.Name, err, out)
+	}
+	return nil
 }
 
 // portTaken reports whether a member failed because its port was already bound.
