@@ -23,8 +23,14 @@ func TestAuthAdmin(t *testing.T) {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
+	if _, err := admin.AuthEnable(ctx); !errors.Is(err, ErrNoRootUser) {
+		t.Fatalf("AuthEnable without a root user = %v, want ErrNoRootUser", err)
+	}
 	h, err := admin.UserAdd(ctx, "root", "rootpw")
 	must("UserAdd root", h, err)
+	if _, err := admin.AuthEnable(ctx); !errors.Is(err, ErrNoRootRole) {
+		t.Fatalf("AuthEnable while root lacks the root role = %v, want ErrNoRootRole", err)
+	}
 	h, err = admin.RoleAdd(ctx, "root")
 	must("RoleAdd root", h, err)
 	h, err = admin.UserGrantRole(ctx, "root", "root")
@@ -42,8 +48,20 @@ func TestAuthAdmin(t *testing.T) {
 	must("RoleGrantPermission", h, err)
 	h, err = admin.UserGrantRole(ctx, "app", "app")
 	must("UserGrantRole app", h, err)
-	if _, err := admin.UserAdd(ctx, "app", "again"); err == nil {
-		t.Fatal("adding a user twice succeeded")
+	if _, err := admin.UserAdd(ctx, "app", "again"); !errors.Is(err, ErrUserExists) {
+		t.Fatalf("adding a user twice = %v, want ErrUserExists", err)
+	}
+	if _, err := admin.RoleAdd(ctx, "app"); !errors.Is(err, ErrRoleExists) {
+		t.Fatalf("adding a role twice = %v, want ErrRoleExists", err)
+	}
+	if _, _, err := admin.UserGet(ctx, "nobody"); !errors.Is(err, ErrUserNotFound) {
+		t.Fatalf("UserGet of a missing user = %v, want ErrUserNotFound", err)
+	}
+	if _, _, err := admin.RoleGet(ctx, "nobody"); !errors.Is(err, ErrRoleNotFound) {
+		t.Fatalf("RoleGet of a missing role = %v, want ErrRoleNotFound", err)
+	}
+	if _, err := admin.UserRevokeRole(ctx, "certonly", "app"); !errors.Is(err, ErrNotGranted) {
+		t.Fatalf("revoking a role never granted = %v, want ErrNotGranted", err)
 	}
 
 	if users, _, err := admin.UserList(ctx); err != nil || !slices.Equal(users, []string{"app", "certonly", "root"}) {

@@ -60,6 +60,25 @@ var (
 	// ErrLockNotHeld: the lock is no longer ours: its key was deleted or its session's lease
 	// expired, so Unlock changed nothing.
 	ErrLockNotHeld = errors.New("etcd: lock is not held")
+	// ErrMemberNotFound: no member has the given ID.
+	ErrMemberNotFound = errors.New("etcd: member not found")
+	// ErrMemberExists: a member already has the given ID or peer URLs.
+	ErrMemberExists = errors.New("etcd: member already exists")
+	// ErrUserNotFound: no user has the given name (or the caller's own user was deleted).
+	ErrUserNotFound = errors.New("etcd: user not found")
+	// ErrUserExists: a user with the given name already exists.
+	ErrUserExists = errors.New("etcd: user already exists")
+	// ErrRoleNotFound: no role has the given name.
+	ErrRoleNotFound = errors.New("etcd: role not found")
+	// ErrRoleExists: a role with the given name already exists.
+	ErrRoleExists = errors.New("etcd: role already exists")
+	// ErrNotGranted: the role is not granted to the user, or the permission to the role, so
+	// there is nothing to revoke.
+	ErrNotGranted = errors.New("etcd: not granted")
+	// ErrNoRootUser: enabling auth needs a user named root, and there is none.
+	ErrNoRootUser = errors.New("etcd: root user does not exist")
+	// ErrNoRootRole: enabling auth needs the root user to hold the role root, and it does not.
+	ErrNoRootRole = errors.New("etcd: root user does not have the root role")
 	// ErrNotLeader: we do not lead the election (any more): our key was deleted or its
 	// session's lease expired, so Proclaim or Resign changed nothing.
 	ErrNotLeader = errors.New("etcd: not the election's leader")
@@ -82,7 +101,17 @@ var serverErrors = map[string]error{
 	"etcdserver: permission denied":                                  ErrPermissionDenied,
 	"etcdserver: authentication failed, invalid user ID or password": ErrAuthFailed,
 	"etcdserver: authentication is not enabled":                      ErrAuthFailed,
-	"etcdserver: user name not found":                                ErrAuthFailed,
+	"etcdserver: user name not found":                                ErrUserNotFound,
+	"etcdserver: user name already exists":                           ErrUserExists,
+	"etcdserver: role name not found":                                ErrRoleNotFound,
+	"etcdserver: role name already exists":                           ErrRoleExists,
+	"etcdserver: role is not granted to the user":                    ErrNotGranted,
+	"etcdserver: permission is not granted to the role":              ErrNotGranted,
+	"etcdserver: root user does not exist":                           ErrNoRootUser,
+	"etcdserver: root user does not have root role":                  ErrNoRootRole,
+	"etcdserver: member not found":                                   ErrMemberNotFound,
+	"etcdserver: member ID already exist":                            ErrMemberExists,
+	"etcdserver: Peer URLs already exists":                           ErrMemberExists,
 	"etcdserver: invalid auth token":                                 ErrInvalidAuthToken,
 	"etcdserver: revision of auth store is old":                      ErrInvalidAuthToken,
 	"etcdserver: mvcc: database space exceeded":                      ErrNoSpace,
@@ -131,6 +160,15 @@ var kinds = map[error]kind{
 	ErrPermissionDenied: final,
 	ErrNotSupported:     final,
 	ErrInvalidArgument:  final,
+	ErrMemberNotFound:   final,
+	ErrMemberExists:     final,
+	ErrUserNotFound:     final,
+	ErrUserExists:       final,
+	ErrRoleNotFound:     final,
+	ErrRoleExists:       final,
+	ErrNotGranted:       final,
+	ErrNoRootUser:       final,
+	ErrNoRootRole:       final,
 }
 
 // kindOf returns the kind of err: a gRPC status error (as interceptors see it) or an error

@@ -32,6 +32,12 @@ func TestOpErrorMapping(t *testing.T) {
 		{codes.Unimplemented, "unknown method RangeStream", ErrNotSupported},
 		{codes.DeadlineExceeded, "context deadline exceeded", context.DeadlineExceeded},
 		{codes.ResourceExhausted, "etcdserver: mvcc: database space exceeded", ErrNoSpace},
+		{codes.NotFound, "etcdserver: member not found", ErrMemberNotFound},
+		{codes.FailedPrecondition, "etcdserver: Peer URLs already exists", ErrMemberExists},
+		{codes.FailedPrecondition, "etcdserver: user name not found", ErrUserNotFound},
+		{codes.FailedPrecondition, "etcdserver: role name already exists", ErrRoleExists},
+		{codes.FailedPrecondition, "etcdserver: root user does not have root role", ErrNoRootRole},
+		{codes.FailedPrecondition, "etcdserver: root user does not exist", ErrNoRootUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.msg, func(t *testing.T) {
@@ -104,6 +110,7 @@ func TestOneClassification(t *testing.T) {
 		{codes.InvalidArgument, "etcdserver: revision of auth store is old", true, true, false},
 		{codes.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password", false, false, true},
 		{codes.PermissionDenied, "etcdserver: permission denied", false, false, true},
+		{codes.FailedPrecondition, "etcdserver: user name already exists", false, false, true},
 		{codes.Unavailable, "etcdserver: request timed out", false, false, false},
 		{codes.FailedPrecondition, clusterMismatch, false, false, false},
 	}

@@ -61,15 +61,15 @@ func TestMembers(t *testing.T) {
 	if err != nil || voter.Member.IsLearner {
 		t.Fatalf("MemberAdd = %+v, %v", voter, err)
 	}
-	if _, err := c.MemberAdd(ctx, []string{"http://127.0.0.1:3"}); err == nil {
-		t.Fatal("adding a peer URL twice succeeded")
+	if _, err := c.MemberAdd(ctx, []string{"http://127.0.0.1:3"}); !errors.Is(err, ErrMemberExists) {
+		t.Fatalf("adding a peer URL twice = %v, want ErrMemberExists", err)
 	}
 	removed, err := c.MemberRemove(ctx, voter.Member.ID)
 	if err != nil || len(removed.Members) != 3 {
 		t.Fatalf("MemberRemove = %+v, %v", removed, err)
 	}
-	if _, err := c.MemberRemove(ctx, voter.Member.ID); err == nil {
-		t.Fatal("removing a removed member succeeded")
+	if _, err := c.MemberRemove(ctx, voter.Member.ID); !errors.Is(err, ErrMemberNotFound) {
+		t.Fatalf("removing a removed member = %v, want ErrMemberNotFound", err)
 	}
 	list, _, err := c.MemberList(ctx)
 	if err != nil || len(list) != 3 {

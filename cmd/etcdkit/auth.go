@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -454,10 +455,6 @@ func (o *revokePermOpts) run(a *app, args []string) error {
 	})
 }
 
-// rootRoleMissing is the server's answer to auth enable while the root user lacks the root
-// role; package etcd has no sentinel for it, so its words are matched here alone.
-const rootRoleMissing = "etcdserver: root user does not have root role"
-
 // runAuthEnable enables auth; when the root user lacks the root role it creates the role,
 // grants it and tries again, as etcdctl does.
 func runAuthEnable(a *app, args []string) error {
@@ -471,7 +468,7 @@ func runAuthEnable(a *app, args []string) error {
 				fmt.Fprintln(a.stdout, "Authentication Enabled")
 				return nil
 			}
-			if errText(err) != rootRoleMissing {
+			if !errors.Is(err, etcd.ErrNoRootRole) {
 				return err
 			}
 			if _, err := c.RoleAdd(ctx, "root"); err != nil {
