@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,6 +89,7 @@ type recorder struct {
 
 	mu     sync.Mutex
 	addrs  []string
+	meta   map[string]string // address -> its metadata, printed with fmt
 	states int
 	errs   []error
 }
@@ -96,8 +98,12 @@ func (r *recorder) UpdateState(s resolver.State) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.addrs = r.addrs[:0]
+	r.meta = map[string]string{}
 	for _, ep := range s.Endpoints {
 		r.addrs = append(r.addrs, ep.Addresses[0].Addr)
+		if md, ok := EndpointMetadata(ep); ok {
+			r.meta[ep.Addresses[0].Addr] = fmt.Sprint(md)
+		}
 	}
 	r.states++
 	return nil
@@ -284,6 +290,51 @@ func TestResolverFollowsInstances(t *testing.T) {
 
 // TestRegisterRepublishesAndWithdraws checks the stored value, publication again after the
 // lease is revoked behind the registration's back, and Close.
+// TestResolverGivesMetadata checks that every endpoint the resolver gives gRPC carries its
+// instance's metadata, the first key's where two share an address, and follows changes.
+func TestResolverGivesMetadata(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl.Endpoints()...)
+	ctx := t.Context()
+	for _, reg := range []struct{ id, addr, zone string }{
+		{"a", "10.0.0.1:80", "z1"}, {"b", "10.0.0.2:80", "z2"}, {"c", "10.0.0.1:80", "z3"},
+	} {
+		r, err := Register(ctx, c, "svc/meta", reg.id, Endpoint{Addr: reg.addr, Metadata: map[string]string{"zone": reg.zone}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+	}
+	rec := build(t, NewBuilder(c), "etcd:///svc/meta")
+	rec.waitAddrs(t, []string{"10.0.0.1:80", "10.0.0.2:80"}, 5*time.Second)
+	want := map[string]string{"10.0.0.1:80": "map[zone:z1]", "10.0.0.2:80": "map[zone:z2]"}
+	rec.mu.Lock()
+	got := maps.Clone(rec.meta)
+	rec.mu.Unlock()
+	if !maps.Equal(got, want) {
+		t.Fatalf("metadata by address = %v, want %v", got, want)
+	}
+
+	if _, err := Register(ctx, c, "svc/meta", "b", Endpoint{Addr: "10.0.0.2:80", Metadata: map[string]string{"zone": "z9"}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		rec.mu.Lock()
+		md := rec.meta["10.0.0.2:80"]
+		rec.mu.Unlock()
+		if md == "map[zone:z9]" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metadata of 10.0.0.2:80 is %q after a new registration, want map[zone:z9]", md)
+		}
+	}
+	if _, ok := EndpointMetadata(resolver.Endpoint{Addresses: []resolver.Address{{Addr: "x:1"}}}); ok {
+		t.Error("EndpointMetadata found metadata on an endpoint the resolver did not make")
+	}
+}
+
 func TestRegisterRepublishesAndWithdraws(t *testing.T) {
 	t.Parallel()
 	cl := etcdtest.StartCluster(t, etcdtest.Options{})

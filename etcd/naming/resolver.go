@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/attributes"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/serviceconfig"
 
@@ -140,20 +143,51 @@ func (r *etcdResolver) run(ctx context.Context) {
 }
 
 // update gives gRPC the instances in eps, one endpoint per distinct address, in address
-// order. gRPC's answer needs no action: a balancer that rejects an empty list asks for
-// ResolveNow, and the next change brings a new list anyway.
+// order, each with its Metadata in the endpoint's attributes (see EndpointMetadata); where
+// several keys share an address, the first key's metadata wins. gRPC's answer needs no
+// action: a balancer that rejects an empty list asks for ResolveNow, and the next change
+// brings a new list anyway.
 func (r *etcdResolver) update(eps map[string]Endpoint) {
-	addrs := make([]string, 0, len(eps))
-	for _, ep := range eps {
-		addrs = append(addrs, ep.Addr)
+	keys := slices.Sorted(maps.Keys(eps))
+	meta := make(map[string]any, len(keys))
+	addrs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		ep := eps[k]
+		if _, seen := meta[ep.Addr]; !seen {
+			meta[ep.Addr] = ep.Metadata
+			addrs = append(addrs, ep.Addr)
+		}
 	}
 	slices.Sort(addrs)
-	addrs = slices.Compact(addrs)
 	st := resolver.State{Endpoints: make([]resolver.Endpoint, len(addrs)), ServiceConfig: r.sc}
 	for i, a := range addrs {
-		st.Endpoints[i] = resolver.Endpoint{Addresses: []resolver.Address{{Addr: a}}}
+		st.Endpoints[i] = resolver.Endpoint{
+			Addresses:  []resolver.Address{{Addr: a}},
+			Attributes: attributes.New(metadataKey{}, metadataValue{meta[a]}),
+		}
 	}
 	_ = r.cc.UpdateState(st)
+}
+
+// metadataKey keys an instance's Metadata in the attributes of its resolver.Endpoint.
+type metadataKey struct{}
+
+// metadataValue holds an instance's Metadata in attributes, which compare values: JSON
+// metadata (maps, slices) cannot be compared with ==, so it compares them in depth.
+type metadataValue struct{ v any }
+
+// Equal reports whether o holds the same metadata.
+func (m metadataValue) Equal(o any) bool {
+	other, ok := o.(metadataValue)
+	return ok && reflect.DeepEqual(m.v, other.v)
+}
+
+// EndpointMetadata returns the Metadata an instance registered with (as encoding/json read
+// it back), from an endpoint the resolver gave gRPC, for a custom balancer that picks by
+// zone or weight; ok is false for an endpoint that did not come from this resolver.
+func EndpointMetadata(ep resolver.Endpoint) (metadata any, ok bool) {
+	m, ok := ep.Attributes.Value(metadataKey{}).(metadataValue)
+	return m.v, ok
 }
 
 // ResolveNow cuts short the wait before the next listing, when the last one failed.
