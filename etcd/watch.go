@@ -59,6 +59,10 @@ type Event struct {
 	// Revision is the revision of the change (KV.ModRevision), or for a progress notification
 	// the revision up to which every event has been delivered.
 	Revision int64
+	// Header is the header of the watch response the event arrived in, with the
+	// WithResponseHeader option; nil without it. The events of one response share one
+	// *Header, so a new pointer marks a new response.
+	Header *Header
 }
 
 // IsCreate reports whether a put created its key.
@@ -89,6 +93,7 @@ type watchConfig struct {
 	noPut      bool
 	noDelete   bool
 	progress   bool
+	header     bool
 	queueLimit int // 0: maxQueuedEvents
 }
 
@@ -125,6 +130,12 @@ func NoDelete() WatchOption { return watchOption(func(c *watchConfig) { c.noDele
 // quiet, and the answers to RequestProgress.
 func WithProgressNotify() WatchOption {
 	return watchOption(func(c *watchConfig) { c.progress = true })
+}
+
+// WithResponseHeader sets Event.Header on every event: which member sent it, in which raft
+// term, at which store revision, for callers that print or check whole watch responses.
+func WithResponseHeader() WatchOption {
+	return watchOption(func(c *watchConfig) { c.header = true })
 }
 
 // Watch yields the changes to the keys in r, in revision order, until the loop breaks, ctx
@@ -321,6 +332,15 @@ func (w *watcher) push(evs []Event, err error) (full bool) {
 	default:
 	}
 	return full
+}
+
+// header returns the header of resp for w's events, or nil unless w asked for headers.
+func (w *watcher) header(resp *etcdserverpb.WatchResponse) *Header {
+	if !w.cfg.header {
+		return nil
+	}
+	h := header(resp.GetHeader())
+	return &h
 }
 
 // event converts a wire event.

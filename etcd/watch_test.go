@@ -221,6 +221,48 @@ func TestWatchProgress(t *testing.T) {
 	})
 }
 
+// TestWatchResponseHeader: with WithResponseHeader every event carries the header of its
+// response (the events of one transaction share it), the created and progress events too;
+// without it, none does.
+func TestWatchResponseHeader(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	next := collect(t, c.Watch(ctx, Prefix("rh/"), WithResponseHeader(), CreatedNotify(), WithProgressNotify()))
+	plain := collect(t, c.Watch(ctx, Prefix("rh/")))
+	created, err := next(1)
+	if err != nil || created[0].Type != EventCreated || created[0].Header == nil || created[0].Header.Revision != created[0].Revision {
+		t.Fatalf("created event %+v, %v; want one with a header at its revision", created, err)
+	}
+	res, err := c.Txn(ctx, Txn{Then: []Op{OpPut("rh/a", "1"), OpPut("rh/b", "2")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := next(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := evs[0].Header
+	if h == nil || evs[1].Header != h {
+		t.Fatalf("the transaction's two events carry headers %p and %p, want one shared header", evs[0].Header, evs[1].Header)
+	}
+	if h.Revision != res.Header.Revision || h.ClusterID != res.Header.ClusterID || h.MemberID == 0 || h.RaftTerm == 0 {
+		t.Fatalf("event header %+v, want the write's revision and cluster %+v", *h, res.Header)
+	}
+	if others, err := plain(2); err != nil || others[0].Header != nil || others[1].Header != nil {
+		t.Fatalf("without the option: %+v, %v; want no header", others, err)
+	}
+	waitWatching(t, c)
+	if err := c.RequestProgress(ctx); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := next(1)
+	if err != nil || prog[0].Type != EventProgress || prog[0].Header == nil || prog[0].Header.Revision != prog[0].Revision {
+		t.Fatalf("progress event %+v, %v; want one with a header at its revision", prog, err)
+	}
+}
+
 // TestWatchCreatedNotify: with CreatedNotify the first thing yielded is EventCreated, at the
 // store's revision; a write made right after it is always seen.
 func TestWatchCreatedNotify(t *testing.T) {

@@ -255,7 +255,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		if !w.announced {
 			w.announced = true
 			if w.cfg.created {
-				w.push([]Event{{Type: EventCreated, Revision: rev}}, nil)
+				w.push([]Event{{Type: EventCreated, Revision: rev, Header: w.header(resp)}}, nil)
 			}
 		}
 		if len(resp.GetEvents()) == 0 {
@@ -263,7 +263,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		}
 	}
 	if resp.GetWatchId() == -1 {
-		s.progressAll(rev)
+		s.progressAll(resp)
 		return
 	}
 	w := s.active[resp.GetWatchId()]
@@ -284,16 +284,19 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		w.frag = nil
 	}
 	if len(wire) == 0 {
-		s.progressOne(w, rev)
+		s.progressOne(w, resp)
 		return
 	}
 	evs := make([]Event, 0, len(wire))
 	base := w.next
+	hdr := w.header(resp)
 	for _, e := range wire {
 		if e.GetKv().GetModRevision() < base {
 			continue // already queued before a resume
 		}
-		evs = append(evs, s.h.c.event(e))
+		ev := s.h.c.event(e)
+		ev.Header = hdr
+		evs = append(evs, ev)
 		w.next = e.GetKv().GetModRevision() + 1
 	}
 	if len(evs) > 0 && w.push(evs, nil) {
@@ -320,14 +323,15 @@ func (h *watchHub) resume(w *watcher) {
 	}
 }
 
-// progressOne applies a progress notification for w at rev.
-func (s *hubState) progressOne(w *watcher, rev int64) {
+// progressOne applies a progress notification for w: resp, a response with no events.
+func (s *hubState) progressOne(w *watcher, resp *etcdserverpb.WatchResponse) {
+	rev := resp.GetHeader().GetRevision()
 	if rev == 0 {
 		return
 	}
 	w.next = max(w.next, rev+1)
 	if w.cfg.progress {
-		w.push([]Event{{Type: EventProgress, Revision: w.next - 1}}, nil)
+		w.push([]Event{{Type: EventProgress, Revision: w.next - 1, Header: w.header(resp)}}, nil)
 	}
 }
 
@@ -336,13 +340,13 @@ func (s *hubState) progressOne(w *watcher, rev int64) {
 // behind) get no answer, so the answer is taken to be for the earliest request it can be,
 // and applied only to the watchers created before that one, whose created response has
 // come (the answer can overtake it, but their earlier events cannot).
-func (s *hubState) progressAll(rev int64) {
+func (s *hubState) progressAll(resp *etcdserverpb.WatchResponse) {
 	if s.progSeen < s.progSent {
 		s.progSeen++
 	}
 	for _, w := range s.active {
 		if w.progSeq < s.progSeen {
-			s.progressOne(w, rev)
+			s.progressOne(w, resp)
 		}
 	}
 }
