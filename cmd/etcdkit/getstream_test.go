@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,6 +61,35 @@ func TestCompareGetStream(t *testing.T) {
 		{name: "sort-by value", args: []string{"get", "--stream", "--prefix", "s/", "--sort-by", "VALUE", "--limit", "12"}},
 		{name: "order descend refused", args: []string{"get", "--stream", "--prefix", "s/", "--order", "DESCEND"}},
 		{name: "filter refused", args: []string{"get", "--stream", "--prefix", "s/", "--min-mod-rev", "5"}},
+	} {
+		p.compareRead(tc)
+	}
+}
+
+// TestCompareGetStreamSecured compares get --stream on three members that require client
+// certificates, with auth on and every endpoint given: a user reads its prefix in several
+// chunks and is refused another.
+func TestCompareGetStreamSecured(t *testing.T) {
+	p, certs := startSecured(t, 3)
+	c, err := etcd.New(etcd.Config{Endpoints: p.cl.Endpoints(), TLS: p.cl.ClientTLS(), Username: "root", Password: rootPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 200 {
+		if _, err := c.Put(t.Context(), fmt.Sprintf("app/%04d", i), strings.Repeat("v", 20*i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := append(slices.Clone(certs), "--user", "app:"+appPassword, "get", "--stream")
+	with := func(args ...string) []string { return append(slices.Clone(app), args...) }
+	for _, tc := range []readCase{
+		{name: "prefix", args: with("--prefix", "app/")},
+		{name: "prefix json", args: with("--prefix", "app/", "-w", "json"), norm: drop("member_id", "raft_term")},
+		{name: "limit keys-only", args: with("--prefix", "app/", "--limit", "120", "--keys-only")},
+		{name: "count-only fields", args: append(with("--prefix", "app/", "--count-only", "-w", "fields"), "--endpoints", p.cl.Endpoints()[1])},
+		{name: "permission denied", args: with("--prefix", "other/")},
+		{name: "wrong password", args: append(slices.Clone(certs), "--user", "app:"+wrongPassword, "get", "--stream", "app/k")},
 	} {
 		p.compareRead(tc)
 	}
