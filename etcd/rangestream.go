@@ -24,6 +24,9 @@ import (
 // Options are Range's, but the server refuses a sort order other than by key ascending and
 // revision filters, and servers before 3.7 refuse the call: both with ErrNotSupported.
 // Breaking out of the loop ends the stream. An error ends it too: it is yielded once, last.
+// Until the first chunk comes, a stream refused for an expired token or that reached no
+// server is opened again (three attempts in all); a failure after it ends the read, whose
+// revision is not known before the last chunk.
 //
 // KV.RangeStream is 3.7's: stubs of older releases lack its response message, so the call is
 // made by method path, the request marshalled as the RangeRequest it is and each response
@@ -38,31 +41,44 @@ func (c *Client) RangeStream(ctx context.Context, r KeyRange, opts ...ReadOption
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel() // ends the stream when the loop breaks
-		stream, err := c.openRangeStream(ctx, req)
-		if err != nil {
-			yield(RangeResult{}, opError(op, string(r.Key), err))
-			return
-		}
-		for {
-			var msg []byte
-			err := stream.RecvMsg(&msg)
+		received := false
+		for attempt := 1; ; attempt++ {
+			stream, err := c.openRangeStream(ctx, req)
+			for err == nil {
+				var msg []byte
+				if err = stream.RecvMsg(&msg); err != nil {
+					break
+				}
+				resp, derr := decodeRangeStreamResponse(msg)
+				if derr != nil {
+					yield(RangeResult{}, opError(op, string(r.Key), derr))
+					return
+				}
+				received = true
+				if !yield(c.rangeResult(resp), nil) {
+					return
+				}
+			}
 			if errors.Is(err, io.EOF) {
 				return
 			}
-			var resp *etcdserverpb.RangeResponse
-			if err == nil {
-				resp, err = decodeRangeStreamResponse(msg)
-			}
-			if err != nil {
+			// Before the first chunk, a stream refused for its token (renewed since) or that
+			// reached no server is opened again, as Range is sent again; after it, the
+			// revision the chunks were read at is not known yet, so the read cannot resume.
+			again := tokenRejected(err) || retryable(methodRange, err)
+			if received || !again || attempt == maxStreamAttempts || ctx.Err() != nil {
 				yield(RangeResult{}, opError(op, string(r.Key), err))
-				return
-			}
-			if !yield(c.rangeResult(resp), nil) {
 				return
 			}
 		}
 	}
 }
+
+// maxStreamAttempts bounds how often RangeStream opens its stream before the first chunk.
+const maxStreamAttempts = 3
+
+// methodRange is KV.Range, whose retry rules RangeStream follows.
+const methodRange = "/etcdserverpb.KV/Range"
 
 // rangeStreamDesc describes KV.RangeStream: one request, a stream of responses.
 var rangeStreamDesc = grpc.StreamDesc{StreamName: "RangeStream", ServerStreams: true}

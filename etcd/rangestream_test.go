@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
@@ -116,4 +117,21 @@ func TestRangeStream(t *testing.T) {
 func sameKV(a, b KeyValue) bool {
 	return string(a.Key) == string(b.Key) && string(a.Value) == string(b.Value) &&
 		a.CreateRevision == b.CreateRevision && a.ModRevision == b.ModRevision && a.Version == b.Version && a.Lease == b.Lease
+}
+
+// TestRangeStreamAfterTokenExpiry reads with a token that expired since the client's last
+// call: the stream is refused, the client authenticates again and opens it anew.
+func TestRangeStreamAfterTokenExpiry(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--auth-token-ttl=1"}})
+	if !versionAtLeast(cl.Version, 3, 7, 0) {
+		t.Skipf("RangeStream is etcd 3.7's; this is %s", cl.Version)
+	}
+	enableAuth(t, newClient(t, cl, Config{}))
+	app := newClient(t, cl, Config{Username: "app", Password: "secret"})
+	mustPut(t, app, "app/k", "v")
+	time.Sleep(2500 * time.Millisecond) // the token expires
+	got, _ := mergeChunks(t, app.RangeStream(t.Context(), Prefix("app/")))
+	if len(got.KVs) != 1 || string(got.KVs[0].Value) != "v" {
+		t.Fatalf("RangeStream after the token expired = %+v", got)
+	}
 }
