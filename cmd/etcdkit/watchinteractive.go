@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -105,15 +106,32 @@ func (s *watchSession) command(line string) error {
 		}
 		return s.watch(line, args[1:])
 	case "progress":
-		s.mu.Lock()
-		for _, w := range s.watches {
-			w.asked++
-		}
-		s.mu.Unlock()
-		return s.c.RequestProgress(s.ctx)
+		return s.progress()
 	}
 	s.complain("Invalid command %s (only support watch)\n", line)
 	return nil
+}
+
+// progress asks for every watch's progress. A cluster with a member older than 3.5.8,
+// whose answers may name a revision whose events are still on the way, is not asked
+// (package etcd refuses to): etcdctl asks and prints the answer.
+func (s *watchSession) progress() error {
+	s.count(1)
+	err := s.c.RequestProgress(s.ctx)
+	if errors.Is(err, etcd.ErrNotSupported) {
+		s.count(-1)
+		return nil
+	}
+	return err
+}
+
+// count adds n to the answers each watch expects.
+func (s *watchSession) count(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.watches {
+		w.asked += n
+	}
 }
 
 func (s *watchSession) complain(format string, args ...any) {
