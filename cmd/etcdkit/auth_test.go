@@ -16,15 +16,14 @@ const (
 	wrongPassword = "wrong-pw-x8z"
 )
 
-// TestCompareTLSAndAuth runs both programs against a member that requires client
-// certificates (given as --cacert, --cert and --key) and has auth on, with the password in
-// --user, in --password and in ETCDCTL_PASSWORD, right and wrong. etcdkit must never print a
-// password, in its output or its errors.
-func TestCompareTLSAndAuth(t *testing.T) {
-	p := newPair(t, etcdtest.Options{ClientCertAuth: true})
+// startSecured starts size members that require client certificates, with the users root and
+// app (who may read and write under app/), the key app/k, and auth on; it returns the pair
+// and the certificate flags.
+func startSecured(t *testing.T, size int) (*pair, []string) {
+	t.Helper()
+	p := newPair(t, etcdtest.Options{Size: size, ClientCertAuth: true})
 	f := p.cl.TLS
 	certs := []string{"--cacert", f.CAFile, "--cert", f.ClientCertFile, "--key", f.ClientKeyFile}
-	root := append(slices.Clone(certs), "--user", "root:"+rootPassword)
 	for _, step := range [][]string{
 		{"user", "add", "root:" + rootPassword},
 		{"user", "grant-role", "root", "root"},
@@ -36,7 +35,17 @@ func TestCompareTLSAndAuth(t *testing.T) {
 	} {
 		p.must(append(slices.Clone(certs), step...)...)
 	}
-	p.must(append(slices.Clone(root), "put", "app/k", "v")...)
+	p.must(append(slices.Clone(certs), "--user", "root:"+rootPassword, "put", "app/k", "v")...)
+	return p, certs
+}
+
+// TestCompareTLSAndAuth runs both programs against a member that requires client
+// certificates (given as --cacert, --cert and --key) and has auth on, with the password in
+// --user, in --password and in ETCDCTL_PASSWORD, right and wrong. etcdkit must never print a
+// password, in its output or its errors.
+func TestCompareTLSAndAuth(t *testing.T) {
+	p, certs := startSecured(t, 1)
+	f := p.cl.TLS
 
 	with := func(args ...string) []string { return append(slices.Clone(certs), args...) }
 	took := regexp.MustCompile(`took = \S+`)

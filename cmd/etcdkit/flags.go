@@ -21,6 +21,7 @@ type flagSet struct {
 
 type flagDef struct {
 	name, usage, def string
+	kind             string // the value's type as pflag names it: bool, string, int, duration, strings
 	isBool           bool
 	changed          bool
 	set              func(string) error
@@ -30,14 +31,14 @@ func newFlagSet() *flagSet {
 	return &flagSet{defs: map[string]*flagDef{}, short: map[string]string{}}
 }
 
-func (fs *flagSet) add(name, def, usage string, isBool bool, set func(string) error) *flagDef {
-	d := &flagDef{name: name, usage: usage, def: def, isBool: isBool, set: set}
+func (fs *flagSet) add(name, kind, def, usage string, set func(string) error) *flagDef {
+	d := &flagDef{name: name, kind: kind, usage: usage, def: def, isBool: kind == "bool", set: set}
 	fs.defs[name] = d
 	return d
 }
 
 func (fs *flagSet) boolVar(p *bool, name, usage string) {
-	fs.add(name, "", usage, true, func(s string) error {
+	fs.add(name, "bool", strconv.FormatBool(*p), usage, func(s string) error {
 		v, err := strconv.ParseBool(s)
 		*p = v
 		return err
@@ -46,12 +47,12 @@ func (fs *flagSet) boolVar(p *bool, name, usage string) {
 
 func (fs *flagSet) stringVar(p *string, name, def, usage string) {
 	*p = def
-	fs.add(name, def, usage, false, func(s string) error { *p = s; return nil })
+	fs.add(name, "string", def, usage, func(s string) error { *p = s; return nil })
 }
 
 func (fs *flagSet) int64Var(p *int64, name string, def int64, usage string) {
 	*p = def
-	fs.add(name, strconv.FormatInt(def, 10), usage, false, func(s string) error {
+	fs.add(name, "int", strconv.FormatInt(def, 10), usage, func(s string) error {
 		v, err := strconv.ParseInt(s, 0, 64)
 		*p = v
 		return err // pflag's wording: strconv.ParseInt: parsing "x": invalid syntax
@@ -60,7 +61,7 @@ func (fs *flagSet) int64Var(p *int64, name string, def int64, usage string) {
 
 func (fs *flagSet) durationVar(p *time.Duration, name string, def time.Duration, usage string) {
 	*p = def
-	fs.add(name, def.String(), usage, false, func(s string) error {
+	fs.add(name, "duration", def.String(), usage, func(s string) error {
 		v, err := time.ParseDuration(s)
 		if err != nil {
 			return errors.New("invalid duration")
@@ -74,7 +75,7 @@ func (fs *flagSet) durationVar(p *time.Duration, name string, def time.Duration,
 func (fs *flagSet) sliceVar(p *[]string, name string, def []string, usage string) {
 	*p = def
 	var d *flagDef
-	d = fs.add(name, strings.Join(def, ","), usage, false, func(s string) error {
+	d = fs.add(name, "strings", "["+strings.Join(def, ",")+"]", usage, func(s string) error {
 		vals := strings.Split(s, ",")
 		if d.changed {
 			*p = append(*p, vals...)
@@ -183,7 +184,9 @@ func (fs *flagSet) takesNext(arg string) bool {
 	return d == nil || !d.isBool
 }
 
-// printDefaults lists the flags, sorted, one a line.
+// printDefaults lists the flags, sorted, one a line, as pflag's FlagUsages does (and so
+// etcdctl's usage): the one-letter alias, the name, the value's type, then the usage, aligned,
+// with the default unless it is the type's zero value.
 func (fs *flagSet) printDefaults(w io.Writer, only map[string]bool) {
 	names := make([]string, 0, len(fs.defs))
 	for n := range fs.defs {
@@ -196,19 +199,29 @@ func (fs *flagSet) printDefaults(w io.Writer, only map[string]bool) {
 	for l, n := range fs.short {
 		letters[n] = l
 	}
-	for _, n := range names {
-		d := fs.defs[n]
-		left := "      --" + n
+	lefts, width := make([]string, len(names)), 0
+	for i, n := range names {
+		lefts[i] = "      --" + n
 		if l, ok := letters[n]; ok {
-			left = "  -" + l + ", --" + n
+			lefts[i] = "  -" + l + ", --" + n
 		}
-		if !d.isBool {
-			left += " value"
+		if k := fs.defs[n].kind; k != "bool" {
+			lefts[i] += " " + k
 		}
-		line := fmt.Sprintf("%-36s %s", left, d.usage)
-		if d.def != "" && d.def != "0" {
-			line += fmt.Sprintf(" (default %q)", d.def)
+		width = max(width, len(lefts[i]))
+	}
+	for i, n := range names {
+		d := fs.defs[n]
+		usage := d.usage
+		switch d.def {
+		case "", "0", "0s", "false", "[]":
+		default:
+			if d.kind == "string" {
+				usage += fmt.Sprintf(" (default %q)", d.def)
+			} else {
+				usage += " (default " + d.def + ")"
+			}
 		}
-		fmt.Fprintln(w, line)
+		fmt.Fprintf(w, "%-*s   %s\n", width, lefts[i], usage)
 	}
 }

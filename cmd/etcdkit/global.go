@@ -55,10 +55,10 @@ func (g *globals) define(fs *flagSet) {
 	fs.stringVar(&g.cacert, "cacert", "", "verify certificates of TLS-enabled secure servers using this CA bundle")
 	fs.stringVar(&g.cert, "cert", "", "identify secure client using this TLS certificate file")
 	fs.stringVar(&g.key, "key", "", "identify secure client using this TLS key file")
-	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: for testing only)")
+	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)")
 	g.insecure = true
 	fs.boolVar(&g.insecure, "insecure-transport", "disable transport security for client connections")
-	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (simple, json, fields, table, protobuf)")
+	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (fields, json, protobuf, simple, table)")
 	fs.alias("w", "write-out")
 	fs.boolVar(&g.hex, "hex", "print byte strings as hex encoded strings")
 	fs.boolVar(&g.debug, "debug", "enable client-side debug logging (accepted, ignored)")

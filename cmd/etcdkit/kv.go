@@ -128,6 +128,7 @@ type getOpts struct {
 	minMod, maxMod             int64
 	paginate                   bool
 	pageSize                   int64
+	stream                     bool
 }
 
 func (o *getOpts) flags(fs *flagSet) { o.define(fs, true) }
@@ -149,6 +150,7 @@ func (o *getOpts) define(fs *flagSet, extras bool) {
 	fs.int64Var(&o.minMod, "min-mod-rev", 0, "Minimum modification revision")
 	fs.int64Var(&o.maxMod, "max-mod-rev", 0, "Maximum modification revision")
 	if extras {
+		fs.boolVar(&o.stream, "stream", "Use the RangeStream RPC")
 		fs.boolVar(&o.paginate, "paginate", "etcdkit: read the range in pages at one revision, of any size (simple output, key order)")
 		fs.int64Var(&o.pageSize, "page-size", 1000, "etcdkit: keys per page with --paginate")
 	}
@@ -261,6 +263,9 @@ func (o *getOpts) run(a *app, args []string) error {
 	if o.valueOnly && a.g.writeOut != "simple" {
 		return fail(exitBadArgs, "print-value-only is only for `--write-out=simple`")
 	}
+	if o.paginate && o.stream {
+		return fail(exitBadArgs, "`--paginate` and `--stream` cannot be set at the same time, choose one")
+	}
 	if o.paginate {
 		c, err := a.client()
 		if err != nil {
@@ -270,7 +275,11 @@ func (o *getOpts) run(a *app, args []string) error {
 		return o.pages(a, c, r, opts)
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		res, err := c.Range(ctx, r, opts...)
+		read := c.Range
+		if o.stream {
+			read = streamed(c)
+		}
+		res, err := read(ctx, r, opts...)
 		if err != nil {
 			return err
 		}
@@ -279,6 +288,23 @@ func (o *getOpts) run(a *app, args []string) error {
 		}
 		return a.printRange(res, o.valueOnly)
 	})
+}
+
+// streamed reads a range over RangeStream (etcd 3.7+) and merges its chunks into the result
+// Range would give, as etcdctl's get --stream does: the keys in order, and the header, more
+// and count of the last chunk.
+func streamed(c *etcd.Client) func(context.Context, etcd.KeyRange, ...etcd.ReadOption) (etcd.RangeResult, error) {
+	return func(ctx context.Context, r etcd.KeyRange, opts ...etcd.ReadOption) (etcd.RangeResult, error) {
+		var res etcd.RangeResult
+		for chunk, err := range c.RangeStream(ctx, r, opts...) {
+			if err != nil {
+				return etcd.RangeResult{}, err
+			}
+			kvs := append(res.KVs, chunk.KVs...)
+			res, res.KVs = chunk, kvs
+		}
+		return res, nil
+	}
 }
 
 func (a *app) printRange(res etcd.RangeResult, valueOnly bool) error {

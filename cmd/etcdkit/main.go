@@ -147,6 +147,10 @@ func loginError(err error) *etcd.Error {
 }
 
 func (a *app) dispatch(args []string) error {
+	if len(args) > 0 && args[0] == completeCommand {
+		a.complete(args[1:])
+		return nil
+	}
 	a.fs = newFlagSet()
 	a.g.define(a.fs)
 	var help bool
@@ -251,10 +255,7 @@ func (a *app) usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-24s %s\n", c.path, c.short)
 		}
 		fmt.Fprintln(w, "\nGlobal flags (also from ETCDCTL_<FLAG> environment variables):")
-		fs := newFlagSet()
-		var g globals
-		g.define(fs)
-		fs.printDefaults(w, nil)
+		printGlobalFlags(w)
 		return
 	}
 	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\n", a.cmd.use, a.cmd.short)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -18,9 +19,12 @@ func init() {
 type watchOpts struct {
 	prefix, prevKV, progress bool
 	rev                      int64
+	interactive              bool
 }
 
 func (o *watchOpts) flags(fs *flagSet) {
+	fs.boolVar(&o.interactive, "interactive", "Interactive mode")
+	fs.alias("i", "interactive")
 	fs.boolVar(&o.prefix, "prefix", "Watch on a prefix if prefix is set")
 	fs.int64Var(&o.rev, "rev", 0, "Revision to start watching")
 	fs.boolVar(&o.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
@@ -63,10 +67,35 @@ func (o *watchOpts) args(a *app, pos []string) (keys, execArgs []string, err err
 // each one with ETCD_WATCH_REVISION, ETCD_WATCH_EVENT_TYPE, ETCD_WATCH_KEY and
 // ETCD_WATCH_VALUE in its environment. It runs until interrupted.
 func (o *watchOpts) run(a *app, pos []string) error {
+	if o.interactive {
+		return runInteractiveWatch(a)
+	}
 	keys, execArgs, err := o.args(a, pos)
 	if err != nil {
 		return err
 	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for ev, err := range c.Watch(a.ctx, o.keyRange(keys), o.options()...) {
+		if err != nil {
+			if a.ctx.Err() != nil {
+				return &exitErr{code: 130} // interrupted, like etcdctl killed by SIGINT
+			}
+			fmt.Fprintf(a.stderr, "watch was canceled (%s)\n", errText(err))
+			return fail(exitInterrupted, "watch is canceled by the server")
+		}
+		if err := a.show(a.ctx, ev, execArgs); err != nil {
+			return err
+		}
+	}
+	return errors.New("watch ended")
+}
+
+// keyRange is the range watched for keys: a key, or a key and a range end.
+func (o *watchOpts) keyRange(keys []string) etcd.KeyRange {
 	end := ""
 	if len(keys) == 2 {
 		end = keys[1]
@@ -75,6 +104,10 @@ func (o *watchOpts) run(a *app, pos []string) error {
 	if len(r.Key) == 0 {
 		r = etcd.FromKey("\x00")
 	}
+	return r
+}
+
+func (o *watchOpts) options() []etcd.WatchOption {
 	var opts []etcd.WatchOption
 	if o.rev > 0 {
 		opts = append(opts, etcd.FromRevision(o.rev))
@@ -85,47 +118,40 @@ func (o *watchOpts) run(a *app, pos []string) error {
 	if o.progress {
 		opts = append(opts, etcd.WithProgressNotify())
 	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	for ev, err := range c.Watch(a.ctx, r, opts...) {
-		if err != nil {
-			if a.ctx.Err() != nil {
-				return &exitErr{code: 130} // interrupted, like etcdctl killed by SIGINT
-			}
-			fmt.Fprintf(a.stderr, "watch was canceled (%s)\n", errText(err))
-			return fail(exitInterrupted, "watch is canceled by the server")
+	return opts
+}
+
+// show prints one event, a progress notification as etcdctl's line, and runs execArgs, if
+// any, for a change.
+func (a *app) show(ctx context.Context, ev etcd.Event, execArgs []string) error {
+	if ev.Type == etcd.EventProgress {
+		// etcdctl prints the line, then the response, which in json is its header alone.
+		fmt.Fprintf(a.stdout, "progress notify: %d\n", ev.Revision)
+		if a.json() {
+			printJSON(a.stdout, jsonWatch{Header: &jsonHeader{Revision: ev.Revision}})
 		}
-		if ev.Type == etcd.EventProgress {
-			// etcdctl prints the line, then the response, which in json is its header alone.
-			fmt.Fprintf(a.stdout, "progress notify: %d\n", ev.Revision)
-			if a.json() {
-				printJSON(a.stdout, jsonWatch{Header: &jsonHeader{Revision: ev.Revision}})
-			}
-			a.stdout.Flush()
-			continue
-		}
-		a.printEvent(ev)
 		a.stdout.Flush()
-		if len(execArgs) > 0 {
-			cmd := exec.CommandContext(a.ctx, execArgs[0], execArgs[1:]...)
-			cmd.Env = append(os.Environ(),
-				fmt.Sprintf("ETCD_WATCH_REVISION=%d", ev.Revision),
-				fmt.Sprintf("ETCD_WATCH_EVENT_TYPE=%q", ev.Type.String()),
-				fmt.Sprintf("ETCD_WATCH_KEY=%q", ev.KV.Key),
-				fmt.Sprintf("ETCD_WATCH_VALUE=%q", ev.KV.Value))
-			cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
-			err := cmd.Run()
-			a.stdout.Flush()
-			if err != nil {
-				fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
-				return &exitErr{code: exitError}
-			}
-		}
+		return nil
 	}
-	return errors.New("watch ended")
+	a.printEvent(ev)
+	a.stdout.Flush()
+	if len(execArgs) == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, execArgs[0], execArgs[1:]...)
+	cmd.Env = append(os.Environ(),
+		fmt.Sprintf("ETCD_WATCH_REVISION=%d", ev.Revision),
+		fmt.Sprintf("ETCD_WATCH_EVENT_TYPE=%q", ev.Type.String()),
+		fmt.Sprintf("ETCD_WATCH_KEY=%q", ev.KV.Key),
+		fmt.Sprintf("ETCD_WATCH_VALUE=%q", ev.KV.Value))
+	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+	err := cmd.Run()
+	a.stdout.Flush()
+	if err != nil {
+		fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
+		return &exitErr{code: exitError}
+	}
+	return nil
 }
 
 // printEvent prints one event: simple as etcdctl's lines, json as etcdctl's watch response

@@ -1,0 +1,137 @@
+package etcd
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// mergeChunks merges a RangeStream's chunks as the server describes them: the keys concatenated,
+// Header, More and Count from the last chunk. It fails the test if an earlier chunk carries
+// those or the stream fails.
+func mergeChunks(t *testing.T, chunks func(func(RangeResult, error) bool)) (RangeResult, int) {
+	t.Helper()
+	var all []RangeResult
+	for res, err := range chunks {
+		if err != nil {
+			t.Fatalf("RangeStream after %d chunks: %v", len(all), err)
+		}
+		all = append(all, res)
+	}
+	if len(all) == 0 {
+		t.Fatal("RangeStream yielded no chunk")
+	}
+	merged := all[len(all)-1]
+	merged.KVs = nil
+	for i, res := range all {
+		if i < len(all)-1 && (res.Header != Header{} || res.More || res.Count != 0) {
+			t.Errorf("chunk %d of %d carries header, more or count: %+v", i, len(all), res)
+		}
+		merged.KVs = append(merged.KVs, res.KVs...)
+	}
+	return merged, len(all)
+}
+
+func TestRangeStream(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl, Config{})
+	ctx := t.Context()
+	if !versionAtLeast(cl.Version, 3, 7, 0) {
+		for _, err := range c.RangeStream(ctx, Prefix("s/")) {
+			if !errors.Is(err, ErrNotSupported) {
+				t.Fatalf("RangeStream on %s = %v, want ErrNotSupported", cl.Version, err)
+			}
+		}
+		return
+	}
+	const n = 300
+	for i := range n {
+		mustPut(t, c, fmt.Sprintf("s/%04d", i), strings.Repeat("v", i))
+	}
+	mustPut(t, c, "t", "outside")
+	want, err := c.Range(ctx, Prefix("s/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, chunks := mergeChunks(t, c.RangeStream(ctx, Prefix("s/")))
+	if chunks < 3 || got.Header != want.Header || got.Count != n || got.More || !slices.EqualFunc(got.KVs, want.KVs, sameKV) {
+		t.Errorf("RangeStream: %d chunks, header %+v, count %d, more %t, %d keys; want several chunks and Range's %+v, %d keys",
+			chunks, got.Header, got.Count, got.More, len(got.KVs), want.Header, len(want.KVs))
+	}
+
+	limited, _ := mergeChunks(t, c.RangeStream(ctx, Prefix("s/"), Limit(25), KeysOnly()))
+	if len(limited.KVs) != 25 || !limited.More || limited.Count != n || len(limited.KVs[24].Value) != 0 || string(limited.KVs[24].Key) != "s/0024" {
+		t.Errorf("Limit(25), KeysOnly: %d keys, more %t, count %d", len(limited.KVs), limited.More, limited.Count)
+	}
+	counted, chunks := mergeChunks(t, c.RangeStream(ctx, Prefix("s/"), CountOnly()))
+	if chunks != 1 || counted.Count != n || len(counted.KVs) != 0 || counted.Header.Revision != want.Header.Revision {
+		t.Errorf("CountOnly: %d chunks, %+v", chunks, counted)
+	}
+	old, _ := mergeChunks(t, c.RangeStream(ctx, Prefix("s/"), AtRevision(want.Header.Revision-n)))
+	if len(old.KVs) != 1 || old.Header.Revision != want.Header.Revision {
+		t.Errorf("AtRevision: %d keys at header revision %d; want 1 at %d", len(old.KVs), old.Header.Revision, want.Header.Revision)
+	}
+
+	// Breaking out after the first chunk ends the stream (goleak checks in TestMain).
+	for res, err := range c.RangeStream(ctx, All()) {
+		if err != nil || len(res.KVs) == 0 {
+			t.Fatalf("first chunk: %+v, %v", res, err)
+		}
+		break
+	}
+	for name, opts := range map[string][]ReadOption{
+		"sorted":   {Sort(SortByValue, Descend)},
+		"filtered": {ModRevisionBetween(2, 0)},
+	} {
+		for _, err := range c.RangeStream(ctx, Prefix("s/"), opts...) {
+			if !errors.Is(err, ErrNotSupported) {
+				t.Errorf("RangeStream %s = %v, want ErrNotSupported", name, err)
+			}
+		}
+	}
+	for _, err := range c.RangeStream(ctx, Prefix("s/"), AtRevision(want.Header.Revision+10)) {
+		if !errors.Is(err, ErrFutureRevision) {
+			t.Errorf("RangeStream at a future revision = %v, want ErrFutureRevision", err)
+		}
+	}
+
+	ns := newClient(t, cl, Config{Namespace: "s/"})
+	inNS, _ := mergeChunks(t, ns.RangeStream(ctx, Between("0100", "0200")))
+	if len(inNS.KVs) != 100 || string(inNS.KVs[0].Key) != "0100" {
+		t.Errorf("in a namespace: %d keys, first %q", len(inNS.KVs), inNS.KVs[0].Key)
+	}
+	ns.Close()
+	for _, err := range ns.RangeStream(ctx, All()) {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("RangeStream on a closed client = %v, want ErrClosed", err)
+		}
+	}
+}
+
+func sameKV(a, b KeyValue) bool {
+	return string(a.Key) == string(b.Key) && string(a.Value) == string(b.Value) &&
+		a.CreateRevision == b.CreateRevision && a.ModRevision == b.ModRevision && a.Version == b.Version && a.Lease == b.Lease
+}
+
+// TestRangeStreamAfterTokenExpiry reads with a token that expired since the client's last
+// call: the stream is refused, the client authenticates again and opens it anew.
+func TestRangeStreamAfterTokenExpiry(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--auth-token-ttl=1"}})
+	if !versionAtLeast(cl.Version, 3, 7, 0) {
+		t.Skipf("RangeStream is etcd 3.7's; this is %s", cl.Version)
+	}
+	enableAuth(t, newClient(t, cl, Config{}))
+	app := newClient(t, cl, Config{Username: "app", Password: "secret"})
+	mustPut(t, app, "app/k", "v")
+	time.Sleep(2500 * time.Millisecond) // the token expires
+	got, _ := mergeChunks(t, app.RangeStream(t.Context(), Prefix("app/")))
+	if len(got.KVs) != 1 || string(got.KVs[0].Value) != "v" {
+		t.Fatalf("RangeStream after the token expired = %+v", got)
+	}
+}
