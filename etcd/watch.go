@@ -59,10 +59,19 @@ type Event struct {
 	// Revision is the revision of the change (KV.ModRevision), or for a progress notification
 	// the revision up to which every event has been delivered.
 	Revision int64
-	// Header is the header of the watch response the event arrived in, with the
-	// WithResponseHeader option; nil without it. The events of one response share one
-	// *Header, so a new pointer marks a new response.
-	Header *Header
+
+	header *Header // the response's, shared by its events; only for WatchResponses
+}
+
+// WatchResponse is one response of a watch, as WatchResponses yields it: the events etcd sent
+// together, and the header they came with.
+type WatchResponse struct {
+	// Header says which member sent the response, in which raft term, at which revision.
+	Header Header
+	// Events are the response's events in revision order (several fragments of one response
+	// arrive as one); a created or progress notification is a response with one event of
+	// that type.
+	Events []Event
 }
 
 // IsCreate reports whether a put created its key.
@@ -132,12 +141,6 @@ func WithProgressNotify() WatchOption {
 	return watchOption(func(c *watchConfig) { c.progress = true })
 }
 
-// WithResponseHeader sets Event.Header on every event: which member sent it, in which raft
-// term, at which store revision, for callers that print or check whole watch responses.
-func WithResponseHeader() WatchOption {
-	return watchOption(func(c *watchConfig) { c.header = true })
-}
-
 // Watch yields the changes to the keys in r, in revision order, until the loop breaks, ctx
 // ends or the watch fails; nothing of it is left running afterwards. The namespace applies:
 // r is inside it and the keys yielded are stripped of it.
@@ -153,23 +156,61 @@ func WithResponseHeader() WatchOption {
 // context's error.
 func (c *Client) Watch(ctx context.Context, r KeyRange, opts ...WatchOption) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		w, err := c.startWatch(ctx, r, opts)
-		if err != nil {
-			yield(Event{}, err)
-			return
-		}
-		defer w.stop()
-		for {
-			evs, err := w.wait(ctx)
+		c.watchBatches(ctx, r, opts, func(evs []Event, err error) bool {
 			for _, ev := range evs {
 				if !yield(ev, nil) {
-					return
+					return false
 				}
 			}
 			if err != nil {
 				yield(Event{}, err)
-				return
+				return false
 			}
+			return true
+		})
+	}
+}
+
+// WatchResponses is Watch yielding whole responses, with their headers, as etcd sent them:
+// for callers that print or check responses rather than events (etcdctl's watch output).
+// Everything Watch promises holds for the events; a response is never split or merged with
+// another, and the caller may keep its Events.
+func (c *Client) WatchResponses(ctx context.Context, r KeyRange, opts ...WatchOption) iter.Seq2[WatchResponse, error] {
+	opts = append(opts[:len(opts):len(opts)], watchOption(func(c *watchConfig) { c.header = true }))
+	return func(yield func(WatchResponse, error) bool) {
+		c.watchBatches(ctx, r, opts, func(evs []Event, err error) bool {
+			for len(evs) > 0 {
+				n := 1
+				for n < len(evs) && evs[n].header == evs[0].header {
+					n++
+				}
+				if !yield(WatchResponse{Header: *evs[0].header, Events: evs[:n:n]}, nil) {
+					return false
+				}
+				evs = evs[n:]
+			}
+			if err != nil {
+				yield(WatchResponse{}, err)
+				return false
+			}
+			return true
+		})
+	}
+}
+
+// watchBatches runs a watch and hands each batch of queued events (whole responses) to fn,
+// then its end, until fn returns false or the watch ends.
+func (c *Client) watchBatches(ctx context.Context, r KeyRange, opts []WatchOption, fn func([]Event, error) bool) {
+	w, err := c.startWatch(ctx, r, opts)
+	if err != nil {
+		fn(nil, err)
+		return
+	}
+	defer w.stop()
+	for {
+		evs, err := w.wait(ctx)
+		if !fn(evs, err) || err != nil {
+			return
 		}
 	}
 }

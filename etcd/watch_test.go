@@ -221,45 +221,62 @@ func TestWatchProgress(t *testing.T) {
 	})
 }
 
-// TestWatchResponseHeader: with WithResponseHeader every event carries the header of its
-// response (the events of one transaction share it), the created and progress events too;
-// without it, none does.
-func TestWatchResponseHeader(t *testing.T) {
+// TestWatchResponses: WatchResponses yields whole responses with their headers: the two
+// events of one transaction together, the created and progress notifications alone.
+func TestWatchResponses(t *testing.T) {
 	t.Parallel()
 	cl := etcdtest.StartCluster(t, etcdtest.Options{})
 	c := newClient(t, cl, Config{})
 	ctx := t.Context()
-	next := collect(t, c.Watch(ctx, Prefix("rh/"), WithResponseHeader(), CreatedNotify(), WithProgressNotify()))
-	plain := collect(t, c.Watch(ctx, Prefix("rh/")))
-	created, err := next(1)
-	if err != nil || created[0].Type != EventCreated || created[0].Header == nil || created[0].Header.Revision != created[0].Revision {
-		t.Fatalf("created event %+v, %v; want one with a header at its revision", created, err)
+	type item struct {
+		resp WatchResponse
+		err  error
 	}
-	res, err := c.Txn(ctx, Txn{Then: []Op{OpPut("rh/a", "1"), OpPut("rh/b", "2")}})
+	ch := make(chan item, 16)
+	go func() {
+		for resp, err := range c.WatchResponses(ctx, Prefix("wr/"), CreatedNotify(), WithProgressNotify()) {
+			ch <- item{resp, err}
+		}
+		close(ch)
+	}()
+	next := func(what string) WatchResponse {
+		t.Helper()
+		select {
+		case it := <-ch:
+			if it.err != nil {
+				t.Fatalf("%s: %v", what, it.err)
+			}
+			return it.resp
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no response in 10s", what)
+		}
+		return WatchResponse{}
+	}
+	created := next("created")
+	if len(created.Events) != 1 || created.Events[0].Type != EventCreated || created.Header.Revision != created.Events[0].Revision || created.Header.MemberID == 0 {
+		t.Fatalf("first response %+v; want the created notification with its header", created)
+	}
+	res, err := c.Txn(ctx, Txn{Then: []Op{OpPut("wr/a", "1"), OpPut("wr/b", "2")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := next(2)
-	if err != nil {
-		t.Fatal(err)
+	mustPut(t, c, "wr/c", "3")
+	txn := next("the transaction")
+	if got := describe(txn.Events); got != fmt.Sprintf("PUT wr/a=1@%d PUT wr/b=2@%d", res.Header.Revision, res.Header.Revision) {
+		t.Fatalf("the transaction's response holds %s", got)
 	}
-	h := evs[0].Header
-	if h == nil || evs[1].Header != h {
-		t.Fatalf("the transaction's two events carry headers %p and %p, want one shared header", evs[0].Header, evs[1].Header)
+	if h := txn.Header; h.Revision != res.Header.Revision || h.ClusterID != res.Header.ClusterID || h.MemberID == 0 || h.RaftTerm == 0 {
+		t.Fatalf("its header %+v, want the write's revision and cluster %+v", h, res.Header)
 	}
-	if h.Revision != res.Header.Revision || h.ClusterID != res.Header.ClusterID || h.MemberID == 0 || h.RaftTerm == 0 {
-		t.Fatalf("event header %+v, want the write's revision and cluster %+v", *h, res.Header)
-	}
-	if others, err := plain(2); err != nil || others[0].Header != nil || others[1].Header != nil {
-		t.Fatalf("without the option: %+v, %v; want no header", others, err)
+	if put := next("the put"); len(put.Events) != 1 || string(put.Events[0].KV.Key) != "wr/c" || put.Header.Revision != put.Events[0].Revision {
+		t.Fatalf("the put's response %+v", put)
 	}
 	waitWatching(t, c)
 	if err := c.RequestProgress(ctx); err != nil {
 		t.Fatal(err)
 	}
-	prog, err := next(1)
-	if err != nil || prog[0].Type != EventProgress || prog[0].Header == nil || prog[0].Header.Revision != prog[0].Revision {
-		t.Fatalf("progress event %+v, %v; want one with a header at its revision", prog, err)
+	if prog := next("progress"); len(prog.Events) != 1 || prog.Events[0].Type != EventProgress || prog.Header.Revision != prog.Events[0].Revision {
+		t.Fatalf("progress response %+v", prog)
 	}
 }
 

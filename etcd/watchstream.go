@@ -255,7 +255,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 		if !w.announced {
 			w.announced = true
 			if w.cfg.created {
-				w.push([]Event{{Type: EventCreated, Revision: rev, Header: w.header(resp)}}, nil)
+				w.push([]Event{{Type: EventCreated, Revision: rev, header: w.header(resp)}}, nil)
 			}
 		}
 		if len(resp.GetEvents()) == 0 {
@@ -295,7 +295,7 @@ func (s *hubState) handle(resp *etcdserverpb.WatchResponse) {
 			continue // already queued before a resume
 		}
 		ev := s.h.c.event(e)
-		ev.Header = hdr
+		ev.header = hdr
 		evs = append(evs, ev)
 		w.next = e.GetKv().GetModRevision() + 1
 	}
@@ -331,7 +331,7 @@ func (s *hubState) progressOne(w *watcher, resp *etcdserverpb.WatchResponse) {
 	}
 	w.next = max(w.next, rev+1)
 	if w.cfg.progress {
-		w.push([]Event{{Type: EventProgress, Revision: w.next - 1, Header: w.header(resp)}}, nil)
+		w.push([]Event{{Type: EventProgress, Revision: w.next - 1, header: w.header(resp)}}, nil)
 	}
 }
 
