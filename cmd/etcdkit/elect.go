@@ -10,7 +10,7 @@ import (
 func init() {
 	register(&command{path: "elect", use: "elect <election-name> [proposal]", short: "Observes and participates in leader election",
 		long:   "Unlike etcdctl, etcdkit revokes its campaign's lease on exit, so the next candidate leads at once.",
-		define: withOptions[electOpts]})
+		define: withOptions[electOpts], formats: "fields protobuf"})
 }
 
 // electOpts are elect's flags.
@@ -74,7 +74,9 @@ func (a *app) observe(name string) error {
 			}
 			return fmt.Errorf("elect: observer lost (%s)", errText(err))
 		}
-		a.printLeader(kv)
+		if err := a.printLeader(c, kv); err != nil {
+			return err
+		}
 		a.stdout.Flush()
 	}
 	if a.ctx.Err() != nil {
@@ -83,12 +85,21 @@ func (a *app) observe(name string) error {
 	return errors.New("elect: observer lost")
 }
 
-// printLeader prints a leader as etcdctl prints a get of its key. In JSON the header carries
-// only the leader key's mod revision: package etcd's observation yields keys, not responses.
-func (a *app) printLeader(kv etcd.KeyValue) {
-	if a.json() {
-		printJSON(a.stdout, jsonRange{Header: &jsonHeader{Revision: kv.ModRevision}, Kvs: []*jsonKV{kvJSON(&kv)}})
-		return
+// printLeader prints a leader as etcdctl prints what its observer yields: a get response
+// holding the leader's key alone (no count). Package etcd's observation yields keys, not
+// responses, so outside simple format the header is that of a read of the leader's key at its
+// revision made as it is printed: the member, raft term and current revision as etcdctl's
+// own read or watch reports them while nothing else is written.
+func (a *app) printLeader(c *etcd.Client, kv etcd.KeyValue) error {
+	res := etcd.RangeResult{KVs: []etcd.KeyValue{kv}}
+	if a.g.writeOut != "simple" {
+		ctx, cancel := a.commandCtx()
+		defer cancel()
+		read, err := c.Range(ctx, etcd.Key(string(kv.Key)), etcd.AtRevision(kv.ModRevision), etcd.CountOnly())
+		if err != nil {
+			return fmt.Errorf("elect: reading the leader's header (%s)", errText(err))
+		}
+		res.Header = read.Header
 	}
-	a.printKV(kv.Key, kv.Value, false)
+	return a.printRange(res, false)
 }

@@ -115,9 +115,8 @@ func txnJSON(r *etcd.TxnResult) *jsonTxn {
 	return out
 }
 
-// jsonWatch is the watch response etcdctl prints for each event (clientv3.WatchResponse,
-// whose fields have no JSON names). Package etcd's events carry their revision, not the rest
-// of the response header.
+// jsonWatch is a watch response as etcdctl prints it (clientv3.WatchResponse, whose fields
+// have no JSON names).
 type jsonWatch struct {
 	Header          *jsonHeader
 	Events          []jsonEvent
@@ -134,12 +133,16 @@ type jsonEvent struct {
 	PrevKv *jsonKV `json:"prev_kv,omitempty"`
 }
 
-func watchJSON(ev etcd.Event) jsonWatch {
-	e := jsonEvent{Kv: kvJSON(&ev.KV), PrevKv: kvJSON(ev.PrevKV)}
-	if ev.Type == etcd.EventDelete {
-		e.Type = 1
+func watchJSON(resp etcd.WatchResponse) jsonWatch {
+	out := jsonWatch{Header: headerJSON(resp.Header)}
+	for _, ev := range resp.Events {
+		e := jsonEvent{Kv: kvJSON(&ev.KV), PrevKv: kvJSON(ev.PrevKV)}
+		if ev.Type == etcd.EventDelete {
+			e.Type = 1
+		}
+		out.Events = append(out.Events, e)
 	}
-	return jsonWatch{Header: &jsonHeader{Revision: ev.Revision}, Events: []jsonEvent{e}}
+	return out
 }
 
 // jsonMember is a member (etcdserverpb.Member).

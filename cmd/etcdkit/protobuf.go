@@ -159,3 +159,18 @@ func pbMembers(h etcd.Header, members []etcd.Member) []byte {
 	}
 	return b
 }
+
+// pbWatch is a watch response as etcdctl writes it (WatchResponse: header = 1, events = 11;
+// Event: type = 1, kv = 2, prev_kv = 3; type 0 is PUT, 1 DELETE).
+func pbWatch(resp etcd.WatchResponse) []byte {
+	b := pbHeader(resp.Header)
+	for _, ev := range resp.Events {
+		m := pbVarint(nil, 1, pbBool(ev.Type == etcd.EventDelete))
+		m = pbMessage(m, 2, pbKV(&ev.KV))
+		if ev.PrevKV != nil {
+			m = pbMessage(m, 3, pbKV(ev.PrevKV))
+		}
+		b = pbMessage(b, 11, m)
+	}
+	return b
+}

@@ -12,7 +12,7 @@ import (
 
 func init() {
 	register(&command{path: "watch", use: "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
-		short: "Watches events stream on keys or prefixes", define: withOptions[watchOpts]})
+		short: "Watches events stream on keys or prefixes", define: withOptions[watchOpts], formats: "fields protobuf"})
 }
 
 // watchOpts are watch's flags.
@@ -63,8 +63,8 @@ func (o *watchOpts) args(a *app, pos []string) (keys, execArgs []string, err err
 	return keys, execArgs, nil
 }
 
-// runWatch prints every event, as etcdctl does, and runs the command given after "--" for
-// each one with ETCD_WATCH_REVISION, ETCD_WATCH_EVENT_TYPE, ETCD_WATCH_KEY and
+// runWatch prints every response of the watch, as etcdctl does, and runs the command given
+// after "--" for each event with ETCD_WATCH_REVISION, ETCD_WATCH_EVENT_TYPE, ETCD_WATCH_KEY and
 // ETCD_WATCH_VALUE in its environment. It runs until interrupted.
 func (o *watchOpts) run(a *app, pos []string) error {
 	if o.interactive {
@@ -79,15 +79,16 @@ func (o *watchOpts) run(a *app, pos []string) error {
 		return err
 	}
 	defer c.Close()
-	for ev, err := range c.Watch(a.ctx, o.keyRange(keys), o.options()...) {
+	for resp, err := range c.WatchResponses(a.ctx, o.keyRange(keys), o.options()...) {
 		if err != nil {
 			if a.ctx.Err() != nil {
 				return &exitErr{code: 130} // interrupted, like etcdctl killed by SIGINT
 			}
-			fmt.Fprintf(a.stderr, "watch was canceled (%s)\n", errText(err))
+			fmt.Fprintf(a.stderr, "watch was canceled (%s)\n", cancelText(err))
+			a.showCompacted(c, err)
 			return fail(exitInterrupted, "watch is canceled by the server")
 		}
-		if err := a.show(a.ctx, ev, execArgs); err != nil {
+		if err := a.show(a.ctx, resp, execArgs); err != nil {
 			return err
 		}
 	}
@@ -121,49 +122,101 @@ func (o *watchOpts) options() []etcd.WatchOption {
 	return opts
 }
 
-// show prints one event, a progress notification as etcdctl's line, and runs execArgs, if
-// any, for a change.
-func (a *app) show(ctx context.Context, ev etcd.Event, execArgs []string) error {
-	if ev.Type == etcd.EventProgress {
-		// etcdctl prints the line, then the response, which in json is its header alone.
-		fmt.Fprintf(a.stdout, "progress notify: %d\n", ev.Revision)
-		if a.json() {
-			printJSON(a.stdout, jsonWatch{Header: &jsonHeader{Revision: ev.Revision}})
+// show prints one response (a progress notification after etcdctl's line naming its
+// revision), then runs execArgs, if any, for each of its events.
+func (a *app) show(ctx context.Context, resp etcd.WatchResponse, execArgs []string) error {
+	if len(resp.Events) == 1 && resp.Events[0].Type == etcd.EventProgress {
+		fmt.Fprintf(a.stdout, "progress notify: %d\n", resp.Header.Revision)
+		resp.Events = nil
+	}
+	a.printWatch(resp)
+	a.stdout.Flush()
+	for _, ev := range resp.Events {
+		if len(execArgs) == 0 {
+			break
 		}
+		cmd := exec.CommandContext(ctx, execArgs[0], execArgs[1:]...)
+		cmd.Env = append(os.Environ(),
+			fmt.Sprintf("ETCD_WATCH_REVISION=%d", resp.Header.Revision),
+			fmt.Sprintf("ETCD_WATCH_EVENT_TYPE=%q", ev.Type.String()),
+			fmt.Sprintf("ETCD_WATCH_KEY=%q", ev.KV.Key),
+			fmt.Sprintf("ETCD_WATCH_VALUE=%q", ev.KV.Value))
+		cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+		err := cmd.Run()
 		a.stdout.Flush()
-		return nil
-	}
-	a.printEvent(ev)
-	a.stdout.Flush()
-	if len(execArgs) == 0 {
-		return nil
-	}
-	cmd := exec.CommandContext(ctx, execArgs[0], execArgs[1:]...)
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("ETCD_WATCH_REVISION=%d", ev.Revision),
-		fmt.Sprintf("ETCD_WATCH_EVENT_TYPE=%q", ev.Type.String()),
-		fmt.Sprintf("ETCD_WATCH_KEY=%q", ev.KV.Key),
-		fmt.Sprintf("ETCD_WATCH_VALUE=%q", ev.KV.Value))
-	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
-	err := cmd.Run()
-	a.stdout.Flush()
-	if err != nil {
-		fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
-		return &exitErr{code: exitError}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
+			return &exitErr{code: exitError}
+		}
 	}
 	return nil
 }
 
-// printEvent prints one event: simple as etcdctl's lines, json as etcdctl's watch response
-// object holding the one event.
-func (a *app) printEvent(ev etcd.Event) {
-	if a.json() {
-		printJSON(a.stdout, watchJSON(ev))
+// cancelText words the end of a watch as etcdctl does: a compacted start revision as the
+// server's error, others as errText.
+func cancelText(err error) string {
+	if errors.Is(err, etcd.ErrCompacted) {
+		return "etcdserver: mvcc: required revision has been compacted"
+	}
+	return errText(err)
+}
+
+// showCompacted prints, outside simple format, the response with which etcd cancels a watch
+// whose start revision was compacted, if err is that: its compact revision, and a header
+// without revision. Package etcd's error carries no header: the member, cluster and raft term
+// are those of a read made now.
+func (a *app) showCompacted(c *etcd.Client, err error) {
+	var ce *etcd.CompactedError
+	if a.g.writeOut == "simple" || !errors.As(err, &ce) {
 		return
 	}
-	fmt.Fprintln(a.stdout, ev.Type)
-	if ev.PrevKV != nil {
-		a.printKV(ev.PrevKV.Key, ev.PrevKV.Value, false)
+	ctx, cancel := a.commandCtx()
+	defer cancel()
+	read, rerr := c.Range(ctx, etcd.Key("\x00"), etcd.CountOnly(), etcd.Serializable())
+	if rerr != nil {
+		return
 	}
-	a.printKV(ev.KV.Key, ev.KV.Value, false)
+	read.Header.Revision = 0
+	resp := etcd.WatchResponse{Header: read.Header}
+	switch a.g.writeOut {
+	case "json":
+		j := watchJSON(resp)
+		j.CompactRevision, j.Canceled = ce.Revision, true
+		printJSON(a.stdout, j)
+	case "protobuf":
+		a.stdout.Write(pbVarint(pbVarint(pbWatch(resp), 4, 1), 5, uint64(ce.Revision)))
+	default:
+		a.printWatch(resp)
+	}
+	a.stdout.Flush()
+}
+
+// printWatch prints a response as etcdctl's printers do: its events in simple format, and
+// whole (header, events, and the flags etcdctl adds) in the others.
+func (a *app) printWatch(resp etcd.WatchResponse) {
+	switch a.g.writeOut {
+	case "json":
+		printJSON(a.stdout, watchJSON(resp))
+		return
+	case "protobuf":
+		a.stdout.Write(pbWatch(resp))
+		return
+	case "fields":
+		a.printFieldsHeader(resp.Header)
+		for _, ev := range resp.Events {
+			fmt.Fprintln(a.stdout, `"Type" :`, ev.Type)
+			if ev.PrevKV != nil {
+				a.printFieldsKV("Prev", ev.PrevKV)
+			}
+			a.printFieldsKV("", &ev.KV)
+		}
+		return
+	}
+	for _, ev := range resp.Events {
+		fmt.Fprintln(a.stdout, ev.Type)
+		if ev.PrevKV != nil {
+			a.printKV(ev.PrevKV.Key, ev.PrevKV.Value, false)
+		}
+		a.printKV(ev.KV.Key, ev.KV.Value, false)
+	}
 }

@@ -1,100 +1,129 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
-// TestCompareWatch watches the same writes with both programs, from a fixed revision so that
-// neither misses any, and compares what they print.
+// watchWrite is one write a watch test makes, with etcdctl: its arguments, and its stdin for
+// a txn.
+type watchWrite struct {
+	args  []string
+	stdin string
+}
+
+func put(k, v string) watchWrite { return watchWrite{args: []string{"put", k, v}} }
+
+// txnPuts is a transaction writing two keys: one response holding two events.
+func txnPuts(k1, v1, k2, v2 string) watchWrite {
+	return watchWrite{args: []string{"txn"}, stdin: fmt.Sprintf("\nput %s %q\nput %s %q\n\n\n", k1, v1, k2, v2)}
+}
+
+// TestCompareWatch watches the same writes with both programs at once, from a fixed revision
+// so that neither misses any, in every format, and compares what they print: headers whole
+// (both talk to the one member), events grouped by response. Each write waits until both
+// have printed something of the previous one, so etcd sends every write in its own response
+// to both.
 func TestCompareWatch(t *testing.T) {
 	p := newPair(t, etcdtest.Options{Args: []string{"--watch-progress-notify-interval=200ms"}})
-	for _, tc := range []struct {
-		name  string
-		args  []string
-		lines int
-	}{
-		{"prefix", []string{"watch", "w/", "--prefix"}, 9},
-		{"prev-kv", []string{"watch", "--prefix", "--prev-kv", "w/"}, 13},
-		{"key", []string{"watch", "w/a"}, 6},
-		{"range", []string{"watch", "w/a", "w/c"}, 9},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rev := p.revision() + 1
-			args := append(tc.args, fmt.Sprintf("--rev=%d", rev))
-			ctl, kit := p.start(p.ctl, args...), p.start(kitBin, args...)
-			p.must("put", "w/a", "1")
-			p.must("put", "w/b", "two words")
-			p.must("put", "w/a", "")
-			p.must("del", "w/a")
-			for range tc.lines {
-				if c, k := ctl.line(), kit.line(); c != k {
-					t.Fatalf("etcdctl printed %q, etcdkit %q", c, k)
-				}
-			}
-			p.must("del", "w/", "--prefix")
-		})
+	prefixWrites := []watchWrite{
+		put("w/a", "1"), put("w/b", "two words"), txnPuts("w/x", "1", "w/y", "2"), put("w/a", ""),
+		{args: []string{"del", "w/a"}}, {args: []string{"del", "w/", "--prefix"}},
 	}
+	cases := []struct {
+		name   string
+		args   []string
+		writes []watchWrite
+	}{
+		{"prefix", []string{"watch", "w/", "--prefix"}, prefixWrites},
+		{"prev-kv", []string{"watch", "--prefix", "--prev-kv", "w/"}, prefixWrites},
+		{"hex", []string{"--hex", "watch", "--prefix", "--prev-kv", "w/"}, prefixWrites},
+		{"key", []string{"watch", "w/a"}, []watchWrite{put("w/a", "1"), put("w/a", ""), {args: []string{"del", "w/a"}}}},
+		{"range", []string{"watch", "w/a", "w/c"}, []watchWrite{
+			put("w/a", "1"), put("w/b", "two words"), txnPuts("w/a", "2", "w/b", "3"), {args: []string{"del", "w/a"}},
+		}},
+	}
+	for _, format := range []string{"simple", "json", "fields", "protobuf"} {
+		for _, tc := range cases {
+			t.Run(format+" "+tc.name, func(t *testing.T) {
+				p.must("del", "w/", "--prefix")
+				args := append(tc.args, fmt.Sprintf("--rev=%d", p.revision()+1), "-w", format)
+				ctl, kit := p.collect(p.ctl, args...), p.collect(kitBin, args...)
+				for _, w := range tc.writes {
+					n := [2]int{ctl.len(), kit.len()}
+					if r := p.ctlRun(w.stdin, w.args...); r.code != 0 {
+						t.Fatalf("etcdctl %v: exit %d: %s", w.args, r.code, r.stderr)
+					}
+					waitFor(t, fmt.Sprintf("both watches to print %v", w.args), func() bool {
+						return ctl.len() > n[0] && kit.len() > n[1]
+					})
+				}
+				sameEventually(t, format, ctl, kit, nil)
+			})
+		}
+	}
+
 	t.Run("exec", func(t *testing.T) {
 		dir := t.TempDir()
 		outs := make([]string, 2)
 		for i, bin := range []string{p.ctl, kitBin} {
-			rev := p.revision() + 1
+			base := p.revision()
 			file := filepath.Join(dir, fmt.Sprint(i))
-			bg := p.start(bin, "watch", "x", fmt.Sprintf("--rev=%d", rev), "--", "sh", "-c",
-				`echo "$ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE" >> `+file+`; echo ran`)
-			// One event at a time: etcdctl prints every event of a response before running
-			// the commands, so two events arriving together would interleave otherwise.
-			p.must("put", "x", "v 1")
+			bg := p.start(bin, "watch", "x", "--prefix", fmt.Sprintf("--rev=%d", base+1), "--", "sh", "-c",
+				`echo "$ETCD_WATCH_REVISION $ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE" >> `+file+`; echo ran`)
 			var got []string
-			for range 4 {
-				got = append(got, bg.line())
-			}
-			p.must("del", "x")
-			for range 4 {
-				got = append(got, bg.line())
+			for _, step := range []struct {
+				w     watchWrite
+				lines int
+			}{
+				{put("x", "v 1"), 4},
+				// One response, two events: both printed, then the command run for each,
+				// with the response's revision.
+				{txnPuts("x/1", "a", "x/2", "b"), 8},
+				{watchWrite{args: []string{"del", "x"}}, 4},
+			} {
+				if r := p.ctlRun(step.w.stdin, step.w.args...); r.code != 0 {
+					t.Fatalf("etcdctl %v: exit %d: %s", step.w.args, r.code, r.stderr)
+				}
+				for range step.lines {
+					got = append(got, bg.line())
+				}
 			}
 			var env []byte
-			waitFor(t, "both commands", func() bool {
+			waitFor(t, "every command", func() bool {
 				env, _ = os.ReadFile(file)
-				return strings.Count(string(env), "\n") == 2
+				return strings.Count(string(env), "\n") == 4
 			})
-			outs[i] = strings.Join(got, "") + string(env)
+			outs[i] = strings.Join(got, "") + rebaseLines(base, string(env))
+			bg.cmd.Process.Kill()
+			p.must("del", "x", "--prefix")
 		}
 		if outs[0] != outs[1] {
 			t.Errorf("etcdctl:\n%s\netcdkit:\n%s", outs[0], outs[1])
 		}
 	})
-	// Nothing is written: each program's first notification names the current revision.
-	for _, format := range []string{"simple", "json"} {
+
+	// Nothing is written: every notification names the current revision, so both programs'
+	// first ones are the same whenever they come.
+	for _, format := range []string{"simple", "json", "fields", "protobuf"} {
 		t.Run("progress-notify "+format, func(t *testing.T) {
-			ctl := p.start(p.ctl, "watch", "quiet", "--progress-notify", "-w", format)
-			kit := p.start(kitBin, "watch", "quiet", "--progress-notify", "-w", format)
-			lines := 1
-			if format == "json" {
-				lines = 2
-			}
-			for range lines {
-				c, k := ctl.line(), kit.line()
-				if strings.HasPrefix(c, "{") {
-					// etcdkit's events carry only the revision of their header.
-					cv := dropKey("cluster_id", "member_id", "raft_term")(parseJSONLines(t, c))
-					cb, _ := json.Marshal(cv)
-					kb, _ := json.Marshal(parseJSONLines(t, k))
-					c, k = string(cb), string(kb)
-				}
-				if c != k {
-					t.Errorf("etcdctl printed %q, etcdkit %q", c, k)
-				}
-			}
+			ctl := p.collect(p.ctl, "watch", "quiet", "--progress-notify", "-w", format)
+			kit := p.collect(kitBin, "watch", "quiet", "--progress-notify", "-w", format)
+			first := func(s string) string { return firstProgress(t, format, s) }
+			sameEventually(t, format, ctl, kit, first)
 		})
 	}
+
 	for _, tc := range []readCase{
 		{name: "no key", args: []string{"watch"}},
 		{name: "separator without command", args: []string{"watch", "k", "--"}},
@@ -102,4 +131,128 @@ func TestCompareWatch(t *testing.T) {
 	} {
 		p.compareRead(tc)
 	}
+
+	// A start revision that was compacted: etcd cancels the watch, and both print the
+	// cancelling response and fail alike.
+	p.must("put", "w/c", "1")
+	p.must("compact", fmt.Sprint(p.revision()))
+	for _, format := range []string{"simple", "json", "fields", "protobuf"} {
+		p.compareRead(readCase{name: "compacted " + format, args: []string{"watch", "w/", "--prefix", "--rev=1", "-w", format}})
+	}
+}
+
+var progressLine = regexp.MustCompile(`(?m)^progress notify: \d+\n`)
+
+// firstProgress cuts a watch's output after its first progress notification whole: the line,
+// then the response in format; "" while it has not all come.
+func firstProgress(t *testing.T, format, s string) string {
+	loc := progressLine.FindAllStringIndex(s, 2)
+	switch {
+	case len(loc) == 0:
+		return ""
+	case format == "simple":
+		return s[:loc[0][1]]
+	case len(loc) == 2:
+		return s[:loc[1][0]]
+	}
+	// The last notification: complete once its response is (a header alone).
+	rest := s[loc[0][1]:]
+	switch format {
+	case "json":
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			return s[:loc[0][1]+i+1]
+		}
+	case "fields":
+		if i := strings.Index(rest, `"RaftTerm" :`); i >= 0 && strings.Contains(rest[i:], "\n") {
+			return s
+		}
+	case "protobuf":
+		// One field, the header: a tag byte, a one-byte length, the header.
+		if len(rest) >= 2 && len(rest) >= 2+int(rest[1]) {
+			return s[:loc[0][1]+2+int(rest[1])]
+		}
+	}
+	return ""
+}
+
+var leadingNumber = regexp.MustCompile(`(?m)^\d+`)
+
+// rebaseLines writes the number starting each line relative to base.
+func rebaseLines(base int64, s string) string {
+	return leadingNumber.ReplaceAllStringFunc(s, func(m string) string {
+		var n int64
+		fmt.Sscan(m, &n)
+		return fmt.Sprintf("base+%d", n-base)
+	})
+}
+
+// collected is a program left running whose whole output is kept as it comes; the test's
+// end kills it if it still runs.
+type collected struct {
+	cmd       *exec.Cmd
+	out, errb lockedBuffer
+}
+
+func (p *pair) collect(bin string, args ...string) *collected {
+	p.t.Helper()
+	c := &collected{cmd: p.command(bin, args)}
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.errb
+	if err := c.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() {
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	})
+	return c
+}
+
+func (c *collected) len() int { return len(c.out.String()) }
+
+// sameEventually waits until ctl and kit have printed the same (after cut, which may return
+// "" for output not yet complete): equal as parsed JSON lines in json format, byte for byte
+// in the others. It fails with both outputs after ten seconds.
+func sameEventually(t *testing.T, format string, ctl, kit *collected, cut func(string) string) {
+	t.Helper()
+	var c, k string
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, k = ctl.out.String(), kit.out.String()
+		if cut != nil {
+			c, k = cut(c), cut(k)
+		}
+		if c != "" && sameText(format, c, k) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if format == "protobuf" {
+		c, k = fmt.Sprintf("%q", c), fmt.Sprintf("%q", k)
+	}
+	t.Errorf("outputs differ:\n--- etcdctl (stderr %s)\n%s\n--- etcdkit (stderr %s)\n%s", ctl.errb.String(), c, kit.errb.String(), k)
+}
+
+// sameText compares two outputs of format: in json, their progress lines equal and the rest
+// equal as parsed JSON lines (numbers exact); byte for byte otherwise.
+func sameText(format, c, k string) bool {
+	if format != "json" {
+		return c == k
+	}
+	parse := func(s string) []byte {
+		var vals []any
+		dec := json.NewDecoder(strings.NewReader(progressLine.ReplaceAllString(s, "")))
+		dec.UseNumber()
+		for dec.More() {
+			var v any
+			if dec.Decode(&v) != nil {
+				return nil // not all written yet
+			}
+			vals = append(vals, v)
+		}
+		b, _ := json.Marshal(vals)
+		return b
+	}
+	progress := func(s string) string { return strings.Join(progressLine.FindAllString(s, -1), "") }
+	cb := parse(c)
+	return cb != nil && bytes.Equal(cb, parse(k)) && progress(c) == progress(k)
 }

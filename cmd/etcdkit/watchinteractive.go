@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 
@@ -182,26 +183,28 @@ func (s *watchSession) watch(line string, args []string) error {
 	s.watches = append(s.watches, w)
 	s.mu.Unlock()
 	o.progress = true
-	events := s.c.Watch(s.ctx, o.keyRange(keys), o.options()...)
-	s.wg.Go(func() { s.print(w, events, execArgs) })
+	resps := s.c.WatchResponses(s.ctx, o.keyRange(keys), o.options()...)
+	s.wg.Go(func() { s.print(w, resps, execArgs) })
 	return nil
 }
 
-// print prints one watch's events until it ends.
-func (s *watchSession) print(w *sessionWatch, events func(func(etcd.Event, error) bool), execArgs []string) {
-	for ev, err := range events {
+// print prints one watch's responses until it ends.
+func (s *watchSession) print(w *sessionWatch, resps iter.Seq2[etcd.WatchResponse, error], execArgs []string) {
+	for resp, err := range resps {
+		progress := len(resp.Events) == 1 && resp.Events[0].Type == etcd.EventProgress
 		s.mu.Lock()
 		switch {
 		case err != nil:
 			if s.ctx.Err() == nil {
-				fmt.Fprintf(s.a.stderr, "watch was canceled (%s)\n", errText(err))
+				fmt.Fprintf(s.a.stderr, "watch was canceled (%s)\n", cancelText(err))
+				s.a.showCompacted(s.c, err)
 			}
-		case ev.Type == etcd.EventProgress && !w.notify && w.asked == 0:
+		case progress && !w.notify && w.asked == 0:
 		default:
-			if ev.Type == etcd.EventProgress && !w.notify {
+			if progress && !w.notify {
 				w.asked--
 			}
-			err = s.a.show(s.ctx, ev, execArgs)
+			err = s.a.show(s.ctx, resp, execArgs)
 			if err != nil && s.ctx.Err() == nil {
 				select {
 				case s.fatal <- err:
