@@ -144,6 +144,11 @@ func (a *app) show(ctx context.Context, resp etcd.WatchResponse, execArgs []stri
 		cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
 		err := cmd.Run()
 		a.stdout.Flush()
+		if err != nil && ctx.Err() != nil {
+			// Interrupted, or the end of an interactive session: etcdctl exits at once,
+			// its command with it, without a word.
+			return &exitErr{code: 130}
+		}
 		if err != nil {
 			fmt.Fprintf(a.stderr, "command %q error (%v)\n", execArgs, err)
 			return &exitErr{code: exitError}

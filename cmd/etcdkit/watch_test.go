@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,10 +186,11 @@ func rebaseLines(base int64, s string) string {
 	})
 }
 
-// collected is a program left running whose whole output is kept as it comes; the test's
-// end kills it if it still runs.
+// collected is a program left running whose whole output is kept as it comes, reading what
+// the test sends; the test's end kills it if it still runs.
 type collected struct {
 	cmd       *exec.Cmd
+	stdin     io.WriteCloser
 	out, errb lockedBuffer
 }
 
@@ -197,6 +198,11 @@ func (p *pair) collect(bin string, args ...string) *collected {
 	p.t.Helper()
 	c := &collected{cmd: p.command(bin, args)}
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.errb
+	stdin, err := c.cmd.StdinPipe()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	c.stdin = stdin
 	if err := c.cmd.Start(); err != nil {
 		p.t.Fatal(err)
 	}
@@ -232,27 +238,34 @@ func sameEventually(t *testing.T, format string, ctl, kit *collected, cut func(s
 	t.Errorf("outputs differ:\n--- etcdctl (stderr %s)\n%s\n--- etcdkit (stderr %s)\n%s", ctl.errb.String(), c, kit.errb.String(), k)
 }
 
-// sameText compares two outputs of format: in json, their progress lines equal and the rest
-// equal as parsed JSON lines (numbers exact); byte for byte otherwise.
+// sameText compares two outputs of format: in json, line by line, each JSON object as parsed
+// (numbers exact) and other lines (progress notifications, a command's output) as text;
+// byte for byte otherwise.
 func sameText(format, c, k string) bool {
 	if format != "json" {
 		return c == k
 	}
-	parse := func(s string) []byte {
-		var vals []any
-		dec := json.NewDecoder(strings.NewReader(progressLine.ReplaceAllString(s, "")))
-		dec.UseNumber()
-		for dec.More() {
+	norm := func(s string) (string, bool) {
+		if !strings.HasSuffix(s, "\n") {
+			return "", false // not all written yet
+		}
+		lines := strings.SplitAfter(s, "\n")
+		for i, l := range lines {
+			if !strings.HasPrefix(l, "{") {
+				continue
+			}
+			dec := json.NewDecoder(strings.NewReader(l))
+			dec.UseNumber()
 			var v any
 			if dec.Decode(&v) != nil {
-				return nil // not all written yet
+				return "", false
 			}
-			vals = append(vals, v)
+			b, _ := json.Marshal(v)
+			lines[i] = string(b) + "\n"
 		}
-		b, _ := json.Marshal(vals)
-		return b
+		return strings.Join(lines, ""), true
 	}
-	progress := func(s string) string { return strings.Join(progressLine.FindAllString(s, -1), "") }
-	cb := parse(c)
-	return cb != nil && bytes.Equal(cb, parse(k)) && progress(c) == progress(k)
+	cn, cok := norm(c)
+	kn, kok := norm(k)
+	return cok && kok && cn == kn
 }

@@ -91,6 +91,79 @@ func TestCompareWatchInteractive(t *testing.T) {
 	p.compareRead(readCase{name: "key also in environment", stdin: "watch\nwatch other\n", args: []string{"watch", "-i"}})
 }
 
+// TestCompareWatchInteractiveFormats runs etcdctl's and etcdkit's watch --interactive side
+// by side in json, fields and protobuf on the same writes and compares what they print:
+// whole responses with their headers (a transaction's two events in one), the answers to a
+// progress request, a watch running a command, then the end of stdin.
+func TestCompareWatchInteractiveFormats(t *testing.T) {
+	p := newPair(t, etcdtest.Options{})
+	for _, format := range []string{"json", "fields", "protobuf"} {
+		t.Run(format, func(t *testing.T) {
+			p.must("del", "", "--prefix")
+			rev := fmt.Sprintf("--rev=%d", p.revision()+1)
+			progs := [2]*collected{p.collect(p.ctl, "watch", "-i", "-w", format), p.collect(kitBin, "watch", "-i", "-w", format)}
+			send := func(line string) {
+				t.Helper()
+				for _, c := range progs {
+					if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			write := func(w watchWrite) {
+				t.Helper()
+				n := [2]int{progs[0].len(), progs[1].len()}
+				if r := p.ctlRun(w.stdin, w.args...); r.code != 0 {
+					t.Fatalf("etcdctl %v: exit %d: %s", w.args, r.code, r.stderr)
+				}
+				waitFor(t, fmt.Sprintf("both to print %v", w.args), func() bool {
+					return progs[0].len() > n[0] && progs[1].len() > n[1]
+				})
+			}
+			send("watch w/a " + rev)
+			send("watch --prefix p/ --prev-kv " + rev)
+			write(put("w/a", "1"))
+			write(put("p/b", "2"))
+			write(txnPuts("p/c", "3", "p/d", "4"))
+			write(put("p/b", "5"))
+			write(watchWrite{args: []string{"del", "w/a"}})
+			// Each program asks until both its watches answer (etcd drops a request while a
+			// watch still catches up from its start revision).
+			for _, c := range progs {
+				for attempt := 0; strings.Count(c.out.String(), "progress notify") < 2; attempt++ {
+					if attempt == 10 {
+						t.Fatalf("%s: no answer to 10 progress requests", c.cmd.Path)
+					}
+					io.WriteString(c.stdin, "progress\n")
+					deadline := time.Now().Add(time.Second)
+					for time.Now().Before(deadline) && strings.Count(c.out.String(), "progress notify") < 2 {
+						time.Sleep(20 * time.Millisecond)
+					}
+				}
+			}
+			send("watch y -- sh -c 'echo ran $ETCD_WATCH_KEY' " + rev)
+			write(put("y", "yy"))
+			// etcdctl's watches print a notification's line and its response in two writes,
+			// unsynchronized: another watch's may come between. The lines are counted apart.
+			apart := func(s string) string {
+				n := len(progressLine.FindAllString(s, -1))
+				return fmt.Sprintf("%d progress notifications\n", n) + progressLine.ReplaceAllString(s, "")
+			}
+			sameEventually(t, format, progs[0], progs[1], apart)
+			var codes [2]int
+			for i, c := range progs {
+				c.stdin.Close()
+				if err := c.cmd.Wait(); err != nil {
+					codes[i] = c.cmd.ProcessState.ExitCode()
+				}
+			}
+			if codes[0] != codes[1] || cleanStderr(progs[0].errb.String()) != cleanStderr(progs[1].errb.String()) {
+				t.Errorf("etcdctl exit %d, stderr:\n%s\netcdkit exit %d, stderr:\n%s", codes[0], progs[0].errb.String(), codes[1], progs[1].errb.String())
+			}
+		})
+	}
+}
+
 var progressRE = regexp.MustCompile(`progress notify: (\d+)`)
 
 // maskProgress writes the revisions of progress notifications relative to base.
