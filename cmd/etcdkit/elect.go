@@ -87,15 +87,16 @@ func (a *app) observe(name string) error {
 
 // printLeader prints a leader as etcdctl prints what its observer yields: a get response
 // holding the leader's key alone (no count). Package etcd's observation yields keys, not
-// responses, so outside simple format the header is that of a read of the leader's key at its
-// revision made as it is printed: the member, raft term and current revision as etcdctl's
-// own read or watch reports them while nothing else is written.
+// responses, so outside simple format the header is that of a read of the leader's key made
+// as it is printed: the member, raft term and current revision (etcd's header carries the
+// current revision whatever revision is read), as etcdctl's own read or watch reports them
+// while nothing else is written in between.
 func (a *app) printLeader(c *etcd.Client, kv etcd.KeyValue) error {
 	res := etcd.RangeResult{KVs: []etcd.KeyValue{kv}}
 	if a.g.writeOut != "simple" {
 		ctx, cancel := a.commandCtx()
 		defer cancel()
-		read, err := c.Range(ctx, etcd.Key(string(kv.Key)), etcd.AtRevision(kv.ModRevision), etcd.CountOnly())
+		read, err := c.Range(ctx, etcd.Key(string(kv.Key)), etcd.CountOnly())
 		if err != nil {
 			return fmt.Errorf("elect: reading the leader's header (%s)", errText(err))
 		}

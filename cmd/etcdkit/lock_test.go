@@ -278,6 +278,10 @@ func TestCompareElect(t *testing.T) {
 		for i, o := range others {
 			sameEventually(t, formats[i], o[0], o[1], nil)
 		}
+		// Observers started under a leader print it first, with the header of a read.
+		late := [2]*collected{p.collect(p.ctl, "elect", "-l", "obs", "-w", "json"), p.collect(kitBin, "elect", "-l", "obs", "-w", "json")}
+		sameEventually(t, "json", late[0], late[1], nil)
+		others = append(others, late)
 		bob.interrupt()
 		bob.wait()
 		for _, o := range obs {

@@ -125,7 +125,7 @@ func (o *watchOpts) options() []etcd.WatchOption {
 // show prints one response (a progress notification after etcdctl's line naming its
 // revision), then runs execArgs, if any, for each of its events.
 func (a *app) show(ctx context.Context, resp etcd.WatchResponse, execArgs []string) error {
-	if len(resp.Events) == 1 && resp.Events[0].Type == etcd.EventProgress {
+	if isProgress(resp) {
 		fmt.Fprintf(a.stdout, "progress notify: %d\n", resp.Header.Revision)
 		resp.Events = nil
 	}
@@ -157,6 +157,11 @@ func (a *app) show(ctx context.Context, resp etcd.WatchResponse, execArgs []stri
 	return nil
 }
 
+// isProgress reports whether resp is a progress notification.
+func isProgress(resp etcd.WatchResponse) bool {
+	return len(resp.Events) == 1 && resp.Events[0].Type == etcd.EventProgress
+}
+
 // cancelText words the end of a watch as etcdctl does: a compacted start revision as the
 // server's error, others as errText.
 func cancelText(err error) string {
@@ -177,7 +182,7 @@ func (a *app) showCompacted(c *etcd.Client, err error) {
 	}
 	ctx, cancel := a.commandCtx()
 	defer cancel()
-	read, rerr := c.Range(ctx, etcd.Key("\x00"), etcd.CountOnly(), etcd.Serializable())
+	read, rerr := c.Range(ctx, etcd.Key("\x00"), etcd.CountOnly(), etcd.Serializable()) // any key: only the header counts
 	if rerr != nil {
 		return
 	}

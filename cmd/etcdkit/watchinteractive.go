@@ -191,7 +191,7 @@ func (s *watchSession) watch(line string, args []string) error {
 // print prints one watch's responses until it ends.
 func (s *watchSession) print(w *sessionWatch, resps iter.Seq2[etcd.WatchResponse, error], execArgs []string) {
 	for resp, err := range resps {
-		progress := len(resp.Events) == 1 && resp.Events[0].Type == etcd.EventProgress
+		progress := isProgress(resp)
 		s.mu.Lock()
 		switch {
 		case err != nil:
