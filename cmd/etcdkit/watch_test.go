@@ -141,7 +141,7 @@ func TestCompareWatch(t *testing.T) {
 	}
 }
 
-var progressLine = regexp.MustCompile(`(?m)^progress notify: \d+\n`)
+var progressLine = regexp.MustCompile(`progress notify: \d+\n`) // unanchored: in protobuf it follows binary
 
 // firstProgress cuts a watch's output after its first progress notification whole: the line,
 // then the response in format; "" while it has not all come.
