@@ -161,6 +161,9 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 		err   error
 	}
 	answers := make(chan answer, len(c.endpoints))
+	// Hedges decode into messages of their own, of reply's type, taken here: reading reply
+	// in a hedge would race with the first try decoding into it.
+	replyType := reply.(proto.Message).ProtoReflect().Type()
 	var (
 		mu    sync.Mutex
 		over  bool // the first try ended: send no more hedges
@@ -177,7 +180,7 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 		sent++
 		timer = time.AfterFunc(delay, hedge)
 		mu.Unlock()
-		m := reply.(proto.Message).ProtoReflect().New().Interface()
+		m := replyType.New().Interface()
 		err := invoker(ctx, method, req, m, cc, opts...)
 		if err == nil {
 			cancel() // the other tries lost
