@@ -188,6 +188,9 @@ func (o *perfOpts) run(a *app, _ []string) error {
 		}
 	}()
 	st := putAll(c, load.clients, keys, strings.Repeat("\x00", perfValueSize), nil)
+	if a.ctx.Err() == nil {
+		bar.n.Store(int64(secs)) // ran its full time: the last tick may not have come
+	}
 	bar.finish()
 	if err := o.cleanup(a, c); err != nil {
 		return err
