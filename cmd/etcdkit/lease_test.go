@@ -58,6 +58,7 @@ var remaining = regexp.MustCompile(`remaining\(\d+s\)`)
 
 // TestCompareLease compares the lease commands on the same leases.
 func TestCompareLease(t *testing.T) {
+	t.Parallel() // its keep-alives wait 20 s, beside make-mirror's wait
 	p := newPair(t, etcdtest.Options{})
 	grantLease(t, p, 0x1234abcd, 1000)
 	grantLease(t, p, 0x42, 500)

@@ -18,6 +18,7 @@ import (
 // the members' https:// URLs), defrag, compaction, alarm list, snapshot save, and the user,
 // role and auth commands.
 func TestCompareOperatorTLS(t *testing.T) {
+	t.Parallel() // beside make-mirror's wait
 	p := newPair(t, etcdtest.Options{Size: 3, ClientCertAuth: true})
 	f := p.cl.TLS
 	certs := []string{"--cacert", f.CAFile, "--cert", f.ClientCertFile, "--key", f.ClientKeyFile}
