@@ -13,7 +13,9 @@ import (
 // cluster, each into its own destination that requires client certificates: the destination
 // must hold the source's keys under the new prefix after the first copy and after further
 // puts, deletes and transactions (larger than --max-txn-ops), both must print the same count
-// after 30 seconds, and stop alike when interrupted. Errors are compared on the same data.
+// after 30 seconds, and stop alike when interrupted; started again at a past --rev with
+// --no-dest-prefix, both replay the history into the destination's root. Errors are
+// compared on the same data.
 // It waits for the count, so it runs beside the other parallel tests.
 func TestCompareMakeMirror(t *testing.T) {
 	t.Parallel()
@@ -85,6 +87,26 @@ func TestCompareMakeMirror(t *testing.T) {
 	// etcdctl dies of the signal; etcdkit exits with the shell's code for it.
 	if runs[0].code != -1 || runs[1].code != 130 || runs[0].stdout != "" || runs[1].stdout != "" {
 		t.Errorf("after SIGINT: etcdctl %+v, etcdkit %+v", runs[0], runs[1])
+	}
+
+	// From a past revision, to the destination's root: the history from --rev is replayed.
+	before := want()
+	p.must("put", "m/x", "9")
+	from := p.revision()
+	p.must("put", "m/y", "10")
+	for i, bin := range []string{p.ctl, kitBin} {
+		args := append([]string{"make-mirror", "--prefix", "m/", "--no-dest-prefix", "--rev", fmt.Sprint(from)}, destFlags(dsts[i])...)
+		bgs[i] = p.start(bin, append(args, dsts[i].Endpoints()[0])...)
+	}
+	p.must("del", "m/x")
+	for i, d := range dsts {
+		waitFor(t, fmt.Sprintf("the replayed history in destination %d", i), func() bool {
+			return dump(d) == before+"y\n10\n"
+		})
+	}
+	for _, bg := range bgs {
+		bg.interrupt()
+		bg.wait()
 	}
 
 	rev := p.revision()
