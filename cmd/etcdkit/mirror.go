@@ -38,7 +38,7 @@ type mirrorOpts struct {
 
 func (o *mirrorOpts) flags(fs *flagSet) {
 	fs.stringVar(&o.prefix, "prefix", "", "Key-value prefix to mirror")
-	fs.int64Var(&o.rev, "rev", 0, "Specify the kv revision to start to mirror (its changes from this revision on; no initial copy)")
+	fs.int64Var(&o.rev, "rev", 0, "Specify the kv revision to start to mirror: its changes from this revision on, without a first copy (0 or 1: copy first)")
 	fs.int64Var(&o.maxTxnOps, "max-txn-ops", 128, "Maximum number of operations permitted in a transaction during syncing updates.")
 	fs.stringVar(&o.destPrefix, "dest-prefix", "", "destination prefix to mirror a prefix to a different prefix in the destination cluster")
 	fs.boolVar(&o.noDestPrefix, "no-dest-prefix", "mirror key-values to the root of the destination cluster")
