@@ -47,6 +47,17 @@ func TestCompareOperatorTLS(t *testing.T) {
 		}
 	}
 
+	// etcdctl reads /metrics over plain HTTP, which a TLS member refuses; etcdkit uses TLS.
+	t.Run("check datascale", func(t *testing.T) {
+		r := p.kitRun("", with("check", "datascale", "--prefix", "scale/")...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "Start data scale check") || !strings.Contains(r.stdout, "\nPASS: Approximate system memory used : ") {
+			t.Errorf("check datascale over TLS: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+		}
+		if out := p.must(with("get", "--prefix", "scale/", "--count-only", "-w", "fields")...); !strings.Contains(out, `"Count" : 0`) {
+			t.Errorf("keys left: %s", out)
+		}
+	})
+
 	t.Run("compaction", func(t *testing.T) {
 		var resp struct {
 			Header struct{ Revision int64 }
