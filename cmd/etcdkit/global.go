@@ -168,6 +168,22 @@ func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
 			return nil, fail(exitBadArgs, "empty string is passed to --%s option", name)
 		}
 	}
+	return a.dial(endpoints, login{
+		tls:  tlsFiles{a.g.cacert, a.g.cert, a.g.key, a.g.skipVerify, a.g.insecure},
+		user: a.g.user, password: a.g.password, prompt: "Password: ", jwtToken: a.g.jwtToken,
+	})
+}
+
+// login is how to reach and log in to one cluster: the global flags, or make-mirror's
+// --dest-* flags for its destination.
+type login struct {
+	tls                    tlsFiles
+	user, password, prompt string // --user, --password, the password prompt
+	jwtToken               string
+}
+
+// dial builds a client of endpoints with the global dial, keep-alive and size flags.
+func (a *app) dial(endpoints []string, l login) (*etcd.Client, error) {
 	cfg := etcd.Config{
 		Endpoints:        endpoints,
 		DialTimeout:      a.g.dialTimeout,
@@ -178,23 +194,15 @@ func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
 	if cfg.KeepAliveTime != 0 && cfg.KeepAliveTime < 5*time.Second {
 		cfg.KeepAliveTime = 5 * time.Second // etcd's minimum
 	}
-	if a.g.cacert != "" || a.g.cert != "" || a.g.key != "" || a.g.skipVerify || !a.g.insecure || anyHTTPS(endpoints) {
-		tc, err := etcd.LoadTLS(a.g.cacert, a.g.cert, a.g.key)
-		if err != nil {
-			return nil, &exitErr{code: exitBadArgs, err: err}
-		}
-		tc.InsecureSkipVerify = a.g.skipVerify
-		cfg.TLS = tc
-		for i, ep := range cfg.Endpoints {
-			cfg.Endpoints[i] = strings.TrimPrefix(ep, "http://")
-		}
+	if err := secure(&cfg, l.tls); err != nil {
+		return nil, err
 	}
 	switch {
-	case a.g.jwtToken != "":
+	case l.jwtToken != "":
 		// As etcdctl: a token given wins over --user.
-		cfg.DialOptions = []grpc.DialOption{grpc.WithPerRPCCredentials(jwtToken(a.g.jwtToken))}
-	case a.g.user != "":
-		user, password, err := a.credentials()
+		cfg.DialOptions = []grpc.DialOption{grpc.WithPerRPCCredentials(jwtToken(l.jwtToken))}
+	case l.user != "":
+		user, password, err := a.credentials(l.user, l.password, l.prompt)
 		if err != nil {
 			return nil, err
 		}
@@ -205,6 +213,31 @@ func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
 		return nil, &exitErr{code: exitBadArgs, err: err}
 	}
 	return c, nil
+}
+
+// tlsFiles are one cluster's transport flags.
+type tlsFiles struct {
+	cacert, cert, key string
+	skipVerify        bool
+	insecure          bool // --insecure-transport: plaintext unless files or https:// ask for TLS
+}
+
+// secure sets cfg.TLS from f when any file is given, TLS is asked for or an endpoint is
+// https://, as etcdctl does; the endpoints then lose any http:// scheme.
+func secure(cfg *etcd.Config, f tlsFiles) error {
+	if f.cacert == "" && f.cert == "" && f.key == "" && !f.skipVerify && f.insecure && !anyHTTPS(cfg.Endpoints) {
+		return nil
+	}
+	tc, err := etcd.LoadTLS(f.cacert, f.cert, f.key)
+	if err != nil {
+		return &exitErr{code: exitBadArgs, err: err}
+	}
+	tc.InsecureSkipVerify = f.skipVerify
+	cfg.TLS = tc
+	for i, ep := range cfg.Endpoints {
+		cfg.Endpoints[i] = strings.TrimPrefix(ep, "http://")
+	}
+	return nil
 }
 
 // jwtToken sends a token the user already holds (--auth-jwt-token) with every call and
@@ -226,24 +259,24 @@ func anyHTTPS(eps []string) bool {
 	return false
 }
 
-// credentials splits --user name[:password], taking the password from --password, the user
-// flag, or a prompt, in that order. The password never appears in errors.
-func (a *app) credentials() (string, string, error) {
-	if a.g.password != "" {
-		return a.g.user, a.g.password, nil
-	}
-	if user, password, ok := strings.Cut(a.g.user, ":"); ok {
+// credentials splits a --user name[:password], taking the password from the password flag,
+// the user flag, or a prompt, in that order. The password never appears in errors.
+func (a *app) credentials(user, password, prompt string) (string, string, error) {
+	if password != "" {
 		return user, password, nil
 	}
-	prompt := a.lookupPassword
-	if prompt == nil {
-		prompt = askPassword
+	if name, pw, ok := strings.Cut(user, ":"); ok {
+		return name, pw, nil
 	}
-	password, err := prompt("Password: ")
+	ask := a.lookupPassword
+	if ask == nil {
+		ask = askPassword
+	}
+	pw, err := ask(prompt)
 	if err != nil {
 		return "", "", fail(exitError, "reading the password: %v", err)
 	}
-	return a.g.user, password, nil
+	return user, pw, nil
 }
 
 // askPassword reads a password from the terminal without echo after prompt, or a line from

@@ -119,6 +119,12 @@ func (p *pair) start(bin string, args ...string) *background {
 // line reads the next line of output, failing the test after ten seconds.
 func (b *background) line() string {
 	b.p.t.Helper()
+	return b.lineWithin(10 * time.Second)
+}
+
+// lineWithin reads the next line of output, failing the test after d.
+func (b *background) lineWithin(d time.Duration) string {
+	b.p.t.Helper()
 	type read struct {
 		s   string
 		err error
@@ -134,8 +140,8 @@ func (b *background) line() string {
 			b.p.t.Fatalf("%s: reading output: %v (stderr: %s)", b.cmd.Path, r.err, b.errb.String())
 		}
 		return r.s
-	case <-time.After(10 * time.Second):
-		b.p.t.Fatalf("%s: no output line within 10s (stderr: %s)", b.cmd.Path, b.errb.String())
+	case <-time.After(d):
+		b.p.t.Fatalf("%s: no output line within %s (stderr: %s)", b.cmd.Path, d, b.errb.String())
 		return ""
 	}
 }

@@ -11,13 +11,13 @@ import (
 
 func init() {
 	register(&command{path: "member add", use: "member add <memberName> [options]", short: "Adds a member into the cluster",
-		define: withOptions[memberAddOpts]})
+		define: withOptions[memberAddOpts], formats: "protobuf"})
 	register(&command{path: "member remove", use: "member remove <memberID>", short: "Removes a member from the cluster",
-		define: noFlags(memberByID("removed from", (*etcd.Client).MemberRemove))})
+		define: noFlags(memberByID("removed from", (*etcd.Client).MemberRemove)), formats: "protobuf"})
 	register(&command{path: "member update", use: "member update <memberID> [options]", short: "Updates a member in the cluster",
-		define: withOptions[memberUpdateOpts]})
+		define: withOptions[memberUpdateOpts], formats: "protobuf"})
 	register(&command{path: "member promote", use: "member promote <memberID>", short: "Promotes a non-voting member in the cluster",
-		define: noFlags(memberByID("promoted in", (*etcd.Client).MemberPromote))})
+		define: noFlags(memberByID("promoted in", (*etcd.Client).MemberPromote)), formats: "protobuf"})
 }
 
 // memberAddOpts are member add's flags.
@@ -57,8 +57,12 @@ func (o *memberAddOpts) run(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if a.json() {
+		switch a.g.writeOut {
+		case "json":
 			return printJSON(a.stdout, memberChangeJSON(ch))
+		case "protobuf":
+			_, err := a.stdout.Write(pbMemberChange(ch, true))
+			return err
 		}
 		as := " "
 		if ch.Member.IsLearner {
@@ -114,8 +118,12 @@ func memberByID(verb string, change func(*etcd.Client, context.Context, uint64) 
 			if err != nil {
 				return err
 			}
-			if a.json() {
+			switch a.g.writeOut {
+			case "json":
 				return printJSON(a.stdout, memberChangeJSON(ch))
+			case "protobuf":
+				_, err := a.stdout.Write(pbMemberChange(ch, false))
+				return err
 			}
 			fmt.Fprintf(a.stdout, "Member %16x %s cluster %16x\n", id, verb, ch.Header.ClusterID)
 			return nil

@@ -18,7 +18,7 @@ func init() {
 		define: withOptions[compactOpts], formats: textOnly})
 	register(&command{path: "defrag", use: "defrag", short: "Defragments the storage of the etcd members with given endpoints",
 		define: withOptions[defragOpts], formats: textOnly})
-	register(&command{path: "alarm list", use: "alarm list", short: "Lists all alarms", define: noFlags(runAlarmList)})
+	register(&command{path: "alarm list", use: "alarm list", short: "Lists all alarms", define: noFlags(runAlarmList), formats: "fields protobuf"})
 	register(&command{path: "alarm disarm", use: "alarm disarm", short: "Disarms all alarms", define: noFlags(runAlarmDisarm)})
 	register(&command{path: "endpoint hashkv", use: "endpoint hashkv", short: "Prints the KV history hash for each endpoint in --endpoints",
 		define: withOptions[hashOpts], formats: "fields table"})
@@ -97,6 +97,17 @@ func runAlarmList(a *app, args []string) error {
 		alarms, h, err := c.Alarms(ctx)
 		if err != nil {
 			return err
+		}
+		switch a.g.writeOut {
+		case "protobuf":
+			_, err := a.stdout.Write(pbAlarms(h, alarms))
+			return err
+		case "fields":
+			a.printFieldsHeader(h)
+			for _, al := range alarms {
+				fmt.Fprintf(a.stdout, "\"MemberID\" : %s\n\"AlarmType\" : %s\n\n", a.fieldsID(al.MemberID), al.Type)
+			}
+			return nil
 		}
 		return a.printAlarms(alarms, headerJSON(h))
 	})

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
@@ -35,6 +37,9 @@ func TestCompareOperator(t *testing.T) {
 	rev := p.revision()
 	for _, tc := range []readCase{
 		{name: "alarm list", args: []string{"alarm", "list"}},
+		// Answered by whichever member the call reaches: its ID masked.
+		{name: "alarm list fields", args: []string{"alarm", "list", "-w", "fields"}, mask: maskMemberIDField},
+		{name: "alarm list protobuf", args: []string{"alarm", "list", "-w", "protobuf"}, mask: pbNumbersMasked},
 		{name: "alarm disarm, none", args: []string{"alarm", "disarm"}},
 		{name: "alarm list args", args: []string{"alarm", "list", "x"}},
 		{name: "hashkv", args: []string{"endpoint", "hashkv"}},
@@ -66,30 +71,14 @@ func TestCompareOperator(t *testing.T) {
 	})
 
 	t.Run("snapshot save", func(t *testing.T) {
-		dir := t.TempDir()
 		one := []string{"--endpoints", p.cl.Endpoints()[0], "snapshot", "save"}
-		ctlPath, kitPath := filepath.Join(dir, "ctl.db"), filepath.Join(dir, "kit.db")
-		ctl := p.ctlRun("", append(one, ctlPath)...)
-		kit := p.kitRun("", append(one, kitPath)...)
-		ctl.stdout = strings.ReplaceAll(ctl.stdout, ctlPath, kitPath)
-		sameOutput(t, ctl, kit, false, nil)
-		ctlData, err1 := os.ReadFile(ctlPath)
-		kitData, err2 := os.ReadFile(kitPath)
-		if err1 != nil || err2 != nil {
-			t.Fatal(err1, err2)
-		}
-		for name, data := range map[string][]byte{"etcdctl": ctlData, "etcdkit": kitData} {
-			n := len(data) - sha256.Size
-			if sum := sha256.Sum256(data[:n]); n%512 != 0 || !bytes.Equal(sum[:], data[n:]) {
-				t.Errorf("%s's snapshot (%d bytes) does not end in the sha256 of the rest", name, len(data))
-			}
-		}
+		ctlData, kitData := compareSnapshotSave(t, p, one)
 		if len(ctlData) != len(kitData) {
 			t.Errorf("snapshot sizes: etcdctl %d, etcdkit %d", len(ctlData), len(kitData))
 		}
-		missing := filepath.Join(dir, "missing", "x.db")
-		ctl = p.ctlRun("", append(one, missing)...)
-		kit = p.kitRun("", append(one, missing)...)
+		missing := filepath.Join(t.TempDir(), "missing", "x.db")
+		ctl := p.ctlRun("", append(one, missing)...)
+		kit := p.kitRun("", append(one, missing)...)
 		sameOutput(t, ctl, kit, false, nil)
 		if _, err := os.Stat(missing + ".part"); !os.IsNotExist(err) {
 			t.Errorf("a partial file is left: %v", err)
@@ -137,7 +126,7 @@ func TestCompareOperator(t *testing.T) {
 			unport = append(unport, fmt.Sprintf("127.0.0.1:%d\"", 1+off), "127.0.0.1:1\"", fmt.Sprintf("127.0.0.1:%d,", 1+off), "127.0.0.1:1,")
 		}
 		urls := strings.NewReplacer(unport...)
-		for k, flags := range [][]string{{"--learner"}, {"-w", "json"}} {
+		for k, flags := range [][]string{{"--learner"}, {"-w", "json"}, {"--learner", "-w", "protobuf"}} {
 			var runs []result
 			for j, bin := range []string{p.ctl, kitBin} {
 				port := func(n int) string { return fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", n+10*j+20*k) }
@@ -147,15 +136,29 @@ func TestCompareOperator(t *testing.T) {
 					t.Fatalf("%s %v: exit %d: %s", bin, args, add.code, add.stderr)
 				}
 				id := addedID(t, add.stdout)
-				promote := p.run(bin, "", "member", "promote", id)
-				update := p.run(bin, "", "member", "update", id, port(2))
-				remove := p.run(bin, "", "member", "remove", id)
-				again := p.run(bin, "", "member", "remove", id)
+				var w []string // protobuf is asked of every command, json of add only
+				if slices.Contains(flags, "protobuf") {
+					w = []string{"-w", "protobuf"}
+				}
+				promote := p.run(bin, "", append([]string{"member", "promote", id}, w...)...)
+				update := p.run(bin, "", append([]string{"member", "update", id, port(2)}, w...)...)
+				remove := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
+				again := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
 				runs = append(runs, add, promote, update, remove, again)
 			}
 			for i := range 5 {
 				ctl, kit := runs[i], runs[i+5]
-				jsonOut := i == 0 && flags[0] == "-w"
+				jsonOut := i == 0 && slices.Equal(flags, []string{"-w", "json"})
+				if slices.Contains(flags, "protobuf") {
+					ctl.stdout, kit.stdout = pbMembersCanon(ctl.stdout), pbMembersCanon(kit.stdout)
+					ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
+					sameOutput(t, ctl, kit, false, nil)
+					// The new member's URL after add (port 1) and update (port 2).
+					if url := map[int]string{0: `127.0.0.1:1"`, 2: `127.0.0.1:2"`}[i]; url != "" && !strings.Contains(kit.stdout, url) {
+						t.Errorf("answer %d does not hold the new member: %s", i, kit.stdout)
+					}
+					continue
+				}
 				ctl.stdout, kit.stdout = sortCluster(urls.Replace(ctl.stdout)), sortCluster(urls.Replace(kit.stdout))
 				if !jsonOut {
 					// In JSON the IDs are decimal, some as short as a hexadecimal ID: dropped below.
@@ -168,11 +171,42 @@ func TestCompareOperator(t *testing.T) {
 	})
 }
 
+// compareSnapshotSave runs args (ending in "snapshot save") with a file name for each
+// program, compares their output and checks that each file ends in the sha256 of the rest;
+// it returns both files.
+func compareSnapshotSave(t *testing.T, p *pair, args []string) (ctlData, kitData []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	ctlPath, kitPath := filepath.Join(dir, "ctl.db"), filepath.Join(dir, "kit.db")
+	ctl := p.ctlRun("", append(slices.Clone(args), ctlPath)...)
+	kit := p.kitRun("", append(slices.Clone(args), kitPath)...)
+	ctl.stdout = strings.ReplaceAll(ctl.stdout, ctlPath, kitPath)
+	sameOutput(t, ctl, kit, false, nil)
+	ctlData, err1 := os.ReadFile(ctlPath)
+	kitData, err2 := os.ReadFile(kitPath)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	for name, data := range map[string][]byte{"etcdctl": ctlData, "etcdkit": kitData} {
+		n := len(data) - sha256.Size
+		if sum := sha256.Sum256(data[:max(n, 0)]); n <= 0 || n%512 != 0 || !bytes.Equal(sum[:], data[n:]) {
+			t.Errorf("%s's snapshot (%d bytes) does not end in the sha256 of the rest", name, len(data))
+		}
+	}
+	return ctlData, kitData
+}
+
 // addedID finds the new member's hexadecimal ID in member add's output, simple or JSON.
 func addedID(t *testing.T, out string) string {
 	t.Helper()
 	if m := regexp.MustCompile(`Member +([0-9a-f]+) added`).FindStringSubmatch(out); m != nil {
 		return m[1]
+	}
+	if ch := pbFields([]byte(out)); ch != nil && len(ch[2]) == 1 {
+		if m := pbFields(ch[2][0]); m != nil && len(m[1]) == 1 {
+			id, _ := protowire.ConsumeVarint(m[1][0])
+			return fmt.Sprintf("%x", id)
+		}
 	}
 	vals := parseJSONLines(t, out)
 	if len(vals) == 1 {
@@ -210,6 +244,9 @@ func TestCompareAlarms(t *testing.T) {
 	fill()
 	p.compareRead(readCase{name: "list", args: []string{"alarm", "list"}})
 	p.compareRead(readCase{name: "list json", args: []string{"alarm", "list", "-w", "json"}})
+	p.compareRead(readCase{name: "list fields", args: []string{"alarm", "list", "-w", "fields"}})
+	p.compareRead(readCase{name: "list fields hex", args: []string{"alarm", "list", "-w", "fields", "--hex"}})
+	p.compareRead(readCase{name: "list protobuf", args: []string{"alarm", "list", "-w", "protobuf"}})
 	ctl := p.ctlRun("", "alarm", "disarm")
 	fill()
 	kit := p.kitRun("", "alarm", "disarm")
@@ -253,4 +290,70 @@ func sortMembers(v any) any {
 			})
 		}
 	})
+}
+
+// pbFields splits a protobuf message into its fields' raw values (a varint's bytes, a
+// length-delimited field's contents) by field number; nil if b is not a message.
+func pbFields(b []byte) map[protowire.Number][][]byte {
+	fields := map[protowire.Number][][]byte{}
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil
+		}
+		b = b[n:]
+		switch typ {
+		case protowire.VarintType:
+			_, n = protowire.ConsumeVarint(b)
+			if n > 0 {
+				fields[num] = append(fields[num], b[:n])
+			}
+		case protowire.BytesType:
+			var v []byte
+			v, n = protowire.ConsumeBytes(b)
+			fields[num] = append(fields[num], v)
+		default:
+			return nil
+		}
+		if n < 0 {
+			return nil
+		}
+		b = b[n:]
+	}
+	return fields
+}
+
+var addedPort = regexp.MustCompile(`127\.0\.0\.1:\d?([12])"`)
+
+// pbMembersCanon renders a membership change's protobuf answer as text for comparing two
+// runs that changed different members: the header and each member (ID = 1, name = 2, peer
+// and client URLs = 3 and 4, isLearner = 5) with numbers masked and the added members' ports
+// reduced to the last digit, the members sorted within each field.
+func pbMembersCanon(s string) string {
+	top := pbFields([]byte(s))
+	if top == nil {
+		return fmt.Sprintf("not protobuf: %q", s)
+	}
+	var out []string
+	for num, vals := range top {
+		var list []string
+		for _, v := range vals {
+			m := pbFields(v)
+			var parts []string
+			for _, f := range []protowire.Number{1, 2, 3, 4, 5} {
+				for _, fv := range m[f] {
+					if num == 1 || f == 1 || f == 5 {
+						parts = append(parts, fmt.Sprintf("%d:N", f))
+					} else {
+						parts = append(parts, fmt.Sprintf("%d:%q", f, fv))
+					}
+				}
+			}
+			list = append(list, addedPort.ReplaceAllString(strings.Join(parts, " "), `127.0.0.1:$1"`))
+		}
+		slices.Sort(list)
+		out = append(out, fmt.Sprintf("%d:{%s}", num, strings.Join(list, "} {")))
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n") + "\n"
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
@@ -143,19 +146,11 @@ func pbAuthStatus(st etcd.AuthState) []byte {
 	return pbVarint(pbVarint(pbHeader(st.Header), 2, pbBool(st.Enabled)), 3, st.Revision)
 }
 
-// pbMembers is member list's answer (MemberListResponse: header = 1, members = 2; Member:
-// ID = 1, name = 2, peerURLs = 3, clientURLs = 4, isLearner = 5).
+// pbMembers is member list's answer (MemberListResponse: header = 1, members = 2).
 func pbMembers(h etcd.Header, members []etcd.Member) []byte {
 	b := pbHeader(h)
 	for _, m := range members {
-		mb := pbBytes(pbVarint(nil, 1, m.ID), 2, []byte(m.Name))
-		for _, u := range m.PeerURLs {
-			mb = protowire.AppendString(protowire.AppendTag(mb, 3, protowire.BytesType), u)
-		}
-		for _, u := range m.ClientURLs {
-			mb = protowire.AppendString(protowire.AppendTag(mb, 4, protowire.BytesType), u)
-		}
-		b = pbMessage(b, 2, pbVarint(mb, 5, pbBool(m.IsLearner)))
+		b = pbMessage(b, 2, pbMember(m))
 	}
 	return b
 }
@@ -173,4 +168,57 @@ func pbWatch(resp etcd.WatchResponse) []byte {
 		b = pbMessage(b, 11, m)
 	}
 	return b
+}
+
+// pbMember is a member (Member: ID = 1, name = 2, peerURLs = 3, clientURLs = 4,
+// isLearner = 5).
+func pbMember(m etcd.Member) []byte {
+	b := pbBytes(pbVarint(nil, 1, m.ID), 2, []byte(m.Name))
+	for _, u := range m.PeerURLs {
+		b = protowire.AppendString(protowire.AppendTag(b, 3, protowire.BytesType), u)
+	}
+	for _, u := range m.ClientURLs {
+		b = protowire.AppendString(protowire.AppendTag(b, 4, protowire.BytesType), u)
+	}
+	return pbVarint(b, 5, pbBool(m.IsLearner))
+}
+
+// pbMemberChange is the answer to member add (MemberAddResponse: header = 1, member = 2,
+// members = 3) or to member remove, update and promote (header = 1, members = 2).
+func pbMemberChange(ch etcd.MemberChange, add bool) []byte {
+	b := pbHeader(ch.Header)
+	num := protowire.Number(2)
+	if add {
+		b = pbMessage(b, 2, pbMember(ch.Member))
+		num = 3
+	}
+	for _, m := range ch.Members {
+		b = pbMessage(b, num, pbMember(m))
+	}
+	return b
+}
+
+// pbAlarms is alarm list's answer (AlarmResponse: header = 1, alarms = 2; AlarmMember:
+// memberID = 1, alarm = 2).
+func pbAlarms(h etcd.Header, alarms []etcd.Alarm) []byte {
+	b := pbHeader(h)
+	for _, al := range alarms {
+		b = pbMessage(b, 2, pbVarint(pbVarint(nil, 1, al.MemberID), 2, uint64(alarmNumbers[al.Type])))
+	}
+	return b
+}
+
+// headerText is a response header in protobuf's text format, as Go's %v prints it: its
+// non-zero fields as name:value, separated by spaces.
+func headerText(h etcd.Header) string {
+	var parts []string
+	for _, f := range []struct {
+		name string
+		v    uint64
+	}{{"cluster_id", h.ClusterID}, {"member_id", h.MemberID}, {"revision", uint64(h.Revision)}, {"raft_term", h.RaftTerm}} {
+		if f.v != 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d", f.name, f.v))
+		}
+	}
+	return strings.Join(parts, " ")
 }
