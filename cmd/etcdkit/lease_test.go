@@ -159,6 +159,7 @@ func TestCompareLease(t *testing.T) {
 // three-member cluster, every endpoint given.
 func TestCompareCluster(t *testing.T) {
 	p := newPair(t, etcdtest.Options{Size: 3})
+	p.settle()
 	for _, tc := range clusterCases(p) {
 		p.compareRead(tc)
 	}

@@ -61,6 +61,26 @@ func newPair(t *testing.T, opts etcdtest.Options) *pair {
 	return &pair{t: t, ctl: ctl, cl: cl, endpoints: strings.Join(cl.Endpoints(), ",")}
 }
 
+// settle waits until every member reports its storage version, which a 3.6+ member writes
+// shortly after it starts: endpoint status could otherwise change between the two programs'
+// runs. args are global flags the cluster needs (certificates).
+func (p *pair) settle(args ...string) {
+	p.t.Helper()
+	if strings.HasPrefix(p.cl.Version, "v3.4") || strings.HasPrefix(p.cl.Version, "v3.5") {
+		return
+	}
+	args = append(slices.Clone(args), "endpoint", "status", "--cluster", "-w", "json")
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := p.run(kitBin, "", args...)
+		if r.code == 0 && strings.Count(r.stdout, `"storageVersion":"`) == len(p.cl.Members) {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("the members report no storage version after 15 s: exit %d, %s%s", r.code, r.stdout, r.stderr)
+		}
+	}
+}
+
 // run runs one program with the cluster's endpoints, stdin and args.
 func (p *pair) run(bin, stdin string, args ...string) result {
 	p.t.Helper()

@@ -23,6 +23,7 @@ func TestCompareOperatorTLS(t *testing.T) {
 	f := p.cl.TLS
 	certs := []string{"--cacert", f.CAFile, "--cert", f.ClientCertFile, "--key", f.ClientKeyFile}
 	with := func(args ...string) []string { return append(slices.Clone(certs), args...) }
+	p.settle(certs...)
 	for i := range 10 {
 		p.must(with("put", fmt.Sprintf("tls/%d", i), "v")...)
 	}
