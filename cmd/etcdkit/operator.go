@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,7 @@ func init() {
 	register(&command{path: "defrag", use: "defrag", short: "Defragments the storage of the etcd members with given endpoints",
 		define: withOptions[defragOpts], formats: textOnly})
 	register(&command{path: "alarm list", use: "alarm list", short: "Lists all alarms", define: noFlags(runAlarmList), formats: "fields protobuf"})
-	register(&command{path: "alarm disarm", use: "alarm disarm", short: "Disarms all alarms", define: noFlags(runAlarmDisarm)})
+	register(&command{path: "alarm disarm", use: "alarm disarm", short: "Disarms all alarms", define: noFlags(runAlarmDisarm), formats: "fields protobuf"})
 	register(&command{path: "endpoint hashkv", use: "endpoint hashkv", short: "Prints the KV history hash for each endpoint in --endpoints",
 		define: withOptions[hashOpts], formats: "fields table"})
 	register(&command{path: "move-leader", use: "move-leader <transferee-member-id>", short: "Transfers leadership to another etcd cluster member.",
@@ -98,19 +99,30 @@ func runAlarmList(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		switch a.g.writeOut {
-		case "protobuf":
-			_, err := a.stdout.Write(pbAlarms(h, alarms))
-			return err
-		case "fields":
-			a.printFieldsHeader(h)
-			for _, al := range alarms {
-				fmt.Fprintf(a.stdout, "\"MemberID\" : %s\n\"AlarmType\" : %s\n\n", a.fieldsID(al.MemberID), al.Type)
-			}
-			return nil
-		}
-		return a.printAlarms(alarms, headerJSON(h))
+		return a.printAlarmResponse(&h, alarms)
 	})
+}
+
+// printAlarmResponse prints an answer of alarm list or disarm in the chosen format. h is nil
+// for disarm: etcdctl gathers the alarms each deactivation returned into a response without
+// a header, which fields shows as zeros and protobuf and json leave out.
+func (a *app) printAlarmResponse(h *etcd.Header, alarms []etcd.Alarm) error {
+	switch a.g.writeOut {
+	case "protobuf":
+		_, err := a.stdout.Write(pbAlarms(h, alarms))
+		return err
+	case "fields":
+		a.printFieldsHeader(*cmp.Or(h, &etcd.Header{}))
+		for _, al := range alarms {
+			fmt.Fprintf(a.stdout, "\"MemberID\" : %s\n\"AlarmType\" : %s\n\n", a.fieldsID(al.MemberID), al.Type)
+		}
+		return nil
+	}
+	var jh *jsonHeader
+	if h != nil {
+		jh = headerJSON(*h)
+	}
+	return a.printAlarms(alarms, jh)
 }
 
 func runAlarmDisarm(a *app, args []string) error {
@@ -122,7 +134,7 @@ func runAlarmDisarm(a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		return a.printAlarms(alarms, nil)
+		return a.printAlarmResponse(nil, alarms)
 	})
 }
 

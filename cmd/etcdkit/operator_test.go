@@ -247,12 +247,15 @@ func TestCompareAlarms(t *testing.T) {
 	p.compareRead(readCase{name: "list fields", args: []string{"alarm", "list", "-w", "fields"}})
 	p.compareRead(readCase{name: "list fields hex", args: []string{"alarm", "list", "-w", "fields", "--hex"}})
 	p.compareRead(readCase{name: "list protobuf", args: []string{"alarm", "list", "-w", "protobuf"}})
-	ctl := p.ctlRun("", "alarm", "disarm")
-	fill()
-	kit := p.kitRun("", "alarm", "disarm")
-	sameOutput(t, ctl, kit, false, nil)
-	if ctl.stdout == "" {
-		t.Error("alarm disarm printed nothing")
+	for _, format := range []string{"simple", "json", "fields", "protobuf"} {
+		fill()
+		ctl := p.ctlRun("", "alarm", "disarm", "-w", format)
+		fill()
+		kit := p.kitRun("", "alarm", "disarm", "-w", format)
+		sameOutput(t, ctl, kit, false, nil)
+		if ctl.stdout == "" || ctl.code != 0 {
+			t.Errorf("alarm disarm -w %s: etcdctl printed %q, exit %d", format, ctl.stdout, ctl.code)
+		}
 	}
 }
 

@@ -198,10 +198,13 @@ func pbMemberChange(ch etcd.MemberChange, add bool) []byte {
 	return b
 }
 
-// pbAlarms is alarm list's answer (AlarmResponse: header = 1, alarms = 2; AlarmMember:
-// memberID = 1, alarm = 2).
-func pbAlarms(h etcd.Header, alarms []etcd.Alarm) []byte {
-	b := pbHeader(h)
+// pbAlarms is an answer of alarm list or, without a header (h nil), of alarm disarm
+// (AlarmResponse: header = 1, alarms = 2; AlarmMember: memberID = 1, alarm = 2).
+func pbAlarms(h *etcd.Header, alarms []etcd.Alarm) []byte {
+	var b []byte
+	if h != nil {
+		b = pbHeader(*h)
+	}
 	for _, al := range alarms {
 		b = pbMessage(b, 2, pbVarint(pbVarint(nil, 1, al.MemberID), 2, uint64(alarmNumbers[al.Type])))
 	}
