@@ -85,90 +85,100 @@ func TestCompareOperator(t *testing.T) {
 		}
 	})
 
-	t.Run("move-leader", func(t *testing.T) {
-		var runs []result
-		for _, bin := range []string{p.ctl, kitBin} {
-			leader, err := p.cl.Leader(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			var follower string
-			for _, m := range p.cl.Members {
-				if m != leader {
-					follower = m.Endpoint()
-				}
-			}
-			id := memberID(t, p, follower)
-			runs = append(runs, p.run(bin, "", "move-leader", id))
-			// Only followers given: no leader among the endpoints.
-			runs = append(runs, p.run(bin, "", "--endpoints", follower, "move-leader", id))
-		}
-		for i := range 2 {
-			runs[i].stdout, runs[i+2].stdout = maskMembers(runs[i].stdout), maskMembers(runs[i+2].stdout)
-			runs[i].stderr, runs[i+2].stderr = maskMembers(runs[i].stderr), maskMembers(runs[i+2].stderr)
-			sameOutput(t, runs[i], runs[i+2], false, nil)
-		}
-	})
+	t.Run("move-leader", func(t *testing.T) { compareMoveLeader(t, p) })
+	t.Run("member", func(t *testing.T) { compareMemberChanges(t, p) })
+}
 
-	t.Run("member", func(t *testing.T) {
-		// Members refuse changes until they have been connected for five seconds.
-		waitFor(t, "a cluster ready for membership changes", func() bool {
-			r := p.ctlRun("", "member", "add", "probe", "--learner", "--peer-urls=http://127.0.0.1:9")
-			if r.code == 0 {
-				p.must("member", "remove", addedID(t, r.stdout))
-			}
-			return r.code == 0
-		})
-		// etcd derives a member's ID from its peer URLs and the time, and never reuses a removed
-		// ID: each run adds its own URLs (ports 1 and 2 plus 10 per run), named alike below.
-		var unport []string
-		for off := 10; off < 40; off += 10 {
-			unport = append(unport, fmt.Sprintf("127.0.0.1:%d\"", 1+off), "127.0.0.1:1\"", fmt.Sprintf("127.0.0.1:%d,", 1+off), "127.0.0.1:1,")
+// compareMoveLeader moves the leadership to a follower with each program, every endpoint
+// given, then with only that follower given (no leader among the endpoints).
+func compareMoveLeader(t *testing.T, p *pair) {
+	var runs []result
+	for _, bin := range []string{p.ctl, kitBin} {
+		leader, err := p.cl.Leader(t.Context())
+		if err != nil {
+			t.Fatal(err)
 		}
-		urls := strings.NewReplacer(unport...)
-		for k, flags := range [][]string{{"--learner"}, {"-w", "json"}, {"--learner", "-w", "protobuf"}} {
-			var runs []result
-			for j, bin := range []string{p.ctl, kitBin} {
-				port := func(n int) string { return fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", n+10*j+20*k) }
-				args := append([]string{"member", "add", "newbie", port(1)}, flags...)
-				add := p.run(bin, "", args...)
-				if add.code != 0 {
-					t.Fatalf("%s %v: exit %d: %s", bin, args, add.code, add.stderr)
-				}
-				id := addedID(t, add.stdout)
-				var w []string // protobuf is asked of every command, json of add only
-				if slices.Contains(flags, "protobuf") {
-					w = []string{"-w", "protobuf"}
-				}
-				promote := p.run(bin, "", append([]string{"member", "promote", id}, w...)...)
-				update := p.run(bin, "", append([]string{"member", "update", id, port(2)}, w...)...)
-				remove := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
-				again := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
-				runs = append(runs, add, promote, update, remove, again)
-			}
-			for i := range 5 {
-				ctl, kit := runs[i], runs[i+5]
-				jsonOut := i == 0 && slices.Equal(flags, []string{"-w", "json"})
-				if slices.Contains(flags, "protobuf") {
-					ctl.stdout, kit.stdout = pbMembersCanon(ctl.stdout), pbMembersCanon(kit.stdout)
-					ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
-					sameOutput(t, ctl, kit, false, nil)
-					// The new member's URL after add (port 1) and update (port 2).
-					if url := map[int]string{0: `127.0.0.1:1"`, 2: `127.0.0.1:2"`}[i]; url != "" && !strings.Contains(kit.stdout, url) {
-						t.Errorf("answer %d does not hold the new member: %s", i, kit.stdout)
-					}
-					continue
-				}
-				ctl.stdout, kit.stdout = sortCluster(urls.Replace(ctl.stdout)), sortCluster(urls.Replace(kit.stdout))
-				if !jsonOut {
-					// In JSON the IDs are decimal, some as short as a hexadecimal ID: dropped below.
-					ctl.stdout, kit.stdout = maskMembers(ctl.stdout), maskMembers(kit.stdout)
-				}
-				ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
-				sameOutput(t, ctl, kit, jsonOut, func(v any) any { return sortMembers(drop("ID", "cluster_id", "member_id", "raft_term", "revision")(v)) })
+		var follower string
+		for _, m := range p.cl.Members {
+			if m != leader {
+				follower = m.Endpoint()
 			}
 		}
+		id := memberID(t, p, follower)
+		runs = append(runs, p.run(bin, "", "move-leader", id))
+		// Only followers given: no leader among the endpoints.
+		runs = append(runs, p.run(bin, "", "--endpoints", follower, "move-leader", id))
+	}
+	if runs[0].code != 0 || runs[2].code != 0 {
+		t.Errorf("move-leader with every endpoint failed: etcdctl %d %s, etcdkit %d %s", runs[0].code, runs[0].stderr, runs[2].code, runs[2].stderr)
+	}
+	for i := range 2 {
+		runs[i].stdout, runs[i+2].stdout = maskMembers(runs[i].stdout), maskMembers(runs[i+2].stdout)
+		runs[i].stderr, runs[i+2].stderr = maskMembers(runs[i].stderr), maskMembers(runs[i+2].stderr)
+		sameOutput(t, runs[i], runs[i+2], false, nil)
+	}
+}
+
+// compareMemberChanges adds, promotes, updates and removes a member that never starts with
+// each program, in simple, json and protobuf.
+func compareMemberChanges(t *testing.T, p *pair) {
+	// Members refuse changes until they have been connected for five seconds.
+	waitFor(t, "a cluster ready for membership changes", func() bool {
+		r := p.ctlRun("", "member", "add", "probe", "--learner", "--peer-urls=http://127.0.0.1:9")
+		if r.code == 0 {
+			p.must("member", "remove", addedID(t, r.stdout))
+		}
+		return r.code == 0
 	})
+	// etcd derives a member's ID from its peer URLs and the time, and never reuses a removed
+	// ID: each run adds its own URLs (ports 1 and 2 plus 10 per run), named alike below.
+	var unport []string
+	for off := 10; off < 40; off += 10 {
+		unport = append(unport, fmt.Sprintf("127.0.0.1:%d\"", 1+off), "127.0.0.1:1\"", fmt.Sprintf("127.0.0.1:%d,", 1+off), "127.0.0.1:1,")
+	}
+	urls := strings.NewReplacer(unport...)
+	for k, flags := range [][]string{{"--learner"}, {"-w", "json"}, {"--learner", "-w", "protobuf"}} {
+		var runs []result
+		for j, bin := range []string{p.ctl, kitBin} {
+			port := func(n int) string { return fmt.Sprintf("--peer-urls=http://127.0.0.1:%d", n+10*j+20*k) }
+			args := append([]string{"member", "add", "newbie", port(1)}, flags...)
+			add := p.run(bin, "", args...)
+			if add.code != 0 {
+				t.Fatalf("%s %v: exit %d: %s", bin, args, add.code, add.stderr)
+			}
+			id := addedID(t, add.stdout)
+			var w []string // protobuf is asked of every command, json of add only
+			if slices.Contains(flags, "protobuf") {
+				w = []string{"-w", "protobuf"}
+			}
+			promote := p.run(bin, "", append([]string{"member", "promote", id}, w...)...)
+			update := p.run(bin, "", append([]string{"member", "update", id, port(2)}, w...)...)
+			remove := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
+			again := p.run(bin, "", append([]string{"member", "remove", id}, w...)...)
+			runs = append(runs, add, promote, update, remove, again)
+		}
+		for i := range 5 {
+			ctl, kit := runs[i], runs[i+5]
+			jsonOut := i == 0 && slices.Equal(flags, []string{"-w", "json"})
+			if slices.Contains(flags, "protobuf") {
+				ctl.stdout, kit.stdout = pbMembersCanon(ctl.stdout), pbMembersCanon(kit.stdout)
+				ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
+				sameOutput(t, ctl, kit, false, nil)
+				// The new member's URL after add (port 1) and update (port 2).
+				if url := map[int]string{0: `127.0.0.1:1"`, 2: `127.0.0.1:2"`}[i]; url != "" && !strings.Contains(kit.stdout, url) {
+					t.Errorf("answer %d does not hold the new member: %s", i, kit.stdout)
+				}
+				continue
+			}
+			ctl.stdout, kit.stdout = sortCluster(urls.Replace(ctl.stdout)), sortCluster(urls.Replace(kit.stdout))
+			if !jsonOut {
+				// In JSON the IDs are decimal, some as short as a hexadecimal ID: dropped below.
+				ctl.stdout, kit.stdout = maskMembers(ctl.stdout), maskMembers(kit.stdout)
+			}
+			ctl.stderr, kit.stderr = maskMembers(ctl.stderr), maskMembers(kit.stderr)
+			sameOutput(t, ctl, kit, jsonOut, func(v any) any { return sortMembers(drop("ID", "cluster_id", "member_id", "raft_term", "revision")(v)) })
+		}
+	}
 }
 
 // compareSnapshotSave runs args (ending in "snapshot save") with a file name for each

@@ -48,6 +48,12 @@ func TestCompareOperatorTLS(t *testing.T) {
 		}
 	}
 
+	// The changes, with the certificates from the environment as an operator sets them.
+	p.env = []string{"ETCDCTL_CACERT=" + f.CAFile, "ETCDCTL_CERT=" + f.ClientCertFile, "ETCDCTL_KEY=" + f.ClientKeyFile}
+	t.Run("move-leader", func(t *testing.T) { compareMoveLeader(t, p) })
+	t.Run("member", func(t *testing.T) { compareMemberChanges(t, p) })
+	p.env = nil
+
 	// etcdctl reads /metrics over plain HTTP, which a TLS member refuses; etcdkit uses TLS.
 	t.Run("check datascale", func(t *testing.T) {
 		r := p.kitRun("", with("check", "datascale", "--prefix", "scale/")...)
