@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
-
-	"google.golang.org/grpc"
+	"unsafe"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -83,19 +82,19 @@ func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive,
 
 // leaseKeeper returns the client's keeper, started on first use.
 func (c *Client) leaseKeeper() *keeper {
-	return c.part("lease keeper", func() any {
+	return (*keeper)(c.part("lease keeper", func() unsafe.Pointer {
 		kp := &keeper{
 			c:       c,
 			adds:    make(chan *KeepAlive),
 			removes: make(chan *KeepAlive),
 			leases:  make(map[LeaseID]*kept),
 		}
-		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse], error) {
+		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (biStream[*etcdserverpb.LeaseKeepAliveRequest, *etcdserverpb.LeaseKeepAliveResponse], error) {
 			return etcdserverpb.NewLeaseClient(c.conn).LeaseKeepAlive(ctx)
 		})
 		c.goLoop(kp.run)
-		return kp
-	}).(*keeper)
+		return unsafe.Pointer(kp)
+	}))
 }
 
 // keeper owns the client's lease keep-alive stream and the state of every kept lease; only its
@@ -108,7 +107,7 @@ func (c *Client) leaseKeeper() *keeper {
 // loop takes it, so a cancel can never arrive before the lease it cancels.
 type keeper struct {
 	c       *Client
-	pipe    *pipe[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse]
+	pipe    *pipe[*etcdserverpb.LeaseKeepAliveRequest, *etcdserverpb.LeaseKeepAliveResponse]
 	adds    chan *KeepAlive
 	removes chan *KeepAlive // holders whose context ended
 	leases  map[LeaseID]*kept
@@ -208,7 +207,7 @@ func (kp *keeper) renew(id LeaseID, l *kept, now time.Time) bool {
 }
 
 // probe is the pipe's liveness probe: an early renewal of the lease closest to its deadline.
-func (kp *keeper) probe() *etcdserverpb.LeaseKeepAliveRequest {
+func (kp *keeper) probe() (*etcdserverpb.LeaseKeepAliveRequest, bool) {
 	var (
 		first LeaseID
 		l     *kept
@@ -219,12 +218,12 @@ func (kp *keeper) probe() *etcdserverpb.LeaseKeepAliveRequest {
 		}
 	}
 	if l == nil {
-		return nil
+		return nil, false
 	}
 	if l.sentAt.IsZero() {
 		l.sentAt = time.Now()
 	}
-	return &etcdserverpb.LeaseKeepAliveRequest{ID: int64(first)}
+	return &etcdserverpb.LeaseKeepAliveRequest{ID: int64(first)}, true
 }
 
 // add takes a new holder of a lease, and watches its context from now on.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd/etcdtls"
 )
 
 // globals are etcdctl's global flags that etcdkit supports.
@@ -179,12 +180,12 @@ func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
 		cfg.KeepAliveTime = 5 * time.Second // etcd's minimum
 	}
 	if a.g.cacert != "" || a.g.cert != "" || a.g.key != "" || a.g.skipVerify || !a.g.insecure || anyHTTPS(endpoints) {
-		tc, err := etcd.LoadTLS(a.g.cacert, a.g.cert, a.g.key)
+		tc, err := etcdtls.Load(a.g.cacert, a.g.cert, a.g.key)
 		if err != nil {
 			return nil, &exitErr{code: exitBadArgs, err: err}
 		}
 		tc.InsecureSkipVerify = a.g.skipVerify
-		cfg.TLS = tc
+		cfg.TLS = etcdtls.New(tc)
 		for i, ep := range cfg.Endpoints {
 			cfg.Endpoints[i] = strings.TrimPrefix(ep, "http://")
 		}
