@@ -5,6 +5,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -122,7 +123,7 @@ type kept struct {
 	nextSend time.Time
 	sentAt   time.Time // the oldest unanswered request; zero when none
 	deadline time.Time
-	holders  map[*KeepAlive]bool
+	holders  []*KeepAlive // usually one: a slice walks faster than a map on every renewal
 }
 
 func (kp *keeper) run() {
@@ -235,11 +236,11 @@ func (kp *keeper) add(k *KeepAlive) {
 	l := kp.leases[k.id]
 	if l == nil {
 		now := time.Now()
-		l = &kept{ttl: k.TTL(), deadline: now.Add(k.TTL()), holders: make(map[*KeepAlive]bool)}
+		l = &kept{ttl: k.TTL(), deadline: now.Add(k.TTL())}
 		l.nextSend = now.Add(l.ttl / 3)
 		kp.leases[k.id] = l
 	}
-	l.holders[k] = true
+	l.holders = append(l.holders, k)
 	k.stop = context.AfterFunc(k.life, func() {
 		select {
 		case kp.removes <- k:
@@ -265,10 +266,14 @@ func (kp *keeper) wake(at time.Time) {
 // remove ends a holder whose context ended, and forgets its lease when it was the last one.
 func (kp *keeper) remove(k *KeepAlive) {
 	l := kp.leases[k.id]
-	if l == nil || !l.holders[k] {
+	i := -1
+	if l != nil {
+		i = slices.Index(l.holders, k)
+	}
+	if i < 0 {
 		return // already ended with its lease
 	}
-	delete(l.holders, k)
+	l.holders = slices.Delete(l.holders, i, i+1)
 	k.finish(&Error{Op: "lease keep-alive", Key: k.id.String(), Err: context.Cause(k.life)})
 	if len(l.holders) == 0 {
 		delete(kp.leases, k.id)
@@ -278,7 +283,7 @@ func (kp *keeper) remove(k *KeepAlive) {
 
 // lose ends every holder of lease id with err.
 func (kp *keeper) lose(id LeaseID, err error) {
-	for k := range kp.leases[id].holders {
+	for _, k := range kp.leases[id].holders {
 		k.finish(&Error{Op: "lease keep-alive", Key: id.String(), Err: err})
 	}
 	delete(kp.leases, id)
@@ -301,7 +306,7 @@ func (kp *keeper) renewed(resp *etcdserverpb.LeaseKeepAliveResponse) {
 		l.deadline = l.sentAt.Add(l.ttl)
 		l.sentAt = time.Time{}
 	}
-	for k := range l.holders {
+	for _, k := range l.holders {
 		k.ttl.Store(int64(l.ttl))
 	}
 }

@@ -33,7 +33,9 @@ type pipe[Req, Resp any] struct {
 	log    Logger
 	name   string // for logs: "watch", "lease keep-alive"
 	open   func(context.Context) (biStream[Req, Resp], error)
-	// events carries the opening goroutine's news and the stream's responses to the loop.
+	// events carries the opening goroutine's news and the stream's responses to the loop. It
+	// is buffered (pipeBacklog), so that a burst of responses reaches the loop in one wake-up
+	// rather than one goroutine switch each; the generation tags keep stale ones apart.
 	events chan pipeEvent[Req, Resp]
 
 	stream  biStream[Req, Resp] // nil until opened, and after fail or shut
@@ -46,6 +48,9 @@ type pipe[Req, Resp any] struct {
 	probed  time.Time // when the unanswered probe went out; zero when none is out
 	member  uint64    // the member the current stream last heard from
 }
+
+// pipeBacklog is how many events a stream's goroutines may hand the loop ahead of it.
+const pipeBacklog = 128
 
 // Liveness timing: see pipe.
 const (
@@ -103,7 +108,7 @@ type pipeEvent[Req, Resp any] struct {
 func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (biStream[Req, Resp], error)) *pipe[Req, Resp] {
 	return &pipe[Req, Resp]{
 		life: c.life, goLoop: c.goLoop, frozen: c.frozen, log: c.log,
-		name: name, open: open, events: make(chan pipeEvent[Req, Resp]), bo: newBackoff(),
+		name: name, open: open, events: make(chan pipeEvent[Req, Resp], pipeBacklog), bo: newBackoff(),
 	}
 }
 

@@ -85,6 +85,7 @@ func (h *watchHub) run() {
 	})
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	timerAt := time.Now().Add(time.Hour) // when timer fires
 	for {
 		now := time.Now()
 		if len(s.all) == 0 {
@@ -97,11 +98,17 @@ func (h *watchHub) run() {
 				s.closeStream()
 			}
 		}
-		wake := time.Hour
+		// The timer is only ever moved earlier: a wake-up that comes too soon costs one pass of
+		// this loop, where resetting it for every response (each moves the probe's time) cost
+		// more than the response.
+		wakeAt := now.Add(time.Hour)
 		if len(s.all) > 0 {
-			wake = max(s.pipe.wake(now).Sub(now), 0)
+			wakeAt = s.pipe.wake(now)
 		}
-		timer.Reset(wake)
+		if wakeAt.Before(timerAt) {
+			timerAt = wakeAt
+			timer.Reset(max(wakeAt.Sub(now), 0))
+		}
 
 		select {
 		case <-h.c.closing:
@@ -135,6 +142,7 @@ func (h *watchHub) run() {
 				s.broken(ev.err)
 			}
 		case <-timer.C:
+			timerAt = time.Now().Add(time.Hour)
 		}
 	}
 }
