@@ -80,12 +80,16 @@ type TLS interface {
 	TransportCredentials() credentials.TransportCredentials
 }
 
-// Logger is what a client logs to; *slog.Logger is one. An interface rather than
-// *slog.Logger itself, so that programs that log nothing do not link log/slog (its default
-// handler comes with the package, about 110 KB).
+// Logger is what a client logs to; *slog.Logger is one. args are alternating keys and
+// values, as log/slog takes them. An interface rather than *slog.Logger itself, so that
+// programs that log nothing do not link log/slog (its default handler comes with the
+// package, about 110 KB).
 type Logger interface {
+	// Debug logs what only a debugging reader wants: retries, stream restarts, token refreshes.
 	Debug(msg string, args ...any)
+	// Info logs an endpoint coming back into use.
 	Info(msg string, args ...any)
+	// Warn logs an endpoint left out: of another cluster, or its member stopped answering.
 	Warn(msg string, args ...any)
 }
 
