@@ -4,13 +4,13 @@ package etcd
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 	"github.com/etcdkit/etcdkit/gen/authpb"
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -125,7 +125,7 @@ func TestTLSRefusesUnknownCA(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{TLS: true})
 	ctx := t.Context()
 
-	bad := newClient(t, cl, Config{TLS: &tls.Config{MinVersion: tls.VersionTLS12}}) // system roots only
+	bad := newClient(t, cl, Config{TLS: etcdtls.New(nil)}) // system roots only
 	bctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if _, err := bad.Get(bctx, "k"); err == nil {
@@ -135,12 +135,12 @@ func TestTLSRefusesUnknownCA(t *testing.T) {
 	if _, err := good.Put(ctx, "k", "v"); err != nil {
 		t.Fatalf("trusted TLS client: %v", err)
 	}
-	ca, err := LoadTLS(cl.TLS.CAFile, "", "")
+	ca, err := etcdtls.Load(cl.TLS.CAFile, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromFiles := newClient(t, cl, Config{TLS: ca})
+	fromFiles := newClient(t, cl, Config{TLS: etcdtls.New(ca)})
 	if kv, err := fromFiles.Get(ctx, "k"); err != nil || string(kv.Value) != "v" {
-		t.Fatalf("client with LoadTLS: %+v, %v", kv, err)
+		t.Fatalf("client with etcdtls.Load: %+v, %v", kv, err)
 	}
 }

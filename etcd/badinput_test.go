@@ -13,9 +13,10 @@ import (
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
-// Bad certificates, an unknown CA and a wrong password are covered by TestLoadTLSErrors,
-// TestTLSRefusesUnknownCA and TestTLSAndAuth (auth_test.go, config_test.go); malformed
-// configurations by TestNewValidatesConfig. This file covers the calls.
+// Bad certificates, an unknown CA and a wrong password are covered by etcdtls's
+// TestLoadErrors, TestTLSRefusesUnknownCA and TestTLSAndAuth (auth_test.go); malformed
+// configurations, https:// without TLS included, by TestNewValidatesConfig. This file covers
+// the calls.
 
 // call is one public call made for the bad-input tables: the operation and key its error
 // must name, and the call itself.

@@ -1,6 +1,10 @@
 package etcd
 
-import "context"
+import (
+	"context"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+)
 
 // CASResult is the answer to a compare-and-swap: whether it won and, when it lost, the key as
 // it is now.
@@ -15,41 +19,64 @@ type CASResult struct {
 
 // PutIfAbsent creates key with value unless it exists (python-etcd's prevExist=False).
 func (c *Client) PutIfAbsent(ctx context.Context, key, value string, opts ...PutOption) (CASResult, error) {
-	k := Key(key)
-	return c.cas(ctx, "put if absent", k, CompareCreateRevision(k).Equal(0), OpPut(key, value, opts...))
+	return c.cas(ctx, putIfAbsent, key, "", 0, value, opts)
 }
 
 // SwapIfValue replaces key's value with value if it is currently old (prevValue).
 func (c *Client) SwapIfValue(ctx context.Context, key, old, value string, opts ...PutOption) (CASResult, error) {
-	k := Key(key)
-	return c.cas(ctx, "swap if value", k, CompareValue(k).Equal(old), OpPut(key, value, opts...))
+	return c.cas(ctx, swapIfValue, key, old, 0, value, opts)
 }
 
 // SwapIfModRevision replaces key's value with value if its ModRevision is rev (prevIndex).
 // Revision 0 means the key must not exist.
 func (c *Client) SwapIfModRevision(ctx context.Context, key string, rev int64, value string, opts ...PutOption) (CASResult, error) {
-	k := Key(key)
-	return c.cas(ctx, "swap if mod revision", k, CompareModRevision(k).Equal(rev), OpPut(key, value, opts...))
+	return c.cas(ctx, swapIfModRevision, key, "", rev, value, opts)
 }
 
 // DeleteIfValue deletes key if its value is value.
 func (c *Client) DeleteIfValue(ctx context.Context, key, value string) (CASResult, error) {
-	k := Key(key)
-	return c.cas(ctx, "delete if value", k, CompareValue(k).Equal(value), OpDelete(k))
+	return c.cas(ctx, deleteIfValue, key, value, 0, "", nil)
 }
 
 // DeleteIfModRevision deletes key if its ModRevision is rev.
 func (c *Client) DeleteIfModRevision(ctx context.Context, key string, rev int64) (CASResult, error) {
-	k := Key(key)
-	return c.cas(ctx, "delete if mod revision", k, CompareModRevision(k).Equal(rev), OpDelete(k))
+	return c.cas(ctx, deleteIfModRevision, key, "", rev, "", nil)
 }
 
-// cas applies then when cond holds, else reads key, in one transaction. It reads the raw
-// response: only a lost CAS converts a key-value.
-func (c *Client) cas(ctx context.Context, op string, key KeyRange, cond Cmp, then Op) (CASResult, error) {
-	resp, err := c.txn(ctx, op, Txn{If: []Cmp{cond}, Then: []Op{then}, Else: []Op{OpGet(key)}})
+// casKind is what a compare-and-swap compares and writes.
+type casKind uint8
+
+const (
+	putIfAbsent casKind = iota
+	swapIfValue
+	swapIfModRevision
+	deleteIfValue
+	deleteIfModRevision
+)
+
+// casOps names each kind in errors.
+var casOps = [...]string{"put if absent", "swap if value", "swap if mod revision", "delete if value", "delete if mod revision"}
+
+// cas applies a compare-and-swap of kind to key (comparing with old or rev, writing value),
+// else reads key, in one transaction. It reads the raw response: only a lost CAS converts a
+// key-value.
+//
+// The calls above are small enough to be inlined, and cas sends the request itself, from a
+// frame that holds no Txn, Op or Cmp values (casRequest builds them): with many calls in
+// flight, scanning their stacks is the largest cost a deeper call adds to the garbage
+// collector (bench/profile.md).
+func (c *Client) cas(ctx context.Context, kind casKind, key, old string, rev int64, value string, opts []PutOption) (CASResult, error) {
+	op := casOps[kind]
+	if c.isClosed() {
+		return CASResult{}, &Error{Op: op, Key: key, Err: ErrClosed}
+	}
+	req, err := c.casRequest(kind, key, old, rev, value, opts)
 	if err != nil {
-		return CASResult{}, err
+		return CASResult{}, &Error{Op: op, Key: key, Err: err}
+	}
+	resp := new(etcdserverpb.TxnResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
+		return CASResult{}, opError(op, key, err)
 	}
 	out := CASResult{Succeeded: resp.GetSucceeded(), Header: header(resp.GetHeader())}
 	if !out.Succeeded && len(resp.GetResponses()) == 1 {
@@ -59,4 +86,23 @@ func (c *Client) cas(ctx context.Context, op string, key KeyRange, cond Cmp, the
 		}
 	}
 	return out, nil
+}
+
+// casRequest builds the transaction of a compare-and-swap.
+func (c *Client) casRequest(kind casKind, key, old string, rev int64, value string, opts []PutOption) (*etcdserverpb.TxnRequest, error) {
+	k := Key(key)
+	var cond Cmp
+	switch kind {
+	case putIfAbsent:
+		cond = CompareCreateRevision(k).Equal(0)
+	case swapIfValue, deleteIfValue:
+		cond = CompareValue(k).Equal(old)
+	default:
+		cond = CompareModRevision(k).Equal(rev)
+	}
+	then := OpDelete(k)
+	if kind <= swapIfModRevision {
+		then = OpPut(key, value, opts...)
+	}
+	return c.txnRequest(Txn{If: []Cmp{cond}, Then: []Op{then}, Else: []Op{OpGet(k)}})
 }

@@ -2,16 +2,14 @@ package etcd
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"google.golang.org/grpc"
 	grpcbackoff "google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
@@ -25,12 +23,12 @@ type Client struct {
 	endpoints []string // host:port, in Config order
 	conn      *grpc.ClientConn
 	ns        namespace
-	log       *slog.Logger
+	log       Logger
 	auth      *authenticator // nil without a username
 	dialOpt   []grpc.DialOption
 
 	partsMu sync.Mutex
-	parts   map[string]any // the optional parts' shared state, started on first use
+	parts   map[string]unsafe.Pointer // the optional parts' shared state, started on first use (see part)
 
 	resolver   *manual.Resolver // the endpoints the balancer uses (endpoints.go)
 	addrMu     sync.Mutex       // guards the three maps below and resolver updates
@@ -58,7 +56,7 @@ var schemes atomic.Uint64
 // New validates cfg and returns a client. It does not connect: the first call does, within
 // its context, so New never blocks and a cluster that is down yet fails calls, not New.
 func New(cfg Config) (*Client, error) {
-	eps, secure, err := cfg.validate()
+	eps, err := cfg.validate()
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +66,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:       cfg,
 		ns:        namespace(cfg.Namespace),
-		log:       cfg.Logger,
+		log:       cfg.logger(),
 		verified:  make(chan struct{}),
 		foreignEP: make(map[string]bool),
 		heldEP:    make(map[string]bool),
@@ -76,11 +74,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.life, c.end = context.WithCancel(context.Background())
 	c.closing = c.life.Done()
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
 
-	c.dialOpt = c.dialOptions(secure)
+	c.dialOpt = c.dialOptions()
 	r := manual.NewBuilderWithScheme(fmt.Sprintf("etcdkit-%d", schemes.Add(1)))
 	names := make([]string, len(eps))
 	for i, ep := range eps {
@@ -108,14 +103,10 @@ const serviceConfig = `{"loadBalancingConfig": [{"round_robin": {}}]}`
 
 // dialOptions are the gRPC options shared by the balanced connection and the one-endpoint
 // connections of Status.
-func (c *Client) dialOptions(secure bool) []grpc.DialOption {
+func (c *Client) dialOptions() []grpc.DialOption {
 	creds := insecure.NewCredentials()
-	if secure {
-		tc := c.cfg.TLS
-		if tc == nil {
-			tc = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		creds = credentials.NewTLS(tc)
+	if c.cfg.TLS != nil {
+		creds = c.cfg.TLS.TransportCredentials()
 	}
 	dialTimeout := orDefault(c.cfg.DialTimeout, defaultDialTimeout)
 	// Every call's options, set once on the connection so that KV calls pass none of their own
@@ -194,14 +185,18 @@ func (c *Client) isClosed() bool {
 }
 
 // part returns the client's shared state for an optional part of the package (the watch
-// hub, the lease keeper), made by start on first use.
-func (c *Client) part(name string, start func() any) any {
+// hub, the lease keeper), made by start on first use. Parts are kept as unsafe.Pointer, not
+// any, and part is not generic: a value converted to an interface, or a type in a generic
+// function's dictionary, makes the linker keep every exported method of the types it
+// reaches (grpc-go links text/template, whose MethodByName turns off the pruning of unused
+// methods), and the parts reach *Client, so every program would carry all of its methods.
+func (c *Client) part(name string, start func() unsafe.Pointer) unsafe.Pointer {
 	c.partsMu.Lock()
 	defer c.partsMu.Unlock()
 	p, ok := c.parts[name]
 	if !ok {
 		if c.parts == nil {
-			c.parts = make(map[string]any)
+			c.parts = make(map[string]unsafe.Pointer)
 		}
 		p = start()
 		c.parts[name] = p

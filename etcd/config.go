@@ -1,19 +1,17 @@
 package etcd
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/url"
-	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 )
 
 // Config configures a Client. Only Endpoints is required; every other zero value is usable and
@@ -24,9 +22,10 @@ type Config struct {
 	// Calls are balanced over every endpoint that is up; a dead one is skipped.
 	Endpoints []string
 
-	// TLS configures TLS for every endpoint. Nil means plaintext, unless the endpoints are
-	// https://, in which case TLS with the system's roots is used. See LoadTLS.
-	TLS *tls.Config
+	// TLS turns on TLS for every endpoint: etcdtls.New(tlsConfig), from package
+	// etcd/etcdtls (package etcd links no TLS code of its own). Nil means plaintext, and
+	// then https:// endpoints are an error.
+	TLS TLS
 
 	// Username and Password authenticate with etcd's auth. An empty Username means no
 	// authentication; a Password without a Username is an error. The token etcd returns rides
@@ -67,9 +66,50 @@ type Config struct {
 	// the caller's responsibility.
 	DialOptions []grpc.DialOption
 
-	// Logger receives the client's rare diagnostics (token refreshes, stream restarts). Nil
-	// means silent.
-	Logger *slog.Logger
+	// Logger receives the client's rare diagnostics (token refreshes, stream restarts): a
+	// *slog.Logger, or anything with its Debug, Info and Warn. Nil, or a nil pointer, means
+	// silent.
+	Logger Logger
+}
+
+// TLS gives a client's connections their transport security. Package etcd/etcdtls makes
+// one from a *tls.Config; each endpoint is verified against its own host name unless that
+// config sets ServerName.
+type TLS interface {
+	// TransportCredentials returns the gRPC credentials of every connection to the cluster.
+	TransportCredentials() credentials.TransportCredentials
+}
+
+// Logger is what a client logs to; *slog.Logger is one. args are alternating keys and
+// values, as log/slog takes them. An interface rather than *slog.Logger itself, so that
+// programs that log nothing do not link log/slog (its default handler comes with the
+// package, about 110 KB).
+type Logger interface {
+	// Debug logs what only a debugging reader wants: retries, stream restarts, token refreshes.
+	Debug(msg string, args ...any)
+	// Info logs an endpoint coming back into use.
+	Info(msg string, args ...any)
+	// Warn logs an endpoint left out: of another cluster, or its member stopped answering.
+	Warn(msg string, args ...any)
+}
+
+// silent is the Logger of a client configured without one.
+type silent struct{}
+
+func (silent) Debug(string, ...any) {}
+func (silent) Info(string, ...any)  {}
+func (silent) Warn(string, ...any)  {}
+
+// logger returns c.Logger, or silent when there is none: nil, or a nil pointer (a nil
+// *slog.Logger would fail on its first use).
+func (c *Config) logger() Logger {
+	if c.Logger == nil {
+		return silent{}
+	}
+	if v := reflect.ValueOf(c.Logger); v.Kind() == reflect.Pointer && v.IsNil() {
+		return silent{}
+	}
+	return c.Logger
 }
 
 // Defaults for zero Config fields.
@@ -91,57 +131,56 @@ type endpoint struct {
 	scheme bool   // written with a scheme
 }
 
-// validate checks c and returns the parsed endpoints and whether TLS is on.
-func (c *Config) validate() ([]endpoint, bool, error) {
+// validate checks c and returns the parsed endpoints.
+func (c *Config) validate() ([]endpoint, error) {
 	if len(c.Endpoints) == 0 {
-		return nil, false, fmt.Errorf("%w: no endpoints", ErrConfig)
+		return nil, fmt.Errorf("%w: no endpoints", ErrConfig)
 	}
 	eps := make([]endpoint, 0, len(c.Endpoints))
 	seen := make(map[string]bool, len(c.Endpoints))
 	for _, raw := range c.Endpoints {
 		ep, err := parseEndpoint(raw)
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: endpoint %q: %v", ErrConfig, redact(raw), err)
+			return nil, fmt.Errorf("%w: endpoint %q: %v", ErrConfig, redact(raw), err)
 		}
 		if seen[ep.addr] {
-			return nil, false, fmt.Errorf("%w: endpoint %q is listed twice", ErrConfig, redact(raw))
+			return nil, fmt.Errorf("%w: endpoint %q is listed twice", ErrConfig, redact(raw))
 		}
 		seen[ep.addr] = true
 		eps = append(eps, ep)
 	}
-	secure := c.TLS != nil
 	for _, ep := range eps {
 		if ep.scheme && ep.secure != eps[0].secure {
-			return nil, false, fmt.Errorf("%w: endpoints mix http:// and https://", ErrConfig)
+			return nil, fmt.Errorf("%w: endpoints mix http:// and https://", ErrConfig)
 		}
-		if ep.secure {
-			secure = true
+		if ep.secure && c.TLS == nil {
+			return nil, fmt.Errorf("%w: endpoint https://%s needs Config.TLS: set it to etcdtls.New(nil) (package etcd/etcdtls) for the system's roots, or to etcdtls.New(tlsConfig)", ErrConfig, ep.addr)
 		}
 		if ep.scheme && !ep.secure && c.TLS != nil {
-			return nil, false, fmt.Errorf("%w: endpoint http://%s is plaintext but TLS is configured", ErrConfig, ep.addr)
+			return nil, fmt.Errorf("%w: endpoint http://%s is plaintext but TLS is configured", ErrConfig, ep.addr)
 		}
 	}
 	if c.Password != "" && c.Username == "" {
-		return nil, false, fmt.Errorf("%w: a password without a username", ErrConfig)
+		return nil, fmt.Errorf("%w: a password without a username", ErrConfig)
 	}
 	if strings.ContainsRune(c.Username, ':') {
-		return nil, false, fmt.Errorf("%w: username %q contains ':'", ErrConfig, c.Username)
+		return nil, fmt.Errorf("%w: username %q contains ':'", ErrConfig, c.Username)
 	}
 	for name, d := range map[string]time.Duration{
 		"DialTimeout": c.DialTimeout, "KeepAliveTime": c.KeepAliveTime, "KeepAliveTimeout": c.KeepAliveTimeout,
 		"ReadHedgeDelay": c.ReadHedgeDelay,
 	} {
 		if d < 0 {
-			return nil, false, fmt.Errorf("%w: negative %s %v", ErrConfig, name, d)
+			return nil, fmt.Errorf("%w: negative %s %v", ErrConfig, name, d)
 		}
 	}
 	if c.KeepAliveTime != 0 && c.KeepAliveTime < minKeepAliveTime {
-		return nil, false, fmt.Errorf("%w: KeepAliveTime %v is below etcd's minimum of %v", ErrConfig, c.KeepAliveTime, minKeepAliveTime)
+		return nil, fmt.Errorf("%w: KeepAliveTime %v is below etcd's minimum of %v", ErrConfig, c.KeepAliveTime, minKeepAliveTime)
 	}
 	if c.MaxResponseBytes < 0 {
-		return nil, false, fmt.Errorf("%w: negative MaxResponseBytes %d", ErrConfig, c.MaxResponseBytes)
+		return nil, fmt.Errorf("%w: negative MaxResponseBytes %d", ErrConfig, c.MaxResponseBytes)
 	}
-	return eps, secure, nil
+	return eps, nil
 }
 
 // parseEndpoint accepts "host:port", "http://host:port" and "https://host:port".
@@ -186,32 +225,4 @@ func redact(raw string) string {
 		return u.Redacted()
 	}
 	return raw
-}
-
-// LoadTLS builds a TLS config from PEM files: caFile verifies the servers (empty means the
-// system's roots); certFile and keyFile, both or neither, are the client's certificate.
-func LoadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: CA file: %v", ErrConfig, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: CA file %s holds no PEM certificate", ErrConfig, caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if (certFile == "") != (keyFile == "") {
-		return nil, fmt.Errorf("%w: a client certificate needs both a cert file and a key file", ErrConfig)
-	}
-	if certFile != "" {
-		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w: client certificate: %v", ErrConfig, err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
 }

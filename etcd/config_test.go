@@ -2,11 +2,12 @@ package etcd
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -18,7 +19,10 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{"host:port", Config{Endpoints: []string{"127.0.0.1:2379"}}, ""},
 		{"http and name", Config{Endpoints: []string{"http://localhost:2379", "http://127.0.0.1:22379"}}, ""},
-		{"https", Config{Endpoints: []string{"https://127.0.0.1:2379"}}, ""},
+		{"https", Config{Endpoints: []string{"https://127.0.0.1:2379"}, TLS: etcdtls.New(nil)}, ""},
+		{"host:port with TLS", Config{Endpoints: []string{"127.0.0.1:2379"}, TLS: etcdtls.New(nil)}, ""},
+		{"https without TLS", Config{Endpoints: []string{"https://127.0.0.1:2379"}}, "needs Config.TLS: set it to etcdtls.New(nil)"},
+		{"http with TLS", Config{Endpoints: []string{"http://127.0.0.1:2379"}, TLS: etcdtls.New(nil)}, "plaintext but TLS is configured"},
 		{"ipv6", Config{Endpoints: []string{"[::1]:2379"}}, ""},
 		{"no endpoints", Config{}, "no endpoints"},
 		{"missing port", Config{Endpoints: []string{"127.0.0.1"}}, "want host:port"},
@@ -57,28 +61,27 @@ func TestNewValidatesConfig(t *testing.T) {
 	}
 }
 
-func TestLoadTLSErrors(t *testing.T) {
+func TestNilLoggerIsSilent(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	junk := filepath.Join(dir, "junk.pem")
-	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
+	for name, l := range map[string]Logger{"nil": nil, "nil *slog.Logger": (*slog.Logger)(nil)} {
+		c, err := New(Config{Endpoints: []string{"127.0.0.1:1"}, Logger: l})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.log.(silent); !ok {
+			t.Errorf("%s: the client logs to %T, want silent", name, c.log)
+		}
+		c.log.Warn("etcd: nothing", "k", 1) // must not panic
+		c.Close()
+	}
+	l := slog.New(slog.DiscardHandler)
+	c, err := New(Config{Endpoints: []string{"127.0.0.1:1"}, Logger: l})
+	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name, ca, cert, key, want string
-	}{
-		{"missing CA", filepath.Join(dir, "nope.pem"), "", "", "CA file"},
-		{"CA without PEM", junk, "", "", "holds no PEM certificate"},
-		{"cert without key", "", junk, "", "both a cert file and a key file"},
-		{"bad key pair", "", junk, junk, "client certificate"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadTLS(tt.ca, tt.cert, tt.key)
-			if err == nil || !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("LoadTLS error = %v, want ErrConfig containing %q", err, tt.want)
-			}
-		})
+	defer c.Close()
+	if c.log != Logger(l) {
+		t.Errorf("the client logs to %v, want the configured logger", c.log)
 	}
 }
 

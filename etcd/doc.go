@@ -28,6 +28,17 @@
 // Config.ReadHedgeDelay is also sent to the next endpoint. Watch and keep-alive streams probe
 // a silent member and leave it within about 2.5 s when it stops answering.
 //
+// # TLS
+//
+// Package etcd links no TLS code of its own, so that programs that talk plaintext do not
+// carry it. For https:// endpoints, set Config.TLS with the sub-package etcdtls (New refuses
+// https:// endpoints without it):
+//
+//	tc, err := etcdtls.Load("ca.pem", "client.pem", "client-key.pem") // or your own *tls.Config
+//	c, err := etcd.New(etcd.Config{Endpoints: eps, TLS: etcdtls.New(tc)})
+//
+// Each endpoint is verified against its own host name unless the tls.Config sets ServerName.
+//
 // # Names
 //
 // One option name per idea across calls (PrevKV for put, delete and watch). A method named

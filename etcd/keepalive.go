@@ -5,10 +5,10 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
-
-	"google.golang.org/grpc"
+	"unsafe"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -83,19 +83,19 @@ func (c *Client) keepAlive(setup, life context.Context, id LeaseID) (*KeepAlive,
 
 // leaseKeeper returns the client's keeper, started on first use.
 func (c *Client) leaseKeeper() *keeper {
-	return c.part("lease keeper", func() any {
+	return (*keeper)(c.part("lease keeper", func() unsafe.Pointer {
 		kp := &keeper{
 			c:       c,
 			adds:    make(chan *KeepAlive),
 			removes: make(chan *KeepAlive),
 			leases:  make(map[LeaseID]*kept),
 		}
-		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse], error) {
+		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (biStream[*etcdserverpb.LeaseKeepAliveRequest, *etcdserverpb.LeaseKeepAliveResponse], error) {
 			return etcdserverpb.NewLeaseClient(c.conn).LeaseKeepAlive(ctx)
 		})
 		c.goLoop(kp.run)
-		return kp
-	}).(*keeper)
+		return unsafe.Pointer(kp)
+	}))
 }
 
 // keeper owns the client's lease keep-alive stream and the state of every kept lease; only its
@@ -108,7 +108,7 @@ func (c *Client) leaseKeeper() *keeper {
 // loop takes it, so a cancel can never arrive before the lease it cancels.
 type keeper struct {
 	c       *Client
-	pipe    *pipe[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse]
+	pipe    *pipe[*etcdserverpb.LeaseKeepAliveRequest, *etcdserverpb.LeaseKeepAliveResponse]
 	adds    chan *KeepAlive
 	removes chan *KeepAlive // holders whose context ended
 	leases  map[LeaseID]*kept
@@ -123,7 +123,7 @@ type kept struct {
 	nextSend time.Time
 	sentAt   time.Time // the oldest unanswered request; zero when none
 	deadline time.Time
-	holders  map[*KeepAlive]bool
+	holders  []*KeepAlive // usually one: a slice walks faster than a map on every renewal
 }
 
 func (kp *keeper) run() {
@@ -208,7 +208,7 @@ func (kp *keeper) renew(id LeaseID, l *kept, now time.Time) bool {
 }
 
 // probe is the pipe's liveness probe: an early renewal of the lease closest to its deadline.
-func (kp *keeper) probe() *etcdserverpb.LeaseKeepAliveRequest {
+func (kp *keeper) probe() (*etcdserverpb.LeaseKeepAliveRequest, bool) {
 	var (
 		first LeaseID
 		l     *kept
@@ -219,12 +219,12 @@ func (kp *keeper) probe() *etcdserverpb.LeaseKeepAliveRequest {
 		}
 	}
 	if l == nil {
-		return nil
+		return nil, false
 	}
 	if l.sentAt.IsZero() {
 		l.sentAt = time.Now()
 	}
-	return &etcdserverpb.LeaseKeepAliveRequest{ID: int64(first)}
+	return &etcdserverpb.LeaseKeepAliveRequest{ID: int64(first)}, true
 }
 
 // add takes a new holder of a lease, and watches its context from now on.
@@ -236,11 +236,11 @@ func (kp *keeper) add(k *KeepAlive) {
 	l := kp.leases[k.id]
 	if l == nil {
 		now := time.Now()
-		l = &kept{ttl: k.TTL(), deadline: now.Add(k.TTL()), holders: make(map[*KeepAlive]bool)}
+		l = &kept{ttl: k.TTL(), deadline: now.Add(k.TTL())}
 		l.nextSend = now.Add(l.ttl / 3)
 		kp.leases[k.id] = l
 	}
-	l.holders[k] = true
+	l.holders = append(l.holders, k)
 	k.stop = context.AfterFunc(k.life, func() {
 		select {
 		case kp.removes <- k:
@@ -266,10 +266,14 @@ func (kp *keeper) wake(at time.Time) {
 // remove ends a holder whose context ended, and forgets its lease when it was the last one.
 func (kp *keeper) remove(k *KeepAlive) {
 	l := kp.leases[k.id]
-	if l == nil || !l.holders[k] {
+	i := -1
+	if l != nil {
+		i = slices.Index(l.holders, k)
+	}
+	if i < 0 {
 		return // already ended with its lease
 	}
-	delete(l.holders, k)
+	l.holders = slices.Delete(l.holders, i, i+1)
 	k.finish(&Error{Op: "lease keep-alive", Key: k.id.String(), Err: context.Cause(k.life)})
 	if len(l.holders) == 0 {
 		delete(kp.leases, k.id)
@@ -279,7 +283,7 @@ func (kp *keeper) remove(k *KeepAlive) {
 
 // lose ends every holder of lease id with err.
 func (kp *keeper) lose(id LeaseID, err error) {
-	for k := range kp.leases[id].holders {
+	for _, k := range kp.leases[id].holders {
 		k.finish(&Error{Op: "lease keep-alive", Key: id.String(), Err: err})
 	}
 	delete(kp.leases, id)
@@ -302,7 +306,7 @@ func (kp *keeper) renewed(resp *etcdserverpb.LeaseKeepAliveResponse) {
 		l.deadline = l.sentAt.Add(l.ttl)
 		l.sentAt = time.Time{}
 	}
-	for k := range l.holders {
+	for _, k := range l.holders {
 		k.ttl.Store(int64(l.ttl))
 	}
 }

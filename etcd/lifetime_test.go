@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 )
 
 // These tests cover the client's lifetime: TLS with several endpoints, Close and a caller's
@@ -42,11 +43,11 @@ func TestTLSEndpointsVerifyTheirOwnNames(t *testing.T) {
 				_, port, _ := strings.Cut(ep, ":")
 				eps = append(eps, "https://"+tc.spell(i)+":"+port)
 			}
-			tlsCfg, err := LoadTLS(cl.TLS.CAFile, "", "")
+			tlsCfg, err := etcdtls.Load(cl.TLS.CAFile, "", "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := newClient(t, cl, Config{Endpoints: eps, TLS: tlsCfg})
+			c := newClient(t, cl, Config{Endpoints: eps, TLS: etcdtls.New(tlsCfg)})
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
 			mustPut(t, c, "tls/k", "v")

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 )
 
 // exampleEndpointsEnv passes the examples' server to example_test.go (package etcd_test).
@@ -46,7 +47,7 @@ func newClient(t testing.TB, cl *etcdtest.Cluster, cfg Config) *Client {
 		cfg.Endpoints = cl.Endpoints()
 	}
 	if cfg.TLS == nil && cl.TLS != nil {
-		cfg.TLS = cl.ClientTLS()
+		cfg.TLS = etcdtls.New(cl.ClientTLS())
 	}
 	c, err := New(cfg)
 	if err != nil {

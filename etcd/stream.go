@@ -6,8 +6,6 @@ import (
 	"io"
 	"sync"
 	"time"
-
-	"google.golang.org/grpc"
 )
 
 // A pipe owns the one bidi stream of a loop (the watch hub, the lease keeper): it opens the
@@ -24,23 +22,35 @@ import (
 // silent for probeAfter and a probe then gets no answer within probeTimeout, so a frozen
 // member is left within probeAfter+probeTimeout, far sooner than gRPC's keepalive (etcd
 // refuses pings more often than every 5 s).
+//
+// A pipe holds what it uses of its client as values, not a *Client: the generic dictionary
+// of its methods marks the pipe's type as used in an interface, and through a *Client field
+// that would link every exported method of the client (see part in client.go).
 type pipe[Req, Resp any] struct {
-	c    *Client
-	name string // for logs: "watch", "lease keep-alive"
-	open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error)
-	// events carries the opening goroutine's news and the stream's responses to the loop.
+	life   context.Context     // the client's lifetime
+	goLoop func(func()) bool   // the client's goLoop
+	frozen func(member uint64) // the client's frozen
+	log    Logger
+	name   string // for logs: "watch", "lease keep-alive"
+	open   func(context.Context) (biStream[Req, Resp], error)
+	// events carries the opening goroutine's news and the stream's responses to the loop. It
+	// is buffered (pipeBacklog), so that a burst of responses reaches the loop in one wake-up
+	// rather than one goroutine switch each; the generation tags keep stale ones apart.
 	events chan pipeEvent[Req, Resp]
 
-	stream  grpc.BidiStreamingClient[Req, Resp] // nil until opened, and after fail or shut
-	out     *outbox[Req]                        // the requests the stream's sender has yet to send
-	cancel  context.CancelFunc                  // ends the stream being opened or open; nil when none
-	gen     int                                 // the current stream's generation
-	retryAt time.Time                           // no new stream before then
+	stream  biStream[Req, Resp] // nil until opened, and after fail or shut
+	out     *outbox[Req]        // the requests the stream's sender has yet to send
+	cancel  context.CancelFunc  // ends the stream being opened or open; nil when none
+	gen     int                 // the current stream's generation
+	retryAt time.Time           // no new stream before then
 	bo      *backoff
 	heard   time.Time // the last sign of life on the current stream
 	probed  time.Time // when the unanswered probe went out; zero when none is out
 	member  uint64    // the member the current stream last heard from
 }
+
+// pipeBacklog is how many events a stream's goroutines may hand the loop ahead of it.
+const pipeBacklog = 128
 
 // Liveness timing: see pipe.
 const (
@@ -51,15 +61,24 @@ const (
 // errSilent is the cause given when a member stops answering on a stream.
 var errSilent = errors.New("etcd: the member stopped answering on the stream")
 
+// biStream is what a pipe uses of a gRPC bidi stream. Req and Resp are the messages'
+// pointer types: a generic type instantiated with pointers shares one copy of its code
+// between every pipe (the watch hub's and the lease keeper's), where message structs would
+// each get their own, under symbol names that spell out the whole struct.
+type biStream[Req, Resp any] interface {
+	Send(Req) error
+	Recv() (Resp, error)
+}
+
 // outbox holds the requests the loop gave a stream, for its sending goroutine.
 type outbox[Req any] struct {
 	mu   sync.Mutex
-	reqs []*Req
+	reqs []Req
 	kick chan struct{} // holds a token while reqs is not empty
 }
 
 // put queues req and wakes the sender.
-func (o *outbox[Req]) put(req *Req) {
+func (o *outbox[Req]) put(req Req) {
 	o.mu.Lock()
 	o.reqs = append(o.reqs, req)
 	o.mu.Unlock()
@@ -70,7 +89,7 @@ func (o *outbox[Req]) put(req *Req) {
 }
 
 // take returns the queued requests, emptying the outbox.
-func (o *outbox[Req]) take() []*Req {
+func (o *outbox[Req]) take() []Req {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	reqs := o.reqs
@@ -81,13 +100,16 @@ func (o *outbox[Req]) take() []*Req {
 // pipeEvent is what the stream's goroutine saw: the stream opened, a response, or its end.
 type pipeEvent[Req, Resp any] struct {
 	gen    int
-	opened grpc.BidiStreamingClient[Req, Resp]
-	resp   *Resp
+	opened biStream[Req, Resp]
+	resp   Resp
 	err    error
 }
 
-func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (grpc.BidiStreamingClient[Req, Resp], error)) *pipe[Req, Resp] {
-	return &pipe[Req, Resp]{c: c, name: name, open: open, events: make(chan pipeEvent[Req, Resp]), bo: newBackoff()}
+func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (biStream[Req, Resp], error)) *pipe[Req, Resp] {
+	return &pipe[Req, Resp]{
+		life: c.life, goLoop: c.goLoop, frozen: c.frozen, log: c.log,
+		name: name, open: open, events: make(chan pipeEvent[Req, Resp], pipeBacklog), bo: newBackoff(),
+	}
 }
 
 // live reports whether a stream is open for sending.
@@ -101,11 +123,11 @@ func (p *pipe[Req, Resp]) ensure(now time.Time) {
 	if p.cancel != nil || now.Before(p.retryAt) {
 		return
 	}
-	ctx, cancel := context.WithCancel(p.c.life)
+	ctx, cancel := context.WithCancel(p.life)
 	p.gen++
 	gen := p.gen
 	out := &outbox[Req]{kick: make(chan struct{}, 1)}
-	if !p.c.goLoop(func() { p.run(ctx, gen, out) }) {
+	if !p.goLoop(func() { p.run(ctx, gen, out) }) {
 		cancel()
 		return
 	}
@@ -116,7 +138,7 @@ func (p *pipe[Req, Resp]) ensure(now time.Time) {
 // until it fails or ctx ends. It runs on its own goroutine.
 func (p *pipe[Req, Resp]) run(ctx context.Context, gen int, out *outbox[Req]) {
 	st, err := p.open(ctx)
-	if err == nil && !p.c.goLoop(func() { p.sendAll(ctx, gen, st, out) }) {
+	if err == nil && !p.goLoop(func() { p.sendAll(ctx, gen, st, out) }) {
 		err = errors.New("etcd: client closed")
 	}
 	if !p.deliver(ctx, pipeEvent[Req, Resp]{gen: gen, opened: st, err: err}) || err != nil {
@@ -132,7 +154,7 @@ func (p *pipe[Req, Resp]) run(ctx context.Context, gen int, out *outbox[Req]) {
 
 // sendAll sends what the loop puts in out, in order, until a send fails (reported as the
 // stream's error) or ctx ends.
-func (p *pipe[Req, Resp]) sendAll(ctx context.Context, gen int, st grpc.BidiStreamingClient[Req, Resp], out *outbox[Req]) {
+func (p *pipe[Req, Resp]) sendAll(ctx context.Context, gen int, st biStream[Req, Resp], out *outbox[Req]) {
 	for {
 		select {
 		case <-out.kick:
@@ -172,17 +194,17 @@ const (
 )
 
 // receive applies an event to the pipe and says what it meant; resp is set for a response.
-func (p *pipe[Req, Resp]) receive(ev pipeEvent[Req, Resp], now time.Time) (resp *Resp, n news) {
+func (p *pipe[Req, Resp]) receive(ev pipeEvent[Req, Resp], now time.Time) (resp Resp, n news) {
 	if ev.gen != p.gen || p.cancel == nil {
-		return nil, stale
+		return resp, stale
 	}
 	switch {
 	case ev.err != nil:
 		p.fail(ev.err, now)
-		return nil, failed
+		return resp, failed
 	case ev.opened != nil:
 		p.stream, p.heard, p.probed = ev.opened, now, time.Time{}
-		return nil, opened
+		return resp, opened
 	default:
 		p.bo.reset()
 		p.heard, p.probed = now, time.Time{}
@@ -195,7 +217,7 @@ func (p *pipe[Req, Resp]) receive(ev pipeEvent[Req, Resp], now time.Time) (resp 
 
 // send queues req for the live stream's sender and reports whether there is one; a failed
 // send comes back as the stream's error.
-func (p *pipe[Req, Resp]) send(req *Req) bool {
+func (p *pipe[Req, Resp]) send(req Req) bool {
 	if p.stream == nil {
 		return false
 	}
@@ -206,7 +228,7 @@ func (p *pipe[Req, Resp]) send(req *Req) bool {
 // fail drops the stream after err and schedules a new one after a backoff.
 func (p *pipe[Req, Resp]) fail(err error, now time.Time) {
 	if p.cancel != nil {
-		p.c.log.Debug("etcd: stream broken, reopening", "stream", p.name, "err", err)
+		p.log.Debug("etcd: stream broken, reopening", "stream", p.name, "err", err)
 	}
 	p.shut()
 	p.retryAt = now.Add(p.bo.next())
@@ -223,18 +245,18 @@ func (p *pipe[Req, Resp]) shut() {
 }
 
 // check probes a stream that has been silent for probeAfter, with the request probe returns
-// (nil: nothing to probe with), and fails a stream whose probe went unanswered for
+// (false: nothing to probe with), and fails a stream whose probe went unanswered for
 // probeTimeout. It returns false when the stream failed.
-func (p *pipe[Req, Resp]) check(now time.Time, probe func() *Req) bool {
+func (p *pipe[Req, Resp]) check(now time.Time, probe func() (Req, bool)) bool {
 	switch {
 	case p.stream == nil:
 		return true
 	case !p.probed.IsZero() && now.Sub(p.probed) >= probeTimeout:
-		p.c.frozen(p.member)
+		p.frozen(p.member)
 		p.fail(errSilent, now)
 		return false
 	case p.probed.IsZero() && now.Sub(p.heard) >= probeAfter:
-		if req := probe(); req != nil && p.send(req) {
+		if req, ok := probe(); ok && p.send(req) {
 			p.probed = now
 		}
 		return p.stream != nil

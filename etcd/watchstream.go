@@ -12,8 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"google.golang.org/grpc"
+	"unsafe"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -48,7 +47,7 @@ type watchHub struct {
 
 // watchHub returns the client's hub, started on first use.
 func (c *Client) watchHub() *watchHub {
-	return c.part("watch hub", func() any {
+	return (*watchHub)(c.part("watch hub", func() unsafe.Pointer {
 		h := &watchHub{
 			c:        c,
 			adds:     make(chan *watcher),
@@ -58,14 +57,14 @@ func (c *Client) watchHub() *watchHub {
 			versions: make(map[string]bool),
 		}
 		c.goLoop(h.run)
-		return h
-	}).(*watchHub)
+		return unsafe.Pointer(h)
+	}))
 }
 
 // hubState is the loop's state for the current stream.
 type hubState struct {
 	h       *watchHub
-	pipe    *pipe[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse]
+	pipe    *pipe[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse]
 	all     []*watcher         // every live watcher, in the order they came
 	active  map[int64]*watcher // created on the current stream, by watch ID
 	pending []*watcher         // create sent, created response awaited, in send order
@@ -81,11 +80,12 @@ var probeWatcher = &watcher{gone: true, id: -1}
 
 func (h *watchHub) run() {
 	s := &hubState{h: h, active: map[int64]*watcher{}}
-	s.pipe = newPipe(h.c, "watch", func(ctx context.Context) (grpc.BidiStreamingClient[etcdserverpb.WatchRequest, etcdserverpb.WatchResponse], error) {
+	s.pipe = newPipe(h.c, "watch", func(ctx context.Context) (biStream[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse], error) {
 		return etcdserverpb.NewWatchClient(h.c.conn).Watch(ctx)
 	})
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	timerAt := time.Now().Add(time.Hour) // when timer fires
 	for {
 		now := time.Now()
 		if len(s.all) == 0 {
@@ -98,11 +98,17 @@ func (h *watchHub) run() {
 				s.closeStream()
 			}
 		}
-		wake := time.Hour
+		// The timer is only ever moved earlier: a wake-up that comes too soon costs one pass of
+		// this loop, where resetting it for every response (each moves the probe's time) cost
+		// more than the response.
+		wakeAt := now.Add(time.Hour)
 		if len(s.all) > 0 {
-			wake = max(s.pipe.wake(now).Sub(now), 0)
+			wakeAt = s.pipe.wake(now)
 		}
-		timer.Reset(wake)
+		if wakeAt.Before(timerAt) {
+			timerAt = wakeAt
+			timer.Reset(max(wakeAt.Sub(now), 0))
+		}
 
 		select {
 		case <-h.c.closing:
@@ -136,6 +142,7 @@ func (h *watchHub) run() {
 				s.broken(ev.err)
 			}
 		case <-timer.C:
+			timerAt = time.Now().Add(time.Hour)
 		}
 	}
 }
@@ -143,20 +150,27 @@ func (h *watchHub) run() {
 // opened starts over on a new stream: every live watcher is to be created on it.
 func (s *hubState) opened() {
 	s.progSent, s.progSeen = 0, 0
-	s.unsent = slices.DeleteFunc(slices.Clone(s.all), func(w *watcher) bool { return w.paused })
+	// Loops, not generic slices functions: their dictionaries mark *watcher as used in an
+	// interface, which links every exported method of *Client (see part in client.go).
+	s.unsent = make([]*watcher, 0, len(s.all))
+	for _, w := range s.all {
+		if !w.paused {
+			s.unsent = append(s.unsent, w)
+		}
+	}
 }
 
 // probe is the liveness probe for the pipe: a create that will match no event.
-func (s *hubState) probe() *etcdserverpb.WatchRequest {
+func (s *hubState) probe() (*etcdserverpb.WatchRequest, bool) {
 	if len(s.all) == 0 {
-		return nil
+		return nil, false
 	}
 	w := s.all[0]
 	s.pending = append(s.pending, probeWatcher)
 	return &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_CreateRequest{CreateRequest: &etcdserverpb.WatchCreateRequest{
 		Key: w.key, RangeEnd: w.end,
 		Filters: []etcdserverpb.WatchCreateRequest_FilterType{etcdserverpb.WatchCreateRequest_NOPUT, etcdserverpb.WatchCreateRequest_NODELETE},
-	}}}
+	}}}, true
 }
 
 // closeStream forgets the current stream's state; the pipe's stream ends with it.
@@ -196,13 +210,25 @@ func (s *hubState) sendCreates() {
 // remove forgets a watcher its caller stopped, cancelling it on the server.
 func (s *hubState) remove(w *watcher) {
 	w.gone = true
-	s.all = slices.DeleteFunc(s.all, func(x *watcher) bool { return x == w })
-	s.unsent = slices.DeleteFunc(s.unsent, func(x *watcher) bool { return x == w })
+	s.all = without(s.all, w)
+	s.unsent = without(s.unsent, w)
 	if w.id >= 0 && s.active[w.id] == w {
 		delete(s.active, w.id)
 		s.sendCancel(w.id)
 	}
 	// A watcher still pending is cancelled when its created response comes.
+}
+
+// without returns ws without w, in place; the freed slot is cleared for the collector.
+func without(ws []*watcher, w *watcher) []*watcher {
+	for i, x := range ws {
+		if x == w {
+			copy(ws[i:], ws[i+1:])
+			ws[len(ws)-1] = nil
+			return ws[:len(ws)-1]
+		}
+	}
+	return ws
 }
 
 func (s *hubState) sendCancel(id int64) {
@@ -216,7 +242,7 @@ func (s *hubState) sendCancel(id int64) {
 // finish ends a watcher with err.
 func (s *hubState) finish(w *watcher, err error) {
 	w.push(nil, err)
-	s.all = slices.DeleteFunc(s.all, func(x *watcher) bool { return x == w })
+	s.all = without(s.all, w)
 	if w.id >= 0 {
 		delete(s.active, w.id)
 	}

@@ -15,6 +15,7 @@
 #   BENCH_NOTE=text   a warning printed at the top of the report (e.g. a busy machine)
 #   BENCH_ONLY=put,lock  run only these workloads (put get txn watch lock keepalive list
 #                     list-single watchers connect)
+#   BENCH_PROFILE=dir write each runner's CPU profile there (<client>-<workload>-<conc>.prof)
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +43,4 @@ mkdir -p "$out"
 
 exec "$bin/benchdrive" -bin "$bin" -out "$out" -footprint bench/footprint \
   -reps "${BENCH_REPS:-3}" -quick="$quick" -cold="$([[ $quick == true ]] && echo false || echo true)" \
-  -pin="$pin" -note "${BENCH_NOTE:-}" -command "$command" -only "${BENCH_ONLY:-}"
+  -pin="$pin" -note "${BENCH_NOTE:-}" -command "$command" -only "${BENCH_ONLY:-}" -profile "${BENCH_PROFILE:-}"

@@ -18,18 +18,19 @@ bin=.cache/bin
 
 log() { echo "gen.sh: $*" >&2; }
 
-# snapshot_etcd writes the non-test .go files of etcd/ that git knows (git add a new file
-# before make gen) into cmd/internal/kitsrc/etcd.txtar, so that files of work in progress
-# beside it do not leak into the snapshot.
+# snapshot_etcd writes the non-test .go files of etcd/ and of its sub-packages (etcdtls,
+# naming; not etcdtest, which starts etcd servers for tests) that git knows (git add a new
+# file before make gen) into cmd/internal/kitsrc/etcd.txtar, so that files of work in
+# progress beside it do not leak into the snapshot.
 snapshot_etcd() {
   local f out=cmd/internal/kitsrc/etcd.txtar
   {
     echo "Package etcd's non-test sources, snapshotted from etcd/ by scripts/gen.sh for etcdkit-gen vendor. Do not edit."
     local files
     # Outside a git checkout (a copy made by test-kit.sh), every file is the kit's.
-    files=$(git ls-files -- 'etcd/*.go' 2>/dev/null) || files=$(ls etcd/*.go)
+    files=$(git ls-files -- 'etcd/*.go' 2>/dev/null) || files=$(ls etcd/*.go etcd/*/*.go)
     for f in $files; do
-      [[ "$f" == *_test.go || "$f" == etcd/*/* ]] && continue
+      [[ "$f" == *_test.go || "$f" == etcd/etcdtest/* || "$f" == etcd/*/*/* ]] && continue
       printf -- '-- %s --\n' "${f#etcd/}"
       cat "$f"
     done

@@ -20,8 +20,9 @@ import (
 
 // appMain is the program the vendoring test builds in the throwaway module. Through the
 // vendored package etcd it puts and gets a key, sees the put in a watch and takes and
-// releases a session mutex; then it reads the key through etcdkit's own package etcd
-// and through clientv3 3.7.3, all linked into the one binary.
+// releases a session mutex; it makes a client for https:// endpoints with the vendored
+// sub-package etcdtls (New refuses one without it); then it reads the key through
+// etcdkit's own package etcd and through clientv3 3.7.3, all linked into the one binary.
 const appMain = `package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	vendored "example.com/app/internal/etcdkit/etcd"
+	"example.com/app/internal/etcdkit/etcd/etcdtls"
 	kit "github.com/etcdkit/etcdkit/etcd"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -81,6 +83,17 @@ func run(endpoint string) error {
 	if err := sess.Close(); err != nil {
 		return err
 	}
+	secure := vendored.Config{Endpoints: []string{"https://127.0.0.1:1"}}
+	if _, err := vendored.New(secure); err == nil {
+		return fmt.Errorf("New took https:// endpoints without TLS")
+	}
+	secure.TLS = etcdtls.New(nil)
+	tc, err := vendored.New(secure)
+	if err != nil {
+		return err
+	}
+	tc.Close()
+	fmt.Println("https with etcdtls")
 
 	k, err := kit.New(kit.Config{Endpoints: []string{endpoint}})
 	if err != nil {
@@ -160,7 +173,7 @@ func TestVendor(t *testing.T) {
 	if err != nil {
 		t.Fatalf("app: %v\n%s", err, out)
 	}
-	want := "get vendored/a=1\nwatch PUT vendored/a=1\nmutex locked and unlocked\netcdkit vendored/a=1\nclientv3 vendored/a=1\n"
+	want := "get vendored/a=1\nwatch PUT vendored/a=1\nmutex locked and unlocked\nhttps with etcdtls\netcdkit vendored/a=1\nclientv3 vendored/a=1\n"
 	if string(out) != want {
 		t.Fatalf("app printed %q, want %q", out, want)
 	}

@@ -288,16 +288,16 @@ func (a *app) residentMemory() float64 {
 	ep := a.endpoints()[0]
 	client := http.DefaultClient
 	tf := tlsFiles{a.g.cacert, a.g.cert, a.g.key, a.g.skipVerify, a.g.insecure}
-	cfg := etcd.Config{Endpoints: []string{ep}}
-	if err := secure(&cfg, tf); err != nil {
+	tc, err := tlsConfig(tf, []string{ep})
+	if err != nil {
 		fmt.Fprintf(a.stdout, "client certificate error: %v\n", errText(err))
 		return 0
 	}
-	ep = strings.TrimPrefix(strings.TrimPrefix(cfg.Endpoints[0], "https://"), "http://")
+	ep = strings.TrimPrefix(strings.TrimPrefix(ep, "https://"), "http://")
 	url := "http://" + ep + "/metrics"
-	if cfg.TLS != nil {
+	if tc != nil {
 		url = "https://" + ep + "/metrics"
-		client = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg.TLS}}
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}
 	}
 	ctx, cancel := a.commandCtx()
 	defer cancel()

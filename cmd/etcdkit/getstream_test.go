@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd/etcdtls"
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
@@ -71,7 +72,7 @@ func TestCompareGetStream(t *testing.T) {
 // chunks and is refused another.
 func TestCompareGetStreamSecured(t *testing.T) {
 	p, certs := startSecured(t, 3)
-	c, err := etcd.New(etcd.Config{Endpoints: p.cl.Endpoints(), TLS: p.cl.ClientTLS(), Username: "root", Password: rootPassword})
+	c, err := etcd.New(etcd.Config{Endpoints: p.cl.Endpoints(), TLS: etcdtls.New(p.cl.ClientTLS()), Username: "root", Password: rootPassword})
 	if err != nil {
 		t.Fatal(err)
 	}

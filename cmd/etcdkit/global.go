@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd/etcdtls"
 )
 
 // globals are etcdctl's global flags that etcdkit supports.
@@ -222,18 +224,28 @@ type tlsFiles struct {
 	insecure          bool // --insecure-transport: plaintext unless files or https:// ask for TLS
 }
 
-// secure sets cfg.TLS from f when any file is given, TLS is asked for or an endpoint is
-// https://, as etcdctl does; the endpoints then lose any http:// scheme.
-func secure(cfg *etcd.Config, f tlsFiles) error {
-	if f.cacert == "" && f.cert == "" && f.key == "" && !f.skipVerify && f.insecure && !anyHTTPS(cfg.Endpoints) {
-		return nil
+// tlsConfig builds the TLS that f asks for, as etcdctl decides it: nil (plaintext) unless a
+// file is given, TLS is asked for or an endpoint is https://.
+func tlsConfig(f tlsFiles, endpoints []string) (*tls.Config, error) {
+	if f.cacert == "" && f.cert == "" && f.key == "" && !f.skipVerify && f.insecure && !anyHTTPS(endpoints) {
+		return nil, nil
 	}
-	tc, err := etcd.LoadTLS(f.cacert, f.cert, f.key)
+	tc, err := etcdtls.Load(f.cacert, f.cert, f.key)
 	if err != nil {
-		return &exitErr{code: exitBadArgs, err: err}
+		return nil, &exitErr{code: exitBadArgs, err: err}
 	}
 	tc.InsecureSkipVerify = f.skipVerify
-	cfg.TLS = tc
+	return tc, nil
+}
+
+// secure sets cfg.TLS from f (see tlsConfig); with TLS on, the endpoints lose any http://
+// scheme.
+func secure(cfg *etcd.Config, f tlsFiles) error {
+	tc, err := tlsConfig(f, cfg.Endpoints)
+	if err != nil || tc == nil {
+		return err
+	}
+	cfg.TLS = etcdtls.New(tc)
 	for i, ep := range cfg.Endpoints {
 		cfg.Endpoints[i] = strings.TrimPrefix(ep, "http://")
 	}

@@ -35,6 +35,7 @@ type options struct {
 	quick, pin, cold  bool
 	note, command     string
 	only              string
+	profile           string // directory for the runners' CPU profiles; empty: none
 }
 
 func main() {
@@ -49,6 +50,7 @@ func main() {
 	flag.StringVar(&o.note, "note", "", "a warning shown at the top of the report")
 	flag.StringVar(&o.command, "command", "make bench", "the command shown as the way to reproduce")
 	flag.StringVar(&o.only, "only", "", "comma-separated workloads to run (default: all)")
+	flag.StringVar(&o.profile, "profile", "", "write each run's CPU profile to this directory, as <client>-<workload>-<conc>.prof (the last repetition's)")
 	render := flag.String("render", "", "render the report from this results.json instead of running")
 	flag.Parse()
 	if *render != "" {
@@ -311,6 +313,9 @@ func runOne(ctx context.Context, o options, eps, client string, cfg harness.Conf
 	}
 	if cfg.Timeout > 0 {
 		args = append(args, "-timeout", cfg.Timeout.String())
+	}
+	if o.profile != "" {
+		args = append(args, "-cpuprofile", filepath.Join(o.profile, fmt.Sprintf("%s-%s-%d.prof", client, cfg.Workload, cfg.Conc)))
 	}
 	keys := cfg.N // the events' keys: one per event, or one per watcher
 	if cfg.Workload == harness.Watchers {

@@ -133,7 +133,7 @@ func Write(w io.Writer, in Input) error {
 	}
 	b.WriteString("\n![ratios](results.svg)\n\n")
 
-	b.WriteString("## Targets\n\n| target | measured | met |\n|---|---|---|\n")
+	b.WriteString("## Targets\n\nThe profiles behind the missed ones, and what was cut to reach the rest, are in [profile.md](profile.md).\n\n| target | measured | met |\n|---|---|---|\n")
 	for _, t := range Targets(s, in.Footprint) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Name, t.Value, t.Verdict())
 	}

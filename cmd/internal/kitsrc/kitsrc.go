@@ -1,5 +1,5 @@
-// Package kitsrc carries the sources of etcdkit's package etcd (the non-test .go files
-// of etcd/) inside the generator, so that `etcdkit-gen vendor` can copy them wherever
+// Package kitsrc carries the sources of etcdkit's package etcd and its sub-packages (the
+// non-test .go files of etcd/, etcd/etcdtls and etcd/naming) inside the generator, so that `etcdkit-gen vendor` can copy them wherever
 // the generator was installed from. scripts/gen.sh writes the snapshot, etcd.txtar, and
 // scripts/check-gen.sh fails when it differs from etcd/.
 package kitsrc
@@ -18,7 +18,7 @@ var archive string
 
 // File is one source file of package etcd.
 type File struct {
-	Name string // base name: "kv.go"
+	Name string // slash path below etcd/: "kv.go", "etcdtls/etcdtls.go"
 	Data []byte
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,9 +71,10 @@ func fileNeeds(f kitsrc.File) ([]keepEntry, error) {
 	return needs, nil
 }
 
-// etcdFiles returns the files of package etcd whose needs k meets, with their imports
-// of etcdkit's stubs pointed at goBase and a stamp on top, by file name. Package etcd
-// cannot work without KV: a keep-list without all of it is an error.
+// etcdFiles returns the files of package etcd and of its sub-packages ("etcdtls/etcdtls.go")
+// whose needs k meets, with their imports of etcdkit's stubs pointed at goBase, those of
+// package etcd and its sub-packages at the copy beside goBase, and a stamp on top, by slash
+// path. Package etcd cannot work without KV: a keep-list without all of it is an error.
 func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][]byte, error) {
 	if !k.meets(keepEntry{service: "KV"}) {
 		return nil, fmt.Errorf("package etcd needs every RPC of KV: put KV in the keep-list")
@@ -102,7 +104,8 @@ func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][
 	return out, nil
 }
 
-// rewriteImports points a file's imports of etcdkit's stub packages at goBase. Any
+// rewriteImports points a file's imports of etcdkit's stub packages at goBase, and its
+// imports of package etcd and its sub-packages at the copy of etcd/ beside goBase. Any
 // other import of etcdkit's module is an error: the vendored copy could not build.
 func rewriteImports(f kitsrc.File, goBase string) ([]byte, error) {
 	fset := token.NewFileSet()
@@ -121,6 +124,11 @@ func rewriteImports(f kitsrc.File, goBase string) ([]byte, error) {
 			edits = append(edits, edit{
 				fset.Position(spec.Path.Pos()).Offset, fset.Position(spec.Path.End()).Offset,
 				strconv.Quote(goBase + "/" + strings.TrimPrefix(p, kitGen)),
+			})
+		case p == etcdOrigin || strings.HasPrefix(p, etcdOrigin+"/"):
+			edits = append(edits, edit{
+				fset.Position(spec.Path.Pos()).Offset, fset.Position(spec.Path.End()).Offset,
+				strconv.Quote(path.Dir(goBase) + "/etcd" + strings.TrimPrefix(p, etcdOrigin)),
 			})
 		case p == kitModule || strings.HasPrefix(p, kitModule+"/"):
 			return nil, fmt.Errorf("package etcd, %s imports %s, which vendoring does not copy", f.Name, p)
