@@ -249,3 +249,30 @@ func TestForeignEndpointIsDropped(t *testing.T) {
 		t.Fatalf("member list through the mixed client = %d members, %v; want %d", len(members), err, len(want))
 	}
 }
+
+// TestUnixSocketEndpoints: a client reaches members through their unix sockets, plaintext
+// and with TLS (verified as localhost), for calls and the per-endpoint status.
+func TestUnixSocketEndpoints(t *testing.T) {
+	t.Parallel()
+	for _, tls := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unix", true: "unixs"}[tls], func(t *testing.T) {
+			t.Parallel()
+			cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, UnixSocket: true, TLS: tls})
+			var eps []string
+			for _, m := range cl.Members {
+				eps = append(eps, m.UnixEndpoint())
+			}
+			c := newClient(t, cl, Config{Endpoints: eps})
+			ctx := t.Context()
+			mustPut(t, c, "sock/a", "1")
+			kv, err := c.Get(ctx, "sock/a")
+			if err != nil || string(kv.Value) != "1" {
+				t.Fatalf("Get over %s = %+v, %v", eps[0], kv, err)
+			}
+			st, err := c.Status(ctx, eps[1])
+			if err != nil || st.Header.MemberID == 0 {
+				t.Fatalf("Status(%s) = %+v, %v", eps[1], st, err)
+			}
+		})
+	}
+}

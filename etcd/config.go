@@ -17,8 +17,10 @@ import (
 // Config configures a Client. Only Endpoints is required; every other zero value is usable and
 // documented on its field.
 type Config struct {
-	// Endpoints lists the cluster's client URLs as "host:port", "http://host:port" or
-	// "https://host:port". At least one is required, and they must agree on http or https.
+	// Endpoints lists the cluster's client URLs as "host:port", "http://host:port",
+	// "https://host:port", or unix sockets as etcd names them, "unix://path" and
+	// "unixs://path" (TLS, verified as the socket's host:port file name's host, else
+	// localhost). At least one is required, and they must agree on plaintext or TLS.
 	// Calls are balanced over every endpoint that is up; a dead one is skipped.
 	Endpoints []string
 
@@ -126,10 +128,27 @@ var ErrConfig = errors.New("etcd: invalid config")
 
 // endpoint is a validated Config endpoint.
 type endpoint struct {
-	addr   string // host:port
-	secure bool   // https://
+	addr   string // host:port, or unix://path for a unix socket (gRPC dials that form)
+	secure bool   // https:// or unixs://
 	scheme bool   // written with a scheme
 }
+
+// url is the endpoint as written with its scheme, for messages.
+func (ep endpoint) url() string {
+	path, unix := strings.CutPrefix(ep.addr, unixPrefix)
+	switch {
+	case unix && ep.secure:
+		return "unixs://" + path
+	case unix:
+		return ep.addr
+	case ep.secure:
+		return "https://" + ep.addr
+	}
+	return "http://" + ep.addr
+}
+
+// unixPrefix starts the address of an endpoint that is a unix socket.
+const unixPrefix = "unix://"
 
 // validate checks c and returns the parsed endpoints.
 func (c *Config) validate() ([]endpoint, error) {
@@ -151,13 +170,13 @@ func (c *Config) validate() ([]endpoint, error) {
 	}
 	for _, ep := range eps {
 		if ep.scheme && ep.secure != eps[0].secure {
-			return nil, fmt.Errorf("%w: endpoints mix http:// and https://", ErrConfig)
+			return nil, fmt.Errorf("%w: endpoints mix http:// and https:// (or unix:// and unixs://)", ErrConfig)
 		}
 		if ep.secure && c.TLS == nil {
-			return nil, fmt.Errorf("%w: endpoint https://%s needs Config.TLS: set it to etcdtls.New(nil) (package etcd/etcdtls) for the system's roots, or to etcdtls.New(tlsConfig)", ErrConfig, ep.addr)
+			return nil, fmt.Errorf("%w: endpoint %s needs Config.TLS: set it to etcdtls.New(nil) (package etcd/etcdtls) for the system's roots, or to etcdtls.New(tlsConfig)", ErrConfig, ep.url())
 		}
 		if ep.scheme && !ep.secure && c.TLS != nil {
-			return nil, fmt.Errorf("%w: endpoint http://%s is plaintext but TLS is configured", ErrConfig, ep.addr)
+			return nil, fmt.Errorf("%w: endpoint %s is plaintext but TLS is configured", ErrConfig, ep.url())
 		}
 	}
 	if c.Password != "" && c.Username == "" {
@@ -183,7 +202,9 @@ func (c *Config) validate() ([]endpoint, error) {
 	return eps, nil
 }
 
-// parseEndpoint accepts "host:port", "http://host:port" and "https://host:port".
+// parseEndpoint accepts "host:port", "http://host:port", "https://host:port", and unix
+// sockets as etcd names them: "unix://path" and, with TLS, "unixs://path" (etcd's
+// "unix://localhost:2379" is the socket file localhost:2379 in the working directory).
 func parseEndpoint(raw string) (endpoint, error) {
 	var ep endpoint
 	hostport := raw
@@ -196,8 +217,17 @@ func parseEndpoint(raw string) (endpoint, error) {
 		case "http":
 		case "https":
 			ep.secure = true
+		case "unix", "unixs":
+			path := u.Host + u.Path
+			switch {
+			case u.RawQuery != "" || u.User != nil || u.Fragment != "":
+				return ep, errors.New("a unix socket endpoint is unix://path, without query or user")
+			case path == "":
+				return ep, errors.New("empty unix socket path")
+			}
+			return endpoint{addr: unixPrefix + path, secure: u.Scheme == "unixs", scheme: true}, nil
 		default:
-			return ep, fmt.Errorf("unsupported scheme %q (want http or https)", u.Scheme)
+			return ep, fmt.Errorf("unsupported scheme %q (want http, https, unix or unixs)", u.Scheme)
 		}
 		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 			return ep, errors.New("an endpoint is scheme://host:port, without path, query or user")

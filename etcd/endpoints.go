@@ -3,6 +3,8 @@ package etcd
 import (
 	"context"
 	"net"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/resolver"
@@ -22,13 +24,21 @@ import (
 // leaving frozen members out, and RequestProgress (ErrNotSupported).
 var memberStatus func(ctx context.Context, c *Client, endpoint string) (clusterID, memberID uint64, version string, err error)
 
-// addresses are the balancer's addresses for endpoints ("host:port"). Each one carries its
-// own host as its TLS server name, so that every endpoint is verified against its own name
-// (Config.TLS.ServerName, when set, still overrides it).
+// addresses are the balancer's addresses for endpoints ("host:port", or "unix://path",
+// which gRPC dials as a unix socket). Each one carries its own host as its TLS server name,
+// so that every endpoint is verified against its own name (Config.TLS.ServerName, when set,
+// still overrides it); a socket's is the host in a "host:port" file name, as etcd names its
+// sockets, or else localhost.
 func addresses(endpoints []string) []resolver.Address {
 	addrs := make([]resolver.Address, len(endpoints))
 	for i, ep := range endpoints {
 		host, _, _ := net.SplitHostPort(ep)
+		if path, unix := strings.CutPrefix(ep, unixPrefix); unix {
+			var err error
+			if host, _, err = net.SplitHostPort(filepath.Base(path)); err != nil || host == "" {
+				host = "localhost"
+			}
+		}
 		addrs[i] = resolver.Address{Addr: ep, ServerName: host}
 	}
 	return addrs

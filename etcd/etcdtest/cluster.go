@@ -42,6 +42,9 @@ type Options struct {
 	// Args are extra command-line flags for every member, after the harness's own, so that they
 	// override them (for example "--heartbeat-interval=100", "--max-request-bytes=1048576").
 	Args []string
+	// UnixSocket makes every member also listen for clients on a unix socket in its
+	// directory (Member.UnixEndpoint). False listens on TCP only.
+	UnixSocket bool
 	// Snapshot, when set, is a snapshot file (as Client.Snapshot or etcdctl snapshot save
 	// write it) that every member's data directory is restored from before its first start,
 	// with the release's etcdutl (scripts/etcd.sh etcdutl VERSION); etcdutl checks the
@@ -223,6 +226,9 @@ func (c *Cluster) start(dir string) error {
 			peerURL: "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2*i+1])),
 			scheme:  scheme,
 		}
+		if c.opts.UnixSocket {
+			m.socket = filepath.Join(dir, fmt.Sprintf("m%d.sock", i))
+		}
 		if c.opts.Proxy {
 			if m.proxy, err = NewProxy(m.direct); err != nil {
 				return err
@@ -250,7 +256,7 @@ func (c *Cluster) args(m *Member, initialCluster, token string) []string {
 	args := []string{
 		"--name=" + m.Name,
 		"--data-dir=" + m.DataDir,
-		"--listen-client-urls=" + m.scheme + "://" + m.direct,
+		"--listen-client-urls=" + strings.Join(m.listenURLs(), ","),
 		"--advertise-client-urls=" + m.ClientURL(),
 		"--listen-peer-urls=" + m.peerURL,
 		"--initial-advertise-peer-urls=" + m.peerURL,

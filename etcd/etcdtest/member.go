@@ -33,6 +33,7 @@ type Member struct {
 	direct  string // host:port etcd listens on for clients
 	peerURL string
 	scheme  string // http or https
+	socket  string // the unix socket it also listens on (Options.UnixSocket), or ""
 	proxy   *Proxy
 	args    []string
 
@@ -62,6 +63,24 @@ func (m *Member) DirectEndpoint() string { return m.direct }
 // ClientURL returns the client URL the member advertises (http:// or https://), the proxy's
 // when the member is proxied.
 func (m *Member) ClientURL() string { return m.scheme + "://" + m.Endpoint() }
+
+// listenURLs are the URLs the member listens on for clients.
+func (m *Member) listenURLs() []string {
+	urls := []string{m.scheme + "://" + m.direct}
+	if m.socket != "" {
+		urls = append(urls, m.UnixEndpoint())
+	}
+	return urls
+}
+
+// UnixEndpoint returns the unix socket the member also listens on for clients, as an
+// endpoint: unix://path, or unixs://path with TLS. Empty without Options.UnixSocket.
+func (m *Member) UnixEndpoint() string {
+	if m.socket == "" {
+		return ""
+	}
+	return strings.Replace(m.scheme, "http", "unix", 1) + "://" + m.socket
+}
 
 // PeerURL returns the member's peer URL.
 func (m *Member) PeerURL() string { return m.peerURL }
