@@ -213,7 +213,9 @@ func TestAlarms(t *testing.T) {
 		t.Fatalf("writes past the quota = %v, want ErrNoSpace", err)
 	}
 	alarms, h, err := c.Alarms(ctx)
-	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 || h.MemberID == 0 {
+	// etcd 3.4 answers alarm requests without a header.
+	wantHeader := versionAtLeast(cl.Version, 3, 5, 0)
+	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 || wantHeader && h.MemberID == 0 {
 		t.Fatalf("Alarms = %+v (header %+v), %v; want one NOSPACE", alarms, h, err)
 	}
 }
@@ -254,6 +256,9 @@ func TestForeignEndpointIsDropped(t *testing.T) {
 // and with TLS (verified as localhost), for calls and the per-endpoint status.
 func TestUnixSocketEndpoints(t *testing.T) {
 	t.Parallel()
+	if !versionAtLeast(etcdtest.Version(), 3, 5, 0) {
+		t.Skipf("etcd %s listens only on sockets named host:port in its working directory", etcdtest.Version())
+	}
 	for _, tls := range []bool{false, true} {
 		t.Run(map[bool]string{false: "unix", true: "unixs"}[tls], func(t *testing.T) {
 			t.Parallel()
