@@ -54,6 +54,13 @@ func (a *authenticator) invalidate(token string) {
 	a.mu.Unlock()
 }
 
+// rejected drops a token the server rejected on a stream of method, so that the stream's
+// owner authenticates again when it re-opens it, and says so in the debug log.
+func (a *authenticator) rejected(log Logger, method, token string) {
+	log.Debug("etcd: auth token rejected, authenticating again", "method", method)
+	a.invalidate(token)
+}
+
 // forget drops the current token, whatever it is, so that the next get authenticates again.
 // It is for a rejection that does not say which token was rejected (a watch's cancel reason).
 func (a *authenticator) forget() {
@@ -92,27 +99,29 @@ func (c *Client) streamInterceptor(ctx context.Context, desc *grpc.StreamDesc, c
 	s, err := streamer(octx, desc, cc, method, opts...)
 	if err != nil {
 		if c.auth != nil && tokenRejected(err) {
-			c.auth.invalidate(token)
+			c.auth.rejected(c.log, method, token)
 		}
 		return nil, err
 	}
 	if c.auth == nil {
 		return s, nil
 	}
-	return &tokenStream{ClientStream: s, auth: c.auth, token: token}, nil
+	return &tokenStream{ClientStream: s, auth: c.auth, log: c.log, method: method, token: token}, nil
 }
 
 // tokenStream drops its token from the authenticator when a receive fails with it rejected.
 type tokenStream struct {
 	grpc.ClientStream
-	auth  *authenticator
-	token string
+	auth   *authenticator
+	log    Logger
+	method string
+	token  string
 }
 
 func (s *tokenStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if tokenRejected(err) {
-		s.auth.invalidate(s.token)
+		s.auth.rejected(s.log, s.method, s.token)
 	}
 	return err
 }
