@@ -54,8 +54,8 @@ func (a *authenticator) invalidate(token string) {
 	a.mu.Unlock()
 }
 
-// rejected drops a token the server rejected on a stream of method, so that the stream's
-// owner authenticates again when it re-opens it, and says so in the debug log.
+// rejected drops a token the server rejected on a call or stream of method, so that the next
+// try or the re-opened stream authenticates again, and says so in the debug log.
 func (a *authenticator) rejected(log Logger, method, token string) {
 	log.Debug("etcd: auth token rejected, authenticating again", "method", method)
 	a.invalidate(token)

@@ -77,9 +77,6 @@ func (c *Client) RangeStream(ctx context.Context, r KeyRange, opts ...ReadOption
 // maxStreamAttempts bounds how often RangeStream opens its stream before the first chunk.
 const maxStreamAttempts = 3
 
-// methodRange is KV.Range, whose retry rules RangeStream follows.
-const methodRange = "/etcdserverpb.KV/Range"
-
 // rangeStreamDesc describes KV.RangeStream: one request, a stream of responses.
 var rangeStreamDesc = grpc.StreamDesc{StreamName: "RangeStream", ServerStreams: true}
 

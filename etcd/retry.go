@@ -19,6 +19,7 @@ const maxRetries = 8
 // Method paths the interceptor treats apart. They are etcd's wire names, the same in every
 // release, written out so that this file needs no stub beyond KV.
 const (
+	methodRange        = "/etcdserverpb.KV/Range"
 	methodStatus       = "/etcdserverpb.Maintenance/Status"
 	methodAuthenticate = "/etcdserverpb.Auth/Authenticate"
 )
@@ -27,7 +28,7 @@ const (
 // failure to reach a server; each new attempt goes to the next ready endpoint. (Status is
 // not here: it asks one named endpoint and is never retried.)
 var readOnly = map[string]bool{
-	"/etcdserverpb.KV/Range":              true,
+	methodRange:                           true,
 	"/etcdserverpb.Lease/LeaseTimeToLive": true,
 	"/etcdserverpb.Lease/LeaseLeases":     true,
 	"/etcdserverpb.Cluster/MemberList":    true,
@@ -102,7 +103,7 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 			var wait time.Duration
 			switch {
 			case c.auth != nil && tokenRejected(err):
-				c.log.Debug("etcd: auth token rejected, authenticating again", "method", method)
+				// attempt dropped the token: go again at once with a fresh one.
 			case retryable(method, err):
 				if bo == nil {
 					bo = newBackoff()
@@ -141,7 +142,7 @@ func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc 
 		err = invoker(ctx, method, req, reply, cc, opts...)
 	}
 	if token != "" && tokenRejected(err) {
-		c.auth.invalidate(token)
+		c.auth.rejected(c.log, method, token)
 	}
 	return err
 }

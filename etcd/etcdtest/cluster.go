@@ -237,9 +237,10 @@ func (c *Cluster) start(dir string) error {
 		c.Members = append(c.Members, m)
 		initial = append(initial, m.Name+"="+m.peerURL)
 	}
+	initialCluster, clusterToken := strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token)
 	for _, m := range c.Members {
-		m.args = c.args(m, strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token))
-		if err := c.restore(m, strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token)); err != nil {
+		m.args = c.args(m, initialCluster, clusterToken)
+		if err := c.restore(m, initialCluster, clusterToken); err != nil {
 			return err
 		}
 		if err := m.launch(); err != nil {
