@@ -3,8 +3,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-# The etcd release whose protos `make gen` trims (the committed default is the newest on the proxy).
-ETCD_VERSION ?= v3.7.3
+# The pins (etcd releases, the root keep-list, tool versions) live in scripts/pins.env; its
+# ETCD_VERSION is the release whose protos `make gen` trims (`make gen ETCD_VERSION=...` overrides it).
+include scripts/pins.env
 # `make demo ENDPOINTS=host:port` tours an existing cluster instead of starting one.
 ENDPOINTS ?=
 
@@ -16,18 +17,16 @@ help: ## List the targets (variables in their descriptions show their values).
 	  '{ gsub(/\$$\(ETCD_VERSION\)/, v, $$2); n[NR] = $$1; d[NR] = $$2; if (length($$1) > w) w = length($$1) } \
 	   END { for (i = 1; i <= NR; i++) printf "  %-" w "s  %s\n", n[i], d[i] }'
 
-gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION) (v3.4.23: Debian's sources), and the CLI's kit.
+gen: ## Regenerate proto/ and gen/ from etcd $(ETCD_VERSION) (v3.4.23: Debian's sources) with every service.
 	scripts/gen.sh $(ETCD_VERSION)
-	scripts/clikit.sh
 
-check-gen: ## Regenerate with buf and in-process from the committed release, check the CLI's kit; fail on any difference.
+check-gen: ## Regenerate into a temporary copy with buf and in-process; fail on any difference, writing nothing.
 	scripts/check-gen.sh
-	scripts/clikit.sh -check
 
 etcd: ## Build or reuse the pinned etcd servers under .cache/.
 	scripts/etcd.sh all
 
-vet: ## go vet every module.
+vet: ## go vet every module, staticcheck the root and cmd modules.
 	scripts/test.sh vet
 
 test: ## Everything: check-gen, vet, and go test -race for every module against real etcd.

@@ -14,10 +14,27 @@ const (
 	hasLeaderKey = "hasleader" // "true": fail when the member has no leader
 )
 
-// login asks the cluster for an auth token. It is set by authlogin.go, which a copy of the
-// kit has only when its stubs keep Auth.Authenticate; without it a Config with a username
-// is refused.
-var login func(ctx context.Context, conn grpc.ClientConnInterface, user, password string) (string, error)
+// login asks the cluster for an auth token. Auth.Authenticate is called by method path with
+// its messages encoded here (request: name = 1, password = 2; response: token = 2), so that
+// every copy of the kit can log in whatever its stubs keep.
+func login(ctx context.Context, conn grpc.ClientConnInterface, user, password string) (string, error) {
+	req := appendRawString(appendRawString(nil, 1, user), 2, password)
+	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Auth/Authenticate", req)
+	if err != nil {
+		return "", err
+	}
+	fields, err := rawFields(resp)
+	if err != nil {
+		return "", err
+	}
+	var token string
+	for _, f := range fields {
+		if f.num == 2 {
+			token = string(f.bytes)
+		}
+	}
+	return token, nil
+}
 
 // authenticator holds the auth token: fetched on first use, shared by every call and stream,
 // and fetched again when the server rejects it.

@@ -1,5 +1,4 @@
 //etcdkit:needs Auth.AuthEnable,Auth.AuthDisable,Auth.UserAdd,Auth.UserGet,Auth.UserList,Auth.UserDelete,Auth.UserChangePassword,Auth.UserGrantRole,Auth.UserRevokeRole,Auth.RoleAdd,Auth.RoleGet,Auth.RoleList,Auth.RoleDelete,Auth.RoleGrantPermission,Auth.RoleRevokePermission
-//go:build etcdkit_all
 
 package etcd
 

@@ -1,5 +1,4 @@
 //etcdkit:needs Auth
-//go:build etcdkit_all
 
 package etcd
 

@@ -1,5 +1,4 @@
 //etcdkit:needs Auth.AuthStatus
-//go:build etcdkit_all
 
 package etcd
 
@@ -7,8 +6,6 @@ import (
 	"context"
 	"fmt"
 
-	"google.golang.org/grpc"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
@@ -32,39 +29,28 @@ func (c *Client) AuthStatus(ctx context.Context) (AuthState, error) {
 	if err := c.check("auth status", ""); err != nil {
 		return AuthState{}, err
 	}
-	req, resp := []byte{}, []byte{}
-	err := c.conn.Invoke(ctx, "/etcdserverpb.Auth/AuthStatus", &req, &resp, grpc.ForceCodec(rawCodec{}))
+	resp, err := invokeRaw(ctx, c.conn, "/etcdserverpb.Auth/AuthStatus", nil)
 	if err != nil {
 		return AuthState{}, opError("auth status", "", err)
 	}
+	fields, err := rawFields(resp)
+	if err != nil {
+		return AuthState{}, &Error{Op: "auth status", Err: err}
+	}
 	var st AuthState
-	for len(resp) > 0 {
-		num, typ, n := protowire.ConsumeTag(resp)
-		if n < 0 {
-			return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse: %w", protowire.ParseError(n))}
-		}
-		resp = resp[n:]
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			b, m := protowire.ConsumeBytes(resp)
+	for _, f := range fields {
+		switch f.num {
+		case 1:
 			var h etcdserverpb.ResponseHeader
-			if m < 0 || proto.Unmarshal(b, &h) != nil {
-				return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse header")}
+			if err := proto.Unmarshal(f.bytes, &h); err != nil {
+				return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("%w: header: %w", errMalformed, err)}
 			}
-			st.Header, n = header(&h), m
-		case num == 2 && typ == protowire.VarintType:
-			var v uint64
-			v, n = protowire.ConsumeVarint(resp)
-			st.Enabled = v != 0
-		case num == 3 && typ == protowire.VarintType:
-			st.Revision, n = protowire.ConsumeVarint(resp)
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, resp)
+			st.Header = header(&h)
+		case 2:
+			st.Enabled = f.varint != 0
+		case 3:
+			st.Revision = f.varint
 		}
-		if n < 0 {
-			return AuthState{}, &Error{Op: "auth status", Err: fmt.Errorf("etcd: malformed AuthStatusResponse: %w", protowire.ParseError(n))}
-		}
-		resp = resp[n:]
 	}
 	return st, nil
 }

@@ -26,7 +26,7 @@ type headered interface {
 // awaitCluster waits, within ctx, for the first check of a client with several endpoints,
 // starting it on the first call.
 func (c *Client) awaitCluster(ctx context.Context) error {
-	if len(c.endpoints) < 2 || memberStatus == nil {
+	if len(c.endpoints) < 2 {
 		return nil
 	}
 	c.verifyOnce.Do(func() {
@@ -66,9 +66,6 @@ func (c *Client) foreign(reply any) bool {
 // (endpoints.go). It stops waiting once more than half of the endpoints agree, so that a hung
 // endpoint does not hold it up, and gives up when ctx ends.
 func (c *Client) verifyEndpoints(ctx context.Context) {
-	if memberStatus == nil {
-		return
-	}
 	c.verifyMu.Lock()
 	defer c.verifyMu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
@@ -80,7 +77,7 @@ func (c *Client) verifyEndpoints(ctx context.Context) {
 	answers := make(chan answer, len(c.endpoints))
 	for i, ep := range c.endpoints {
 		go func() {
-			id, member, _, err := memberStatus(ctx, c, ep)
+			id, member, _, err := c.memberStatus(ctx, ep)
 			if err == nil {
 				c.learnMember(member, ep)
 			}

@@ -1,5 +1,4 @@
 //etcdkit:needs Maintenance.Downgrade,Maintenance.Status
-//go:build etcdkit_all
 
 package etcd
 

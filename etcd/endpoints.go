@@ -18,11 +18,45 @@ import (
 // foreign). When every endpoint is excluded, the held ones stay in use: a slow cluster beats
 // none.
 
-// memberStatus asks one endpoint which cluster and member serve it and which etcd version
-// it runs. It is set by status.go, which a copy of the kit has only when its stubs keep
-// Maintenance.Status; without it the client skips what needs it: the first cluster check,
-// leaving frozen members out, and RequestProgress (ErrNotSupported).
-var memberStatus func(ctx context.Context, c *Client, endpoint string) (clusterID, memberID uint64, version string, err error)
+// memberStatus asks one endpoint, on a connection of its own, which cluster and member serve
+// it and which etcd version it runs. Maintenance.Status is called by method path with its
+// response decoded here (header = 1 holding cluster_id = 1 and member_id = 2; version = 2), so
+// that every copy of the kit checks its endpoints whatever its stubs keep.
+func (c *Client) memberStatus(ctx context.Context, endpoint string) (clusterID, memberID uint64, version string, err error) {
+	conn, err := c.dialEndpoint("endpoint status", endpoint)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	defer conn.Close()
+	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Maintenance/Status", nil)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	fields, err := rawFields(resp)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	for _, f := range fields {
+		switch f.num {
+		case 1:
+			hdr, err := rawFields(f.bytes)
+			if err != nil {
+				return 0, 0, "", err
+			}
+			for _, h := range hdr {
+				switch h.num {
+				case 1:
+					clusterID = h.varint
+				case 2:
+					memberID = h.varint
+				}
+			}
+		case 2:
+			version = string(f.bytes)
+		}
+	}
+	return clusterID, memberID, version, nil
+}
 
 // addresses are the balancer's addresses for endpoints ("host:port", or "unix://path",
 // which gRPC dials as a unix socket). Each one carries its own host as its TLS server name,
@@ -125,7 +159,7 @@ func (c *Client) thaw(ep string) {
 			}
 		}
 		ctx, cancel := context.WithTimeout(c.life, thawInterval)
-		cluster, member, _, err := memberStatus(ctx, c, ep)
+		cluster, member, _, err := c.memberStatus(ctx, ep)
 		cancel()
 		if err != nil {
 			continue

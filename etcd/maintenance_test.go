@@ -1,5 +1,4 @@
 //etcdkit:needs Maintenance.Defragment,Maintenance.HashKV,Maintenance.MoveLeader,Maintenance.Alarm,Maintenance.Status,Cluster.MemberList
-//go:build etcdkit_all
 
 package etcd
 

@@ -1,5 +1,4 @@
 //etcdkit:needs Cluster.MemberAdd,Cluster.MemberRemove,Cluster.MemberUpdate,Cluster.MemberPromote,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm
-//go:build etcdkit_all
 
 package etcd
 

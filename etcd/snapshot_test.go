@@ -1,5 +1,4 @@
 //etcdkit:needs Maintenance.Snapshot
-//go:build etcdkit_all
 
 package etcd
 

@@ -81,12 +81,3 @@ func (c *Client) Status(ctx context.Context, endpoint string) (Status, error) {
 	}
 	return st, nil
 }
-
-// The client asks endpoints for their status through memberStatus (endpoints.go); copies
-// of the kit without Maintenance.Status do without it.
-func init() {
-	memberStatus = func(ctx context.Context, c *Client, endpoint string) (uint64, uint64, string, error) {
-		st, err := c.Status(ctx, endpoint)
-		return st.Header.ClusterID, st.Header.MemberID, st.Version, err
-	}
-}

@@ -256,6 +256,7 @@ func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
 	for i, cmp := range t.If {
 		w, err := c.compare(cmp)
 		if err != nil {
+			//lint:ignore ST1005 If names the Txn field
 			return nil, fmt.Errorf("If[%d]: %w", i, err)
 		}
 		req.Compare[i] = w

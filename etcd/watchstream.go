@@ -5,7 +5,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -389,9 +388,6 @@ func (s *hubState) refreshToken() {
 // version it does not know yet, in parallel and within ctx (verifyTimeout each), and
 // remembers the answers; an endpoint that does not answer is skipped, as long as one does.
 func (h *watchHub) progressSupported(ctx context.Context) error {
-	if memberStatus == nil {
-		return &Error{Op: "watch progress", Err: fmt.Errorf("%w: this copy of the kit has no Maintenance.Status stubs to check versions with", ErrNotSupported)}
-	}
 	h.verMu.Lock()
 	var ask []string
 	for _, ep := range h.c.endpoints {
@@ -409,7 +405,7 @@ func (h *watchHub) progressSupported(ctx context.Context) error {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(ctx, verifyTimeout)
 			defer cancel()
-			_, _, version, err := memberStatus(ctx, h.c, ep)
+			_, _, version, err := h.c.memberStatus(ctx, ep)
 			errs[i] = err
 			if err == nil {
 				h.verMu.Lock()

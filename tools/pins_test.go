@@ -1,10 +1,35 @@
 package tools
 
 import (
+	"bufio"
 	"os"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// pins reads scripts/pins.env.
+func pins(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open("../scripts/pins.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			out[k] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
 
 // requirement returns the version a go.mod file requires of module, or "".
 func requirement(t *testing.T, gomod, module string) string {
@@ -23,8 +48,8 @@ func requirement(t *testing.T, gomod, module string) string {
 }
 
 // TestPins checks that protoc-gen-go here and protogen in cmd/ are the protobuf runtime
-// the root module (and so gen/) requires, and that buf stays on the last release that
-// works here.
+// the root module (and so gen/) requires, and that buf and staticcheck are the versions
+// scripts/pins.env names.
 func TestPins(t *testing.T) {
 	const protobuf = "google.golang.org/protobuf"
 	runtime := requirement(t, "../go.mod", protobuf)
@@ -36,8 +61,11 @@ func TestPins(t *testing.T) {
 			t.Errorf("%s requires protobuf %s, the root module %s", gomod, got, runtime)
 		}
 	}
-	if got := requirement(t, "go.mod", "github.com/bufbuild/buf"); got != "v1.73.0" {
-		t.Errorf("buf %s, want v1.73.0: later releases are known not to work here", got)
+	p := pins(t)
+	for module, key := range map[string]string{"github.com/bufbuild/buf": "TOOLS_BUF", "honnef.co/go/tools": "TOOLS_STATICCHECK"} {
+		if got := requirement(t, "go.mod", module); got == "" || got != p[key] {
+			t.Errorf("tools/go.mod requires %s %q; scripts/pins.env's %s is %q", module, got, key, p[key])
+		}
 	}
 }
 
@@ -53,5 +81,49 @@ func TestWorkspacePin(t *testing.T) {
 	}
 	if !strings.Contains(string(data), "replace "+root+" "+want+" => ../\n") {
 		t.Errorf("cmd/go.work does not replace %s %s (what cmd/go.mod requires) with the checkout", root, want)
+	}
+}
+
+// pseudoVersion matches a pseudo-version's time and commit.
+var pseudoVersion = regexp.MustCompile(`^v0\.0\.0-(\d{14})-([0-9a-f]{12})$`)
+
+// TestCmdRequiresLatestRoot checks the release order: cmd/go.mod requires the root module at
+// a pseudo-version of a commit of this repository (its time that commit's, so that
+// `go install .../cmd/...@VERSION` resolves it), and that commit holds the root's last
+// change to the code the CLI and the generator build on (etcd/, gen/, kit.go, go.mod).
+// scripts/release-cmd.sh moves the requirement after such a change.
+func TestCmdRequiresLatestRoot(t *testing.T) {
+	git := func(args ...string) (string, error) {
+		out, err := exec.Command("git", append([]string{"-C", ".."}, args...)...).Output()
+		return strings.TrimSpace(string(out)), err
+	}
+	if _, err := git("rev-parse", "--verify", "HEAD"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no git history to check cmd/go.mod against: %v", err)
+		}
+		t.Skipf("no git history to check cmd/go.mod against: %v", err)
+	}
+	const root = "github.com/etcdkit/etcdkit"
+	req := requirement(t, "../cmd/go.mod", root)
+	m := pseudoVersion.FindStringSubmatch(req)
+	if m == nil {
+		t.Fatalf("cmd/go.mod requires %s %q, not a pseudo-version v0.0.0-TIME-COMMIT", root, req)
+	}
+	commit, err := git("rev-parse", "--verify", "--quiet", m[2]+"^{commit}")
+	if err != nil {
+		t.Fatalf("cmd/go.mod requires %s at commit %s, which this repository does not have; run scripts/release-cmd.sh", root, m[2])
+	}
+	cmd := exec.Command("git", "-C", "..", "show", "-s", "--format=%cd", "--date=format-local:%Y%m%d%H%M%S", commit)
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	when, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(when)) != m[1] {
+		t.Errorf("cmd/go.mod's %s names time %s, but commit %s was made at %s (UTC); run scripts/release-cmd.sh", req, m[1], m[2], strings.TrimSpace(string(when)))
+	}
+	last, err := git("log", "-1", "--format=%H", "--", "etcd", "gen", "kit.go", "go.mod", "go.sum")
+	if err != nil || last == "" {
+		t.Fatalf("cannot find the root's last change: %v", err)
+	}
+	if _, err := git("merge-base", "--is-ancestor", last, commit); err != nil {
+		t.Errorf("cmd/go.mod requires %s %s, which lags the root's last change to etcd/, gen/, kit.go or go.mod (%.12s); commit that change, then run scripts/release-cmd.sh and commit", root, req, last)
 	}
 }

@@ -69,7 +69,7 @@ func TestInstallFromProxy(t *testing.T) {
 	mod := t.TempDir()
 	goCmd(mod, "mod", "init", "example.com/tooluser")
 	goCmd(mod, "get", "-tool", pkg+"@"+version)
-	keep := vendorKeep(t)
+	keep := vendorKeep
 	args := []string{"vendor", "-release", "v3.5.35", "-keep", keep, "-into", "internal/etcdkit"}
 	goCmd(mod, append([]string{"tool", "etcdkit-gen"}, args...)...)
 	if err := os.WriteFile(filepath.Join(mod, "main.go"), []byte(toolUserMain), 0o644); err != nil {

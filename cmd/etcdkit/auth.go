@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // Users, roles and authentication: user add|delete|get|list|passwd|grant-role|revoke-role,

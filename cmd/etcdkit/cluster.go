@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // version is etcdkit's version; apiVersion the etcd API its stubs speak.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // downgrade validate|enable|cancel: a cluster's downgrade to the previous minor version.

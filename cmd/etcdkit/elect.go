@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 func init() {

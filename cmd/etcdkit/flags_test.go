@@ -87,8 +87,7 @@ func TestRunReentrant(t *testing.T) {
 }
 
 // TestNoStubImports: the CLI reaches etcd only through package etcd (DESIGN.md), its tests
-// included, so that it builds over stubs of any release; and through the copy vendored with
-// every service into cmd/internal/kit (make gen), never etcdkit's own package.
+// included, never through the generated stubs.
 func TestNoStubImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -104,9 +103,6 @@ func TestNoStubImports(t *testing.T) {
 			path := strings.Trim(imp.Path.Value, `"`)
 			if strings.Contains(path, "/gen/") || strings.HasSuffix(path, "/gen") {
 				t.Errorf("%s imports %s: use package etcd, not the generated stubs", name, path)
-			}
-			if path == "github.com/etcdkit/etcdkit/etcd" {
-				t.Errorf("%s imports %s: use the CLI's vendored copy, github.com/etcdkit/etcdkit/cmd/internal/kit/etcd", name, path)
 			}
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd/etcdtls"
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 

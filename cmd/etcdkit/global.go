@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd/etcdtls"
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 )
 
 // globals are etcdctl's global flags that etcdkit supports.

@@ -1,6 +1,6 @@
 package main
 
-import "github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+import "github.com/etcdkit/etcdkit/etcd"
 
 // etcdctl prints a response as JSON by marshalling the server's message with encoding/json:
 // each field under its proto name, zero values left out, bytes in base64. These types give

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 func init() {

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"time"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 func init() {

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // Exit codes, as etcdctl uses them.
@@ -172,6 +172,7 @@ func (a *app) dispatch(args []string) error {
 		a.usage(a.stdout)
 		return nil
 	case a.cmd == nil && len(names) > 0 && !isGroup(names[0]):
+		//lint:ignore ST1005 etcdctl's words, which scripts match
 		return &exitErr{code: exitError, err: fmt.Errorf("unknown command %q for \"etcdkit\"\nRun 'etcdkit --help' for usage.", names[0])}
 	}
 	// Every other argument, wherever it stands, is a flag or an argument of the command.

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // The operator's commands: compaction, defrag, alarms, hashes, leadership and snapshots.
@@ -73,6 +73,7 @@ func (o *defragOpts) run(a *app, _ []string) error {
 			err := c.Defragment(ctx, ep)
 			took := time.Since(start)
 			if err != nil {
+				//lint:ignore ST1005 etcdctl's words, which scripts match
 				return fmt.Errorf("Failed to defragment etcd member[%s]. took %s. (%s)", ep, took, errText(err))
 			}
 			fmt.Fprintf(a.stdout, "Finished defragmenting etcd member[%s]. took %s\n", ep, took)

@@ -13,7 +13,7 @@ import (
 
 	"google.golang.org/grpc/status"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // errText words an error as etcdctl does: the server's own description ("etcdserver:

@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 func init() {

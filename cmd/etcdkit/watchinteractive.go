@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kit/etcd"
+	"github.com/etcdkit/etcdkit/etcd"
 )
 
 // watch --interactive: etcdctl's interactive watch. Each line of stdin is a command:

@@ -46,6 +46,7 @@ func TestCredentialsSpeakTLS(t *testing.T) {
 			t.Errorf("%s: security protocol %q, want tls", name, info.SecurityProtocol)
 		}
 	}
+	//lint:ignore SA1019 the deprecated field is how credentials still report the name they verify
 	if got := New(&tls.Config{ServerName: "etcd.example"}).TransportCredentials().Info().ServerName; got != "etcd.example" {
 		t.Errorf("server name %q, want the config's etcd.example", got)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/bufbuild/protocompile/linker"
-	"github.com/etcdkit/etcdkit/cmd/internal/kitsrc"
 )
 
 // Config says what to generate and where. Exactly one of Release and SourceDir is set,
@@ -193,7 +192,7 @@ func layout(tgt *target, tr *trimmed, goFiles map[string][]byte) ([]*outputDir, 
 	if tgt.etcdIn == "" {
 		return dirs, nil
 	}
-	src, err := kitsrc.Etcd()
+	src, err := kitSources()
 	if err != nil {
 		return nil, err
 	}

@@ -34,11 +34,11 @@ func NewNaming(goBase string) (Naming, error) {
 	lossy := false
 	for _, e := range elems {
 		if e == "" || e == "." || e == ".." {
-			return Naming{}, fmt.Errorf("Go package path %q: empty, . or .. element", goBase)
+			return Naming{}, fmt.Errorf("the Go package path %q has an empty, . or .. element", goBase)
 		}
 		for _, r := range e {
 			if !isPathRune(r) {
-				return Naming{}, fmt.Errorf("Go package path %q: invalid character %q", goBase, r)
+				return Naming{}, fmt.Errorf("the Go package path %q has an invalid character %q", goBase, r)
 			}
 		}
 		lossy = lossy || strings.ContainsAny(e, "-_~+") || !isLetter(rune(e[0]))

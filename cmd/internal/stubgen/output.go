@@ -88,8 +88,9 @@ func (o *outputDir) stage() (string, error) {
 	}
 	for _, p := range sortedKeys(o.files) {
 		full := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err == nil {
-			err = os.WriteFile(full, o.files[p], 0o644)
+		err := os.MkdirAll(filepath.Dir(full), 0o755)
+		if err == nil {
+			err = writeFile(full, o.files[p], 0o644)
 		}
 		if err != nil {
 			os.RemoveAll(tmp)
@@ -102,6 +103,9 @@ func (o *outputDir) stage() (string, error) {
 	}
 	return tmp, nil
 }
+
+// writeFile is os.WriteFile; tests replace it to make a staged write fail.
+var writeFile = os.WriteFile
 
 // rename is os.Rename; tests replace it to make a swap fail part-way.
 var rename = os.Rename

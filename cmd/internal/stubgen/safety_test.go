@@ -62,7 +62,38 @@ func TestFailedSwapLeavesOldTrees(t *testing.T) {
 	if _, err := Generate(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "injected failure") {
 		t.Fatalf("err = %v, want the injected failure", err)
 	}
-	after := readTree(t, cfg.Module)
+	expectWhole(t, cfg.Module, before)
+}
+
+// TestFailedWriteLeavesOldTrees makes the write of one staged file fail part-way through
+// a run and expects the error, both old trees whole, and no staged directory left behind.
+func TestFailedWriteLeavesOldTrees(t *testing.T) {
+	cfg := testTree(testConfig(t), "KV")
+	if _, err := Generate(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	before := readTree(t, cfg.Module)
+	calls := 0
+	writeFile = func(name string, data []byte, perm os.FileMode) error {
+		if calls++; calls == 2 {
+			os.WriteFile(name, data[:len(data)/2], perm) // a truncated file, as a full disk leaves
+			return errors.New("injected write failure")
+		}
+		return os.WriteFile(name, data, perm)
+	}
+	defer func() { writeFile = os.WriteFile }()
+	cfg.Keep = "KV.Put"
+	if _, err := Generate(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "injected write failure") {
+		t.Fatalf("err = %v, want the injected write failure", err)
+	}
+	expectWhole(t, cfg.Module, before)
+}
+
+// expectWhole checks that the tree under module is still before, file for file, and that no
+// staged or old directory (a dot directory) was left beside it.
+func expectWhole(t *testing.T, module string, before map[string]string) {
+	t.Helper()
+	after := readTree(t, module)
 	if names(before) != names(after) {
 		t.Fatalf("files changed: %s -> %s", names(before), names(after))
 	}
@@ -71,7 +102,7 @@ func TestFailedSwapLeavesOldTrees(t *testing.T) {
 			t.Errorf("%s changed", p)
 		}
 	}
-	entries, err := os.ReadDir(cfg.Module)
+	entries, err := os.ReadDir(module)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,16 +14,9 @@ import (
 )
 
 // kitModule is etcdkit's own module. Output into it (or a module below its path) is
-// refused, except for the runs scripts/gen.sh makes: the stubs-only run into gen/ and
-// proto/ at its root, and the vendored kit with every service the CLI builds on.
+// refused, except for the run scripts/gen.sh makes: the stubs-only run into gen/ and proto/
+// at its root.
 const kitModule = "github.com/etcdkit/etcdkit"
-
-// cliModule and cliKit are the CLI's module and, inside it, the directory its kit is
-// vendored into (cmd/internal/kit).
-const (
-	cliModule = kitModule + "/cmd"
-	cliKit    = "internal/kit"
-)
 
 // target is where a run writes: the module it writes into, and the directories it
 // owns there (each replaced as a whole).
@@ -63,7 +56,7 @@ func resolveTarget(cfg *Config) (*target, error) {
 		if err != nil {
 			return nil, err
 		}
-		if own && (modPath != cliModule || rel != cliKit) {
+		if own {
 			return nil, fmt.Errorf("refusing to vendor into %s, etcdkit's own module: vendor into your module", modPath)
 		}
 		t.dirs = []string{into}

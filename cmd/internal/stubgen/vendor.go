@@ -6,11 +6,9 @@ import (
 	"go/parser"
 	"go/token"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/etcdkit/etcdkit/cmd/internal/kitsrc"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -18,12 +16,6 @@ import (
 // "//etcdkit:needs Lease,Watch" names services, or Service.RPC for single RPCs. A file
 // without it needs KV only.
 const needsPrefix = "//etcdkit:needs "
-
-// allConstraint is the build constraint, right under the needs line, of the files whose
-// needs go beyond DefaultKeep: etcdkit's own module compiles them only with stubs of every
-// service. A vendored copy is written only when its keep-list meets the file's needs, so
-// the copy drops the line and always compiles.
-const allConstraint = "//go:build etcdkit_all\n"
 
 // kitGen is the import path prefix of etcdkit's own stub packages, rewritten in the
 // vendored copy of package etcd.
@@ -58,7 +50,7 @@ func (k kept) meets(need keepEntry) bool {
 }
 
 // fileNeeds reads what a file of package etcd needs from its first line.
-func fileNeeds(f kitsrc.File) ([]keepEntry, error) {
+func fileNeeds(f kitFile) ([]keepEntry, error) {
 	first, _, _ := bytes.Cut(f.Data, []byte("\n"))
 	list, ok := strings.CutPrefix(string(first), needsPrefix)
 	if !ok {
@@ -75,7 +67,7 @@ func fileNeeds(f kitsrc.File) ([]keepEntry, error) {
 // whose needs k meets, with their imports of etcdkit's stubs pointed at goBase, those of
 // package etcd and its sub-packages at the copy beside goBase, and a stamp on top, by slash
 // path. Package etcd cannot work without KV: a keep-list without all of it is an error.
-func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][]byte, error) {
+func etcdFiles(src []kitFile, k kept, goBase string, st stamp) (map[string][]byte, error) {
 	if !k.meets(keepEntry{service: "KV"}) {
 		return nil, fmt.Errorf("package etcd needs every RPC of KV: put KV in the keep-list")
 	}
@@ -96,9 +88,6 @@ func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][
 		if err != nil {
 			return nil, err
 		}
-		if first, rest, ok := bytes.Cut(data, []byte("\n")); ok && bytes.HasPrefix(rest, []byte(allConstraint)) {
-			data = slices.Concat(first, []byte("\n"), rest[len(allConstraint):])
-		}
 		out[f.Name] = append([]byte(st.header(etcdOrigin, f.Name, f.Data)+"\n"), data...)
 	}
 	return out, nil
@@ -107,7 +96,7 @@ func etcdFiles(src []kitsrc.File, k kept, goBase string, st stamp) (map[string][
 // rewriteImports points a file's imports of etcdkit's stub packages at goBase, and its
 // imports of package etcd and its sub-packages at the copy of etcd/ beside goBase. Any
 // other import of etcdkit's module is an error: the vendored copy could not build.
-func rewriteImports(f kitsrc.File, goBase string) ([]byte, error) {
+func rewriteImports(f kitFile, goBase string) ([]byte, error) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, f.Name, f.Data, parser.ImportsOnly)
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/etcdkit/etcdkit/cmd/internal/kitsrc"
 )
 
 // keptFor trims v3.7.3 to keep and returns what it keeps.
@@ -24,69 +22,69 @@ func keptFor(t *testing.T, keep string) kept {
 	return tr.kept
 }
 
-// TestAllConstraintMatchesNeeds checks that exactly the files of etcd/ (tests included)
-// whose needs DefaultKeep does not meet carry the etcdkit_all constraint, so that
-// etcdkit's own module compiles over its default stubs and no file is left out needlessly.
-func TestAllConstraintMatchesNeeds(t *testing.T) {
-	def := keptFor(t, DefaultKeep)
-	paths, err := filepath.Glob("../../../etcd/*.go")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no files of package etcd found: %v", err)
+
+// TestKitSourcesAreLive checks that the generator reads package etcd from the module it was
+// built with: every non-test file of etcd/ and its sub-packages, byte for byte, and no other.
+func TestKitSourcesAreLive(t *testing.T) {
+	src, err := kitSources()
+	if err != nil {
+		t.Fatal(err)
 	}
-	constrained := 0
-	for _, p := range paths {
-		data, err := os.ReadFile(p)
+	got := map[string]bool{}
+	for _, f := range src {
+		got[f.Name] = true
+		disk, err := os.ReadFile(filepath.Join("../../../etcd", filepath.FromSlash(f.Name)))
 		if err != nil {
-			t.Fatal(err)
+			t.Errorf("%s: embedded but not in etcd/: %v", f.Name, err)
+			continue
 		}
-		f := kitsrc.File{Name: filepath.Base(p), Data: data}
-		needs, err := fileNeeds(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		met := true
-		for _, n := range needs {
-			met = met && def.meets(n)
-		}
-		_, rest, _ := strings.Cut(string(data), "\n")
-		tagged := strings.HasPrefix(rest, allConstraint)
-		if tagged {
-			constrained++
-		}
-		if tagged == met {
-			t.Errorf("%s: DefaultKeep meets its needs: %v, but its second line is the etcdkit_all constraint: %v", f.Name, met, tagged)
+		if string(disk) != string(f.Data) {
+			t.Errorf("%s: embedded bytes differ from etcd/%s", f.Name, f.Name)
 		}
 	}
-	if constrained == 0 {
-		t.Error("no file carries the etcdkit_all constraint; the operator files should")
+	for _, pattern := range []string{"*.go", "etcdtls/*.go", "naming/*.go"} {
+		paths, _ := filepath.Glob(filepath.Join("../../../etcd", pattern))
+		for _, p := range paths {
+			rel, _ := filepath.Rel("../../../etcd", p)
+			if name := filepath.ToSlash(rel); !strings.HasSuffix(name, "_test.go") && !got[name] {
+				t.Errorf("%s: in etcd/ but not among the generator's sources", name)
+			}
+		}
+	}
+	if got["etcdtest/binary.go"] {
+		t.Error("etcdtest is among the generator's sources; it is not part of the kit")
 	}
 }
 
-// TestVendoredCopyDropsAllConstraint checks that a copy vendored with every service keeps
-// the operator files and drops their constraint line, so that they compile there.
-func TestVendoredCopyDropsAllConstraint(t *testing.T) {
-	src, err := kitsrc.Etcd()
+// TestEtcdFilesFollowNeeds checks that the //etcdkit:needs line alone decides what a copy
+// holds: a KV-only copy has kv.go but not lock.go (Lease,Watch) or members.go (Cluster), and a
+// copy of every service has them all.
+func TestEtcdFilesFollowNeeds(t *testing.T) {
+	src, err := kitSources()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := etcdFiles(src, keptFor(t, "KV,Watch,Lease,Cluster,Maintenance,Auth"), "example.com/app/kit/gen", stamp{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range src {
-		if !strings.Contains(string(f.Data), allConstraint) {
-			continue
+	for _, tc := range []struct {
+		keep      string
+		in, notIn []string
+	}{
+		{"KV", []string{"kv.go", "rawcodec.go", "auth.go"}, []string{"lock.go", "members.go", "status.go", "naming/register.go"}},
+		{"KV,Watch,Lease", []string{"lock.go", "naming/register.go"}, []string{"members.go", "snapshot.go"}},
+		{"KV,Watch,Lease,Cluster,Maintenance,Auth", []string{"members.go", "snapshot.go", "downgrade.go", "authadmin.go"}, nil},
+	} {
+		out, err := etcdFiles(src, keptFor(t, tc.keep), "example.com/app/kit/gen", stamp{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.keep, err)
 		}
-		got, ok := out[f.Name]
-		if !ok {
-			t.Errorf("%s: not copied with every service kept", f.Name)
-			continue
+		for _, name := range tc.in {
+			if _, ok := out[name]; !ok {
+				t.Errorf("keep %s: %s not copied", tc.keep, name)
+			}
 		}
-		if strings.Contains(string(got), "etcdkit_all") {
-			t.Errorf("%s: the copy still carries the etcdkit_all constraint", f.Name)
+		for _, name := range tc.notIn {
+			if _, ok := out[name]; ok {
+				t.Errorf("keep %s: %s copied, but its needs are not kept", tc.keep, name)
+			}
 		}
-	}
-	if _, ok := out["members.go"]; !ok {
-		t.Error("members.go: not copied with every service kept")
 	}
 }
