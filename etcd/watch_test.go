@@ -198,7 +198,7 @@ func TestWatchProgress(t *testing.T) {
 	t.Parallel()
 	t.Run("3.7 answers", func(t *testing.T) {
 		t.Parallel()
-		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DefaultVersion})
+		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DefaultVersion()})
 		c := newClient(t, cl, Config{})
 		rev := mustPut(t, c, "p/a", "1")
 		next := collect(t, c.Watch(t.Context(), Prefix("p/"), WithProgressNotify()))
@@ -213,7 +213,7 @@ func TestWatchProgress(t *testing.T) {
 	})
 	t.Run("3.4 is refused", func(t *testing.T) {
 		t.Parallel()
-		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DebianVersion})
+		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DebianVersion()})
 		c := newClient(t, cl, Config{})
 		if err := c.RequestProgress(t.Context()); !errors.Is(err, ErrNotSupported) {
 			t.Fatalf("RequestProgress on 3.4 = %v, want ErrNotSupported", err)

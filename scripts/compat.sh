@@ -4,14 +4,16 @@
 # table of release × result × duration, naming the failed tests. Builds missing servers first.
 #
 #   scripts/compat.sh                      every release below
-#   VERSIONS="v3.4.23 v3.7.3" scripts/compat.sh
+#   VERSIONS="v3.4.23 v3.5.35" scripts/compat.sh
 #   GOTESTFLAGS="-race -run TestCompat" scripts/compat.sh
 #
 # Logs go to .cache/compat/VERSION.log; the exit status is non-zero when any release failed.
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
-versions=(${VERSIONS:-v3.4.23 v3.5.35 v3.6.16 v3.7.3})
+source scripts/pins.env
+# The pinned releases and the newest 3.6 between them.
+versions=(${VERSIONS:-$ETCD_DEBIAN_VERSION $ETCD_OLD_VERSION v3.6.16 $ETCD_VERSION})
 flags=(${GOTESTFLAGS:-})
 logs=.cache/compat
 mkdir -p "$logs"

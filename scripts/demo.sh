@@ -58,11 +58,12 @@ echo "building etcdkit" >&2
 (cd "$repo/cmd" && go build -o "$work/etcdkit" ./etcdkit)
 
 if [[ -z "${ENDPOINTS:-}" ]]; then
-  etcd_bin="$("$repo/scripts/etcd.sh" server v3.7.3)"
+  source "$repo/scripts/pins.env"
+  etcd_bin="$("$repo/scripts/etcd.sh" server "$ETCD_VERSION")"
   client_port="$(free_port)"
   peer_port="$(free_port)"
   ENDPOINTS="127.0.0.1:$client_port"
-  echo "starting etcd v3.7.3 on $ENDPOINTS" >&2
+  echo "starting etcd $ETCD_VERSION on $ENDPOINTS" >&2
   "$etcd_bin" --name demo --data-dir "$work/data" \
     --listen-client-urls "http://$ENDPOINTS" --advertise-client-urls "http://$ENDPOINTS" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \

@@ -8,8 +8,9 @@
 #   scripts/etcd.sh debian            Debian's etcd-server (3.4.23), unpacked, not installed
 #   scripts/etcd.sh debian-protos     Debian's golang-etcd-server-dev (3.4.23 sources); prints the
 #                                     tree that holds etcdserver/etcdserverpb/rpc.proto
-#   scripts/etcd.sh all               what `make test` needs: server v3.7.3 and v3.5.35, etcdctl
-#                                     v3.7.3 (cmd/etcdkit compares its output), etcdutl v3.7.3
+#   scripts/etcd.sh all               what `make test` needs: servers ETCD_VERSION and
+#                                     ETCD_OLD_VERSION of scripts/pins.env, etcdctl ETCD_VERSION
+#                                     (cmd/etcdkit compares its output), etcdutl ETCD_VERSION
 #                                     (restores snapshots), debian, debian-protos
 #
 # Results live under $ETCDKIT_CACHE (default: the repo's ignored .cache/), as
@@ -21,9 +22,10 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${ETCDKIT_CACHE:-$repo/.cache}"
 root="$cache/etcd"
 
-# The releases `all` prepares; keep DefaultVersion in etcd/etcdtest in step with the first.
-default_version=v3.7.3
-old_version=v3.5.35
+# The releases `all` prepares, from scripts/pins.env (which etcd/etcdtest reads too).
+source "$repo/scripts/pins.env"
+default_version=$ETCD_VERSION
+old_version=$ETCD_OLD_VERSION
 
 log() { echo "etcd.sh: $*" >&2; }
 die() { log "$*"; exit 1; }

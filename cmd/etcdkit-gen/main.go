@@ -77,10 +77,10 @@ func generate(ctx context.Context, name string, args []string, stderr io.Writer)
 	fs.SetOutput(stderr)
 	var cfg stubgen.Config
 	var bufCmd string
-	fs.StringVar(&cfg.Release, "release", "", "etcd `version` to fetch with go mod download (go.etcd.io/etcd/api/v3, and server/v3 when Lock or Election is kept); v3.5.0 or later")
+	fs.StringVar(&cfg.Release, "release", "", "etcd `version` to fetch with go mod download (go.etcd.io/etcd/api/v3, and server/v3 when etcd's server-side Lock or Election service is kept; package etcd's Mutex and Election need only KV, Lease and Watch); v3.5.0 or later")
 	fs.StringVar(&cfg.SourceDir, "source", "", "etcd source tree `dir` to read instead of -release (3.4 and later layouts; files are found by path suffix)")
 	fs.StringVar(&cfg.SourceName, "source-name", "etcd source tree", "`label` naming -source in the generated headers")
-	fs.StringVar(&cfg.Keep, "keep", "", "comma-separated `list` of services (KV) and RPCs (Cluster.MemberList) to keep; required; \"default\" means etcdkit's own, "+stubgen.DefaultKeep)
+	fs.StringVar(&cfg.Keep, "keep", "", "comma-separated `list` of services (KV) and RPCs (Cluster.MemberList) to keep; required; \"default\" means the everyday kit, "+stubgen.DefaultKeep)
 	fs.BoolVar(&cfg.Check, "check", false, "write nothing; fail with a list of differing files unless the output is exactly what this run would write")
 	if vendor {
 		fs.StringVar(&cfg.Into, "into", "", "`dir`ectory inside the module to vendor into; it belongs to etcdkit-gen as a whole")

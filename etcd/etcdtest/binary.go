@@ -10,13 +10,22 @@ import (
 	"testing"
 )
 
-// DefaultVersion is the etcd release a cluster runs when neither Options.Version nor the
-// environment variable named by VersionEnv says otherwise.
-const DefaultVersion = "v3.7.3"
+// PinsFile is the file, relative to the repository root, that pins the etcd releases the
+// tests run (ETCD_VERSION, ETCD_OLD_VERSION, ETCD_DEBIAN_VERSION), as the Makefile and the
+// scripts read it.
+const PinsFile = "scripts/pins.env"
 
-// DebianVersion is the etcd release of Debian's etcd-server package, the only 3.4 server the
-// kit tests against (`scripts/etcd.sh debian`).
-const DebianVersion = "v3.4.23"
+// DefaultVersion returns the etcd release a cluster runs when neither Options.Version nor the
+// environment variable named by VersionEnv says otherwise: ETCD_VERSION of PinsFile, found
+// above the working directory; "" when there is none.
+func DefaultVersion() string { return pin("ETCD_VERSION") }
+
+// OldVersion returns the older release the tests also run (ETCD_OLD_VERSION of PinsFile).
+func OldVersion() string { return pin("ETCD_OLD_VERSION") }
+
+// DebianVersion returns the release of Debian's etcd-server package, the only 3.4 server the
+// kit tests against (`scripts/etcd.sh debian`): ETCD_DEBIAN_VERSION of PinsFile.
+func DebianVersion() string { return pin("ETCD_DEBIAN_VERSION") }
 
 // VersionEnv names the environment variable that, when set, replaces DefaultVersion.
 const VersionEnv = "ETCDKIT_ETCD_VERSION"
@@ -37,7 +46,46 @@ func Version() string {
 	if v := os.Getenv(VersionEnv); v != "" {
 		return v
 	}
-	return DefaultVersion
+	return DefaultVersion()
+}
+
+// pin returns the value of key in the repository's PinsFile, or "" when the file or the key
+// is missing.
+func pin(key string) string {
+	root, err := repoRoot()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(PinsFile)))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if k, v, ok := strings.Cut(line, "="); ok && k == key && !strings.HasPrefix(line, "#") {
+			return v
+		}
+	}
+	return ""
+}
+
+// repoRoot returns the first directory above the working directory that holds the go.mod
+// of the root module.
+func repoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if isRootModule(filepath.Join(dir, "go.mod")) {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("etcdtest: no go.mod of %s above %s", module, wd)
+		}
+	}
 }
 
 // etcdutlName is the program scripts/etcd.sh builds from etcdutl's snapshot command.
@@ -52,6 +100,9 @@ const etcdutlName = "etcdutl-snapshot"
 func BinaryPath(name, version string) (string, error) {
 	if version == "" {
 		version = Version()
+	}
+	if version == "" {
+		return "", fmt.Errorf("%w: no etcd release named: set %s or run inside the repository, whose %s pins one", ErrNoBinary, VersionEnv, PinsFile)
 	}
 	cache, err := cacheDir()
 	if err != nil {
@@ -87,7 +138,7 @@ func buildHint(name, version string) string {
 		return "scripts/etcd.sh etcdctl " + version
 	case name == etcdutlName:
 		return "scripts/etcd.sh etcdutl " + version
-	case version == DebianVersion:
+	case version == DebianVersion():
 		return "scripts/etcd.sh debian"
 	default:
 		return "scripts/etcd.sh server " + version

@@ -21,8 +21,8 @@ import (
 
 // Options configure StartCluster. The zero value starts one plain-HTTP member of Version().
 type Options struct {
-	// Version is the etcd release to run, as named under the cache ("v3.5.35", DebianVersion).
-	// Empty means Version(): DefaultVersion unless the environment overrides it.
+	// Version is the etcd release to run, as named under the cache ("v3.5.35", DebianVersion()).
+	// Empty means Version(): DefaultVersion() unless the environment overrides it.
 	Version string
 	// Size is the number of members. Zero means 1.
 	Size int

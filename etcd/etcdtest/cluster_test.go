@@ -54,7 +54,7 @@ func get(ctx context.Context, m *Member, key string) (string, error) {
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func TestVersions(t *testing.T) {
-	for _, version := range []string{DefaultVersion, "v3.5.35", DebianVersion} {
+	for _, version := range []string{DefaultVersion(), OldVersion(), DebianVersion()} {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
@@ -83,7 +83,7 @@ func TestVersions(t *testing.T) {
 				t.Fatalf("ClientURLs %v, want [%s]", c.ClientURLs(), want)
 			}
 			args := strings.Join(m.args, " ")
-			if noFsync := strings.Contains(args, "--unsafe-no-fsync"); noFsync != (version != DebianVersion) {
+			if noFsync := strings.Contains(args, "--unsafe-no-fsync"); noFsync != (version != DebianVersion()) {
 				t.Fatalf("--unsafe-no-fsync given: %v, for %s", noFsync, version)
 			}
 		})
@@ -314,7 +314,7 @@ func TestRequireBinarySkipsWhenMissing(t *testing.T) {
 func TestBinaryPathFindsTheRepository(t *testing.T) {
 	t.Setenv(CacheEnv, "")
 	t.Setenv(VersionEnv, "")
-	if Version() != DefaultVersion {
+	if Version() != DefaultVersion() || Version() == "" {
 		t.Fatalf("Version() = %s", Version())
 	}
 	t.Setenv(VersionEnv, "v3.5.35")

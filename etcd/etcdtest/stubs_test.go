@@ -179,7 +179,7 @@ func watchOnce(ctx context.Context, t *testing.T, conn *grpc.ClientConn, kv etcd
 // default stubs are generated from the newest release and must still work there.
 func TestStubsOlderServers(t *testing.T) {
 	t.Parallel()
-	for _, version := range []string{"v3.5.35", DebianVersion} {
+	for _, version := range []string{OldVersion(), DebianVersion()} {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()
 			c := StartCluster(t, Options{Version: version})

@@ -22,7 +22,7 @@ type Config struct {
 	// SourceName labels SourceDir in the generated headers; empty means "etcd source tree".
 	SourceName string
 	// Keep is the keep-list: services ("KV") and RPCs ("Cluster.MemberList"), comma
-	// separated. It must not be empty (DefaultKeep is etcdkit's own).
+	// separated. It must not be empty (DefaultKeep is the everyday kit).
 	Keep string
 	// Module is the root directory of the Go module written into (it holds go.mod, which
 	// gives the import paths); relative output directories are resolved against it.

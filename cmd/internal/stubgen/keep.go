@@ -9,13 +9,13 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// DefaultKeep is the keep-list etcdkit's own gen/ is generated with: what the everyday
-// files of package etcd and their tests need (their //etcdkit:needs lines), nothing more.
-// The operator files, which need more, carry the build constraint etcdkit_all: etcdkit's
-// own module compiles them only over stubs of every service (scripts/test-operator.sh),
-// and etcdkit-gen vendor drops that line from the copies whose keep-list meets their needs.
-const DefaultKeep = "KV,Watch,Lease,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm," +
-	"Auth.Authenticate,Auth.AuthEnable,Auth.UserAdd,Auth.UserGrantRole,Auth.RoleAdd,Auth.RoleGrantPermission"
+// DefaultKeep is the keep-list a run uses when none is given: what the everyday files of
+// package etcd need (KV, Watch, Lease, the member list, status and alarms; their
+// //etcdkit:needs lines), so that a user's vendored copy stays small. The operator files
+// (members, maintenance, auth administration, snapshots, downgrades) need more and are
+// copied only when the keep-list meets their needs. etcdkit's own gen/ keeps every service
+// (ROOT_KEEP in scripts/pins.env).
+const DefaultKeep = "KV,Watch,Lease,Cluster.MemberList,Maintenance.Status,Maintenance.Alarm"
 
 // keepEntry is one element of a keep-list: a whole service, or one RPC of it.
 type keepEntry struct {
