@@ -136,7 +136,7 @@ func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc 
 	if err != nil {
 		return err
 	}
-	if c.hedges(method) {
+	if _, msg := reply.(proto.Message); msg && c.hedges(method) { // raw calls are not hedged
 		err = c.hedged(ctx, method, req, reply, cc, invoker, opts)
 	} else {
 		err = invoker(ctx, method, req, reply, cc, opts...)
