@@ -189,20 +189,21 @@ func (a *app) root() *cobra.Command {
 
 // leaf makes the cobra command that runs c.
 func (a *app) leaf(c *command) *cobra.Command {
-	group, _, _ := strings.Cut(c.path, " ")
+	use := c.use // cobra's Use starts with the command's own name
+	if group, _, ok := strings.Cut(c.path, " "); ok {
+		use = strings.TrimPrefix(use, group+" ")
+	}
 	cc := &cobra.Command{
-		Use:                strings.TrimPrefix(c.use, group+" "),
+		Use:                use,
 		Short:              c.short,
 		Long:               c.long,
 		ValidArgs:          c.valid,
 		DisableFlagParsing: c.stopAfter > 0,
 	}
-	if c.path == group {
-		cc.Use = c.use
-	}
 	run := c.define(cc.Flags())
 	completeValues(cc)
 	cc.RunE = func(cmd *cobra.Command, args []string) error {
+		a.cmd = cmd
 		if c.stopAfter > 0 {
 			var err error
 			if args, err = parseUntil(cmd, args, c.stopAfter); err != nil {
@@ -211,8 +212,9 @@ func (a *app) leaf(c *command) *cobra.Command {
 			if help, _ := cmd.Flags().GetBool("help"); help {
 				return cmd.Help()
 			}
+		} else {
+			a.dash = cmd.ArgsLenAtDash()
 		}
-		a.cmd, a.dash = cmd, cmd.ArgsLenAtDash()
 		if err := fromEnv(cmd.Root().PersistentFlags(), a.getenv); err != nil {
 			return err
 		}
