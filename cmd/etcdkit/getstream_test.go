@@ -89,8 +89,8 @@ func TestCompareGetStreamSecured(t *testing.T) {
 		{name: "prefix json", args: with("--prefix", "app/", "-w", "json"), norm: drop("member_id", "raft_term")},
 		{name: "limit keys-only", args: with("--prefix", "app/", "--limit", "120", "--keys-only")},
 		{name: "count-only fields", args: append(with("--prefix", "app/", "--count-only", "-w", "fields"), "--endpoints", p.cl.Endpoints()[1])},
-		{name: "permission denied", args: with("--prefix", "other/")},
-		{name: "wrong password", args: append(slices.Clone(certs), "--user", "app:"+wrongPassword, "get", "--stream", "app/k")},
+		{name: "permission denied", fails: exitError, errWant: "etcdserver: permission denied", args: with("--prefix", "other/")},
+		{name: "wrong password", fails: exitBadConnection, errWant: "etcdserver: authentication failed, invalid user ID or password", args: append(slices.Clone(certs), "--user", "app:"+wrongPassword, "get", "--stream", "app/k")},
 	} {
 		p.compareRead(tc)
 	}
