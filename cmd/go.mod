@@ -10,7 +10,11 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
+require github.com/inconshreveable/mousetrap v1.1.0 // indirect
+
 require (
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.10
 	golang.org/x/net v0.49.0 // indirect
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/sys v0.40.0 // indirect

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -77,11 +79,10 @@ type userAddOpts struct {
 	noPassword  bool
 }
 
-func (o *userAddOpts) flags(fs *flagSet) {
-	o.interactive = true
-	fs.boolVar(&o.interactive, "interactive", "Read password from stdin instead of interactive terminal (default true)")
-	fs.stringVar(&o.newPassword, "new-user-password", "", "Supply password from the command line flag")
-	fs.boolVar(&o.noPassword, "no-password", "Create a user without password (CN based auth only)")
+func (o *userAddOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.interactive, "interactive", true, "Read password from stdin instead of interactive terminal")
+	fs.StringVar(&o.newPassword, "new-user-password", "", "Supply password from the command line flag")
+	fs.BoolVar(&o.noPassword, "no-password", false, "Create a user without password (CN based auth only)")
 }
 
 func (o *userAddOpts) run(a *app, args []string) error {
@@ -154,8 +155,8 @@ func runUserDelete(a *app, args []string) error {
 // userGetOpts are user get's flags.
 type userGetOpts struct{ detail bool }
 
-func (o *userGetOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.detail, "detail", "Show permissions of roles granted to the user")
+func (o *userGetOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.detail, "detail", false, "Show permissions of roles granted to the user")
 }
 
 // run (user get) prints the user's roles, or with --detail each role's permissions, in
@@ -204,9 +205,8 @@ func (o *userGetOpts) run(a *app, args []string) error {
 // passwdOpts are user passwd's flags.
 type passwdOpts struct{ interactive bool }
 
-func (o *passwdOpts) flags(fs *flagSet) {
-	o.interactive = true
-	fs.boolVar(&o.interactive, "interactive", "If true, read password from stdin instead of interactive terminal (default true)")
+func (o *passwdOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.interactive, "interactive", true, "If true, read password from stdin instead of interactive terminal")
 }
 
 func (o *passwdOpts) run(a *app, args []string) error {
@@ -373,9 +373,9 @@ func listNames(what, field string, list func(*etcd.Client, context.Context) ([]s
 // permOpts are the range flags of role grant-permission and revoke-permission.
 type permOpts struct{ prefix, fromKey bool }
 
-func (o *permOpts) define(fs *flagSet, verb string) {
-	fs.boolVar(&o.prefix, "prefix", verb+" a prefix permission")
-	fs.boolVar(&o.fromKey, "from-key", verb+" a permission of keys that are greater than or equal to the given key using byte compare")
+func (o *permOpts) define(fs *pflag.FlagSet, verb string) {
+	fs.BoolVar(&o.prefix, "prefix", false, verb+" a prefix permission")
+	fs.BoolVar(&o.fromKey, "from-key", false, verb+" a permission of keys that are greater than or equal to the given key using byte compare")
 }
 
 // permRange is the key and range end a permission's arguments (key [endkey]) and flags
@@ -406,7 +406,7 @@ func (o *permOpts) permRange(args []string) (key, end string, err error) {
 // grantPermOpts are role grant-permission's flags.
 type grantPermOpts struct{ permOpts }
 
-func (o *grantPermOpts) flags(fs *flagSet) { o.define(fs, "grant") }
+func (o *grantPermOpts) flags(fs *pflag.FlagSet) { o.define(fs, "grant") }
 
 func (o *grantPermOpts) run(a *app, args []string) error {
 	if len(args) < 3 {
@@ -431,7 +431,7 @@ var permTypes = map[string]etcd.PermissionType{"READ": etcd.PermRead, "WRITE": e
 // revokePermOpts are role revoke-permission's flags.
 type revokePermOpts struct{ permOpts }
 
-func (o *revokePermOpts) flags(fs *flagSet) { o.define(fs, "revoke") }
+func (o *revokePermOpts) flags(fs *pflag.FlagSet) { o.define(fs, "revoke") }
 
 func (o *revokePermOpts) run(a *app, args []string) error {
 	if len(args) < 2 {

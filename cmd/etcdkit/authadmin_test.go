@@ -73,20 +73,20 @@ func TestCompareAuthAdmin(t *testing.T) {
 	for _, tc := range []readCase{
 		{name: "user list", args: []string{"user", "list"}},
 		{name: "user list json", args: []string{"user", "list", "-w", "json"}},
-		{name: "user list fields", args: []string{"user", "list", "-w", "fields"}},
-		{name: "user list table", args: []string{"user", "list", "-w", "table"}},
-		{name: "user list args", args: []string{"user", "list", "x"}},
+		{name: "user list fields", fails: 4, errWant: "fields not supported as output format", args: []string{"user", "list", "-w", "fields"}},
+		{name: "user list table", fails: 4, errWant: "table not supported as output format", args: []string{"user", "list", "-w", "table"}},
+		{name: "user list args", fails: 128, errWant: "user list command requires no arguments", args: []string{"user", "list", "x"}},
 		{name: "user get", args: []string{"user", "get", "ops"}},
 		{name: "user get no roles", args: []string{"user", "get", "root"}},
 		{name: "user get json", args: []string{"user", "get", "ops", "-w", "json"}},
-		{name: "user get fields", args: []string{"user", "get", "ops", "-w", "fields"}},
+		{name: "user get fields", fails: 4, errWant: "fields not supported as output format", args: []string{"user", "get", "ops", "-w", "fields"}},
 		{name: "user get detail", args: []string{"user", "get", "ops", "--detail"}},
 		// Mixed text and JSON: compared byte for byte.
 		{name: "user get detail json", args: []string{"user", "get", "ops", "--detail", "-wjson"}},
 		{name: "user get detail fields", args: []string{"user", "get", "ops", "--detail", "-w", "fields"}},
 		{name: "user get detail hex", args: []string{"user", "get", "ops", "--detail", "-w", "fields", "--hex"}},
-		{name: "user get unknown", args: []string{"user", "get", "nobody"}},
-		{name: "user get no args", args: []string{"user", "get"}},
+		{name: "user get unknown", fails: 1, errWant: "etcdserver: user name not found", args: []string{"user", "get", "nobody"}},
+		{name: "user get no args", fails: 128, errWant: "user get command requires user name as its argument", args: []string{"user", "get"}},
 		{name: "role list", args: []string{"role", "list"}},
 		{name: "role list json", args: []string{"role", "list", "-w", "json"}},
 		{name: "role list fields", args: []string{"role", "list", "-w", "fields"}},
@@ -95,12 +95,12 @@ func TestCompareAuthAdmin(t *testing.T) {
 		{name: "role get empty", args: []string{"role", "get", "empty"}},
 		{name: "role get json", args: []string{"role", "get", "app", "-w", "json"}},
 		{name: "role get fields", args: []string{"role", "get", "ops", "-w", "fields"}},
-		{name: "role get table", args: []string{"role", "get", "ops", "-w", "table"}},
-		{name: "role get unknown", args: []string{"role", "get", "nobody"}},
-		{name: "role get two args", args: []string{"role", "get", "a", "b"}},
+		{name: "role get table", fails: 4, errWant: "table not supported as output format", args: []string{"role", "get", "ops", "-w", "table"}},
+		{name: "role get unknown", fails: 1, errWant: "etcdserver: role name not found", args: []string{"role", "get", "nobody"}},
+		{name: "role get two args", fails: 128, errWant: "role get command requires role name as its argument", args: []string{"role", "get", "a", "b"}},
 		{name: "auth status", args: []string{"auth", "status"}},
 		{name: "auth status json", args: []string{"auth", "status", "-w", "json"}},
-		{name: "auth status args", args: []string{"auth", "status", "x"}},
+		{name: "auth status args", fails: 128, errWant: "auth status command does not accept any arguments", args: []string{"auth", "status", "x"}},
 		{name: "user list protobuf", args: []string{"user", "list", "-w", "protobuf"}},
 		{name: "user get protobuf", args: []string{"user", "get", "ops", "-w", "protobuf"}},
 		{name: "user get detail protobuf", args: []string{"user", "get", "ops", "--detail", "-w", "protobuf"}},
@@ -191,9 +191,9 @@ func TestCompareAuthAdmin(t *testing.T) {
 		{name: "enabled status json", args: with("app:"+appPassword, "auth", "status", "-w", "json")},
 		{name: "root lists users", args: with("root:"+rootPassword, "user", "list")},
 		{name: "root gets root role", args: with("root:"+rootPassword, "role", "get", "root")},
-		{name: "app lists users", args: with("app:"+appPassword, "user", "list")},
+		{name: "app lists users", fails: 1, errWant: "etcdserver: permission denied", args: with("app:"+appPassword, "user", "list")},
 		{name: "app gets a role", args: with("app:"+appPassword, "role", "get", "app")},
-		{name: "no user", args: []string{"role", "list"}},
+		{name: "no user", fails: 1, errWant: "etcdserver: user name is empty", args: []string{"role", "list"}},
 	} {
 		p.compareRead(tc)
 	}
@@ -213,10 +213,10 @@ func TestCompareAuthAdmin(t *testing.T) {
 	}
 	for _, tc := range []readCase{
 		{name: "jwt role get", args: jwt(appToken, "role", "get", "app")},
-		{name: "jwt user list denied", args: jwt(appToken, "user", "list")},
+		{name: "jwt user list denied", fails: 1, errWant: "etcdserver: permission denied", args: jwt(appToken, "user", "list")},
 		{name: "jwt get", args: jwt(appToken, "get", "app/", "--prefix", "-w", "json")},
-		{name: "jwt wins over user", args: jwt(appToken, "--user", "root:"+rootPassword, "user", "list")},
-		{name: "jwt invalid", args: jwt("not-a-token", "auth", "status")},
+		{name: "jwt wins over user", fails: 1, errWant: "etcdserver: permission denied", args: jwt(appToken, "--user", "root:"+rootPassword, "user", "list")},
+		{name: "jwt invalid", fails: 1, errWant: "etcdserver: invalid auth token", args: jwt("not-a-token", "auth", "status")},
 	} {
 		p.compareRead(tc)
 	}

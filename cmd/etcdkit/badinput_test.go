@@ -149,11 +149,15 @@ func TestCompareUnreachable(t *testing.T) {
 	for _, tc := range []readCase{
 		{args: []string{"get", "k"}},
 		{args: []string{"put", "k", "v"}},
-		{args: []string{"lease", "grant", "10"}},
+		{args: []string{"lease", "grant", "10"}, errWant: "failed to grant lease (context deadline exceeded)"},
 		{args: []string{"member", "list"}},
 		{args: []string{"auth", "status"}},
 	} {
 		tc.name = strings.Join(tc.args, " ")
+		tc.fails = exitError
+		if tc.errWant == "" {
+			tc.errWant = "context deadline exceeded"
+		}
 		tc.args = append(slices.Clone(unreachable), tc.args...)
 		p.compareRead(tc)
 	}

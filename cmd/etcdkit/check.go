@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -53,11 +55,11 @@ type checkOpts struct {
 	autoCompact, autoDefrag bool
 }
 
-func (o *checkOpts) define(fs *flagSet, prefix, what string) {
-	fs.stringVar(&o.load, "load", "s", "The "+what+" check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)")
-	fs.stringVar(&o.prefix, "prefix", prefix, "The prefix for writing the "+what+" check's keys.")
-	fs.boolVar(&o.autoCompact, "auto-compact", "Compact storage with last revision after test is finished.")
-	fs.boolVar(&o.autoDefrag, "auto-defrag", "Defragment storage after test is finished.")
+func (o *checkOpts) define(fs *pflag.FlagSet, prefix, what string) {
+	fs.StringVar(&o.load, "load", "s", "The "+what+" check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)")
+	fs.StringVar(&o.prefix, "prefix", prefix, "The prefix for writing the "+what+" check's keys.")
+	fs.BoolVar(&o.autoCompact, "auto-compact", false, "Compact storage with last revision after test is finished.")
+	fs.BoolVar(&o.autoDefrag, "auto-defrag", false, "Defragment storage after test is finished.")
 }
 
 // workload looks the --load name up.
@@ -139,9 +141,9 @@ type perfOpts struct {
 	duration time.Duration
 }
 
-func (o *perfOpts) flags(fs *flagSet) {
+func (o *perfOpts) flags(fs *pflag.FlagSet) {
 	o.define(fs, "/etcdctl-check-perf/", "performance")
-	fs.durationVar(&o.duration, "duration", time.Minute, "how long the check writes (etcdkit only; etcdctl always writes for 60s)")
+	fs.DurationVar(&o.duration, "duration", time.Minute, "how long the check writes (etcdkit only; etcdctl always writes for 60s)")
 }
 
 // run writes at the workload's rate for --duration, then judges throughput (above 90% of
@@ -226,7 +228,7 @@ func (o *perfOpts) run(a *app, _ []string) error {
 // datascaleOpts are check datascale's flags.
 type datascaleOpts struct{ checkOpts }
 
-func (o *datascaleOpts) flags(fs *flagSet) {
+func (o *datascaleOpts) flags(fs *pflag.FlagSet) {
 	o.define(fs, "/etcdctl-check-datascale/", "datascale")
 }
 

@@ -71,10 +71,10 @@ func TestCheck(t *testing.T) {
 
 	p.must("put", "busy/k", "v")
 	for _, tc := range []readCase{
-		{name: "perf unknown load", args: []string{"check", "perf", "--load", "huge"}},
-		{name: "datascale unknown load", args: []string{"check", "datascale", "--load", "xs"}},
-		{name: "perf prefix has keys", args: []string{"check", "perf", "--prefix", "busy/", "--load", "small"}},
-		{name: "datascale prefix has keys", args: []string{"check", "datascale", "--prefix", "busy/"}},
+		{name: "perf unknown load", fails: 4, errWant: "unknown load option huge", args: []string{"check", "perf", "--load", "huge"}},
+		{name: "datascale unknown load", fails: 4, errWant: "unknown load option xs", args: []string{"check", "datascale", "--load", "xs"}},
+		{name: "perf prefix has keys", fails: 3, errWant: "prefix \"busy/\" has keys. Delete with 'etcdctl del --prefix busy/' first", args: []string{"check", "perf", "--prefix", "busy/", "--load", "small"}},
+		{name: "datascale prefix has keys", fails: 3, errWant: "prefix \"busy/\" has keys. Delete with etcdctl del --prefix busy/ first", args: []string{"check", "datascale", "--prefix", "busy/"}},
 	} {
 		p.compareRead(tc)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -30,8 +32,8 @@ func init() {
 // memberListOpts are member list's flags.
 type memberListOpts struct{ consistency string }
 
-func (o *memberListOpts) flags(fs *flagSet) {
-	fs.stringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
+func (o *memberListOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
 }
 
 func (o *memberListOpts) run(a *app, _ []string) error {
@@ -85,8 +87,8 @@ func (o *memberListOpts) run(a *app, _ []string) error {
 // epOpts are the endpoint commands' flags.
 type epOpts struct{ cluster bool }
 
-func (o *epOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.cluster, "cluster", "use all endpoints from the cluster member list")
+func (o *epOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.cluster, "cluster", false, "use all endpoints from the cluster member list")
 }
 
 // statusOpts and healthOpts run endpoint status and endpoint health.

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,12 +12,15 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 )
 
-// TestCompletions asks __complete directly, as the scripts do.
+// TestCompletions asks cobra's __completeNoDesc directly, as the scripts do: the candidates
+// for the last word, then cobra's directive line.
 func TestCompletions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		words []string
 		want  []string
@@ -22,122 +28,167 @@ func TestCompletions(t *testing.T) {
 		{[]string{"ge"}, []string{"get"}},
 		{[]string{"get", "--pre"}, []string{"--prefix"}},
 		{[]string{"--endpoints", "127.0.0.1:2379", "ge"}, []string{"get"}},
-		{[]string{"-w", "json", "get", "--k"}, []string{"--keepalive-time", "--keepalive-timeout", "--key", "--keys-only"}},
+		{[]string{"-w", "json", "get", "--ke"}, []string{"--keepalive-time", "--keepalive-timeout", "--key", "--keys-only"}},
 		{[]string{"lease", ""}, []string{"grant", "keep-alive", "list", "revoke", "timetolive"}},
 		{[]string{"downgrade", "c"}, []string{"cancel"}},
 		{[]string{"get", "-w", ""}, []string{"fields", "json", "protobuf", "simple", "table"}},
-		{[]string{"get", "--write-out=js"}, []string{"--write-out=json"}},
-		{[]string{"get", "--order", "D"}, []string{"DESCEND"}},
-		{[]string{"completion", ""}, []string{"bash", "fish", "powershell", "zsh"}},
-		{[]string{"watch", "-"}, nil}, // checked below: has --interactive and the global flags
-		{[]string{"get", "k"}, nil},   // keys are not completed
+		// A flag's values come whole; the shell keeps those that fit what is typed.
+		{[]string{"get", "--write-out=js"}, []string{"fields", "json", "protobuf", "simple", "table"}},
+		{[]string{"get", "--order", "D"}, []string{"ASCEND", "DESCEND"}},
+		{[]string{"get", "--consistency", ""}, []string{"l", "s"}},
+		{[]string{"completion", ""}, []string{"bash", "zsh", "fish"}},
+		{[]string{"watch", "--i"}, []string{"--insecure-skip-tls-verify", "--insecure-transport", "--interactive"}},
+		{[]string{"get", "k"}, nil}, // keys are not completed
 		{[]string{"nosuch", "x"}, nil},
 	} {
-		got := completions(tc.words)
-		if tc.words[0] == "watch" {
-			if !slices.Contains(got, "--interactive") || !slices.Contains(got, "-i") || !slices.Contains(got, "--endpoints") || slices.Contains(got, "--prefix=") {
-				t.Errorf("completions %q = %q", tc.words, got)
-			}
+		var out, errb bytes.Buffer
+		args := append([]string{"__completeNoDesc"}, tc.words...)
+		if code := run(context.Background(), args, strings.NewReader(""), &out, &errb, func(string) string { return "" }); code != 0 {
+			t.Errorf("completions %q: exit %d, %s", tc.words, code, errb.String())
 			continue
 		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("completions %q = %q, want %q", tc.words, got, tc.want)
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		got, directive := lines[:len(lines)-1], lines[len(lines)-1]
+		if !slices.Equal(got, tc.want) || !strings.HasPrefix(directive, ":") {
+			t.Errorf("completions %q = %q (directive %q), want %q", tc.words, got, directive, tc.want)
 		}
 	}
-	if got := completions(nil); !slices.Contains(got, "get") || !slices.Contains(got, "downgrade") || !slices.Contains(got, "help") || slices.Contains(got, "lease grant") {
+	var out bytes.Buffer
+	run(context.Background(), []string{"__completeNoDesc", ""}, strings.NewReader(""), &out, io.Discard, func(string) string { return "" })
+	if got := strings.Fields(out.String()); !slices.Contains(got, "get") || !slices.Contains(got, "downgrade") || !slices.Contains(got, "help") || slices.Contains(got, "grant") {
 		t.Errorf("completions of nothing = %q", got)
 	}
 }
 
-// shellCases are command lines typed before TAB and what each shell completes them to.
-var shellCases = []struct{ line, want string }{
-	{"etcdkit ge", "get"},
-	{"etcdkit get --pre", "--prefix"},
-	{"etcdkit --endpoints 127.0.0.1:2379 ge", "get"},
-	{"etcdkit lease ", "grant keep-alive list revoke timetolive"},
-	{"etcdkit get -w ", "fields json protobuf simple table"},
-	{"etcdkit get --write-out=js", "--write-out=json"},
+// tabCases are command lines typed before TAB, each completing to one candidate, and the line
+// the shell shows after it.
+var tabCases = []struct{ line, want string }{
+	{"etcdkit ge", "etcdkit get "},
+	{"etcdkit get --pre", "etcdkit get --prefix "},
+	{"etcdkit --endpoints 127.0.0.1:2379 ge", "etcdkit --endpoints 127.0.0.1:2379 get "},
+	{"etcdkit lease g", "etcdkit lease grant "},
+	{"etcdkit get --keys-o", "etcdkit get --keys-only "},
+	{"etcdkit get -w js", "etcdkit get -w json "},
+	{"etcdkit get --write-out=js", "etcdkit get --write-out=json "},
+	{"etcdkit completion f", "etcdkit completion fish "},
 }
 
-// runShell runs script in shell (its path and flags) with the test's etcdkit first on PATH
-// and checks that it printed "line|completions" for each of shellCases; fix rewrites a
-// case's completions where the shell shows them its own way.
-func runShell(t *testing.T, shell []string, script string, fix func(line, want string) string) {
+// needTool finds a program a completion test drives: missing, it fails the test under CI and
+// skips it elsewhere (scripts/test.sh installs the shells).
+func needTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(shell[0])
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no %s (scripts/test.sh installs it): %v", name, err)
+	}
+	t.Skipf("no %s: %v", name, err)
+	return ""
+}
+
+// typeTabs runs shell interactively on a terminal (script(1) gives it one) with rc loaded,
+// types each of tabCases followed by TAB and ctrl-Y, where rc binds ctrl-Y to write the
+// line being edited to $TAB_OUT and clear it, and checks the lines written.
+func typeTabs(t *testing.T, shell []string, rc map[string]string) {
+	t.Helper()
+	scriptBin := needTool(t, "script")
+	needTool(t, shell[0])
+	dir := t.TempDir()
+	for name, text := range rc {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys, want strings.Builder
+	for _, c := range tabCases {
+		keys.WriteString(c.line + "\t\x19")
+		want.WriteString(c.want + "|\n")
+	}
+	keys.WriteString("exit\n")
+	out := filepath.Join(dir, "out")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptBin, "-qec", strings.Join(shell, " "), "/dev/null")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(keys.String())
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(kitBin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"TAB_OUT="+out, "ZDOTDIR="+dir, "HOME="+dir, "TERM=xterm")
+	screen, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Skipf("no %s", shell[0])
+		t.Fatalf("%s: %v\n%s", shell[0], err, screen)
 	}
-	for _, c := range shellCases {
+	got, err := os.ReadFile(out)
+	if err != nil || string(got) != want.String() {
+		t.Errorf("%s completed (%v):\n%s\nwant:\n%s\nscreen:\n%q", shell[0], err, got, want.String(), screen)
+	}
+}
+
+// TestBashCompletion types each of tabCases and TAB into an interactive bash (readline and
+// bash-completion, as a user has them) that sourced "etcdkit completion bash".
+func TestBashCompletion(t *testing.T) {
+	t.Parallel()
+	const lib = "/usr/share/bash-completion/bash_completion"
+	if _, err := os.Stat(lib); err != nil {
+		needTool(t, "bash-completion's "+lib)
+	}
+	typeTabs(t, []string{"bash", "--noprofile", "--rcfile", "rc", "-i"}, map[string]string{"rc": `PS1='> '
+source ` + lib + `
+source <(etcdkit completion bash)
+dump() { printf '%s|\n' "$READLINE_LINE" >> "$TAB_OUT"; READLINE_LINE=; READLINE_POINT=0; }
+bind -x '"\C-y": dump'
+`})
+}
+
+// TestZshCompletion types each of tabCases and TAB into an interactive zsh (its line editor and
+// compinit) that sourced "etcdkit completion zsh".
+func TestZshCompletion(t *testing.T) {
+	t.Parallel()
+	typeTabs(t, []string{"zsh", "-i"}, map[string]string{".zshrc": `PS1='> '
+autoload -U compinit && compinit -u -D
+source <(etcdkit completion zsh)
+dump() { print -r -- "$BUFFER|" >> $TAB_OUT; BUFFER= }
+zle -N dump
+bindkey '^Y' dump
+`})
+}
+
+// TestFishCompletion asks a real fish for its candidates (complete -C, what fish runs on TAB)
+// after sourcing "etcdkit completion fish": the single completion of each of tabCases, and
+// the whole list where there are several.
+func TestFishCompletion(t *testing.T) {
+	t.Parallel()
+	fish := needTool(t, "fish")
+	lists := []struct{ line, want string }{
+		{"etcdkit lease ", "grant keep-alive list revoke timetolive"},
+		{"etcdkit get -w ", "fields json protobuf simple table"},
+		{"etcdkit completion ", "bash fish zsh"},
+	}
+	script := `etcdkit completion fish | source
+function tab; echo "$argv[1]|"(complete -C "$argv[1]" | string replace -r '\t.*' '' | sort | string join " "); end
+`
+	var want strings.Builder
+	for _, c := range tabCases {
 		script += fmt.Sprintf("tab %q\n", c.line)
+		// fish completes the word under the cursor: the last word of the line typed.
+		i := strings.LastIndex(c.line, " ")
+		w := strings.TrimSuffix(c.want[i+1:], " ")
+		fmt.Fprintf(&want, "%s|%s\n", c.line, w)
 	}
-	cmd := exec.Command(path, append(shell[1:], script)...)
+	for _, c := range lists {
+		script += fmt.Sprintf("tab %q\n", c.line)
+		fmt.Fprintf(&want, "%s|%s\n", c.line, c.want)
+	}
+	cmd := exec.Command(fish, "--no-config", "-c", script)
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(kitBin)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", shell[0], err, out)
-	}
-	var want strings.Builder
-	for _, c := range shellCases {
-		w := c.want
-		if fix != nil {
-			w = fix(c.line, w)
-		}
-		fmt.Fprintf(&want, "%s|%s\n", c.line, w)
+		t.Fatalf("fish: %v\n%s", err, out)
 	}
 	if string(out) != want.String() {
-		t.Errorf("%s completed:\n%s\nwant:\n%s", shell[0], out, want.String())
+		t.Errorf("fish completed:\n%s\nwant:\n%s", out, want.String())
 	}
-}
-
-// TestBashCompletion sources etcdkit's bash script in a real bash and calls the function
-// bash registered for etcdkit as bash does on TAB, with COMP_LINE, COMP_POINT, COMP_WORDS
-// and COMP_CWORD set (COMP_WORDS split at "=", as bash's COMP_WORDBREAKS does).
-func TestBashCompletion(t *testing.T) {
-	runShell(t, []string{"bash", "--norc", "--noprofile", "-c"}, `set -e
-source <(etcdkit completion bash)
-fn=$(complete -p etcdkit | sed -n 's/.*-F \([^ ]*\).*/\1/p')
-[[ -n "$fn" ]] || { echo "no completion function registered for etcdkit"; exit 1; }
-tab() {
-    COMP_LINE="$1" COMP_POINT=${#1}
-    read -ra COMP_WORDS <<< "${1//=/ = }"
-    [[ "$1" == *" " ]] && COMP_WORDS+=("")
-    COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
-    COMPREPLY=()
-    "$fn" etcdkit "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-    echo "$1|${COMPREPLY[*]}"
-}
-`, func(line, want string) string {
-		_, v, _ := strings.Cut(want, "=") // bash replaces only the part after "="
-		if strings.HasSuffix(line, "=js") {
-			return v
-		}
-		return want
-	})
-}
-
-// TestFishCompletion asks a real fish for its completions (complete -C) after sourcing
-// etcdkit's fish script.
-func TestFishCompletion(t *testing.T) {
-	runShell(t, []string{"fish", "--no-config", "-c"}, `etcdkit completion fish | source
-function tab; echo "$argv[1]|"(complete -C "$argv[1]" | string join " "); end
-`, nil)
-}
-
-// TestZshCompletion sources etcdkit's zsh script in a real zsh and runs its function with
-// words and CURRENT set as zsh's completion system sets them, compadd and _files standing
-// in for zsh's (which need an interactive line editor).
-func TestZshCompletion(t *testing.T) {
-	runShell(t, []string{"zsh", "-f", "-c"}, `compdef() { : }
-compadd() { shift 2; print -r -- "${(j: :)@}" }
-_files() { print -r -- "<files>" }
-source <(etcdkit completion zsh)
-tab() {
-    local -a words; words=(${(z)1}); [[ "$1" == *" " ]] && words+=("")
-    local CURRENT=${#words}
-    print -rn -- "$1|"; _etcdkit
-}
-`, nil)
 }
 
 // TestCompletionCommand compares completion's argument errors with etcdctl's, and checks
@@ -148,11 +199,15 @@ func TestCompletionCommand(t *testing.T) {
 	for _, args := range [][]string{{"completion"}, {"completion", "x"}, {"completion", "bash", "zsh"}} {
 		sameOutput(t, p.ctlRun("", args...), p.kitRun("", args...), false, nil)
 	}
-	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
 		r := p.kitRun("", "completion", shell)
 		if r.code != 0 || !strings.Contains(r.stdout, "__complete") || !strings.Contains(r.stdout, "etcdkit") {
 			t.Errorf("completion %s: exit %d, %q", shell, r.code, r.stdout)
 		}
+	}
+	// Only the shells the tests drive are offered.
+	if r := p.kitRun("", "completion", "powershell"); r.code != exitError || !strings.Contains(r.stderr, `invalid argument "powershell"`) {
+		t.Errorf("completion powershell: exit %d, %q", r.code, r.stderr)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -16,9 +18,8 @@ func init() {
 // electOpts are elect's flags.
 type electOpts struct{ listen bool }
 
-func (o *electOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.listen, "listen", "observation mode")
-	fs.alias("l", "listen")
+func (o *electOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.listen, "listen", "l", false, "observation mode")
 }
 
 // runElect campaigns with a proposal, prints the leader's key and value once elected and

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"go/parser"
 	"go/token"
 	"io"
@@ -22,28 +23,30 @@ func TestCompareFlagsBeforeCommand(t *testing.T) {
 	p := newPair(t, etcdtest.Options{})
 	p.must("put", "a", "1")
 	p.must("put", "ab", "2")
-	for _, args := range [][]string{
-		{"--consistency", "s", "get", "a"},
-		{"--consistency=s", "get", "a"},
-		{"--limit", "1", "get", "a", "b"},
-		{"--prefix", "get", "a"},
-		{"--prefix=true", "get", "a"},
-		{"--prefix", "true", "get", "a"},
-		{"--keys-only", "get", "a"},
-		{"--prefix", "--", "get", "a"},
-		{"-w", "json", "--prefix=true", "get", "a"},
-		{"--hex", "get", "a"},
-		{"-x", "get", "a"},
-		{"--bogus", "x", "get", "a"},
-		{"--prefix", "get"},
-		{"-i", "txn"},
-		{"-l", "x", "elect", "e"},
-		{"--keys", "x", "lease", "timetolive", "1"},
-		{"--keys", "lease", "list"},
-		{"member", "--bogus", "list"},
-		{"--consistency", "s", "member", "list"},
+	unknown := func(cmd string) string { return fmt.Sprintf("unknown command %q for \"etcdctl\"", cmd) }
+	for _, tc := range []readCase{
+		{args: []string{"--consistency", "s", "get", "a"}},
+		{args: []string{"--consistency=s", "get", "a"}},
+		{args: []string{"--limit", "1", "get", "a", "b"}},
+		{args: []string{"--prefix", "get", "a"}, fails: exitError, errWant: unknown("a")},
+		{args: []string{"--prefix=true", "get", "a"}},
+		{args: []string{"--prefix", "true", "get", "a"}, fails: exitBadArgs, errWant: "too many arguments, only accept one argument when `--prefix` or `--from-key` is set"},
+		{args: []string{"--keys-only", "get", "a"}, fails: exitError, errWant: unknown("a")},
+		{args: []string{"--prefix", "--", "get", "a"}},
+		{args: []string{"-w", "json", "--prefix=true", "get", "a"}},
+		{args: []string{"--hex", "get", "a"}},
+		{args: []string{"-x", "get", "a"}, fails: exitError, errWant: unknown("a")},
+		{args: []string{"--bogus", "x", "get", "a"}, fails: exitError, errWant: "unknown flag: --bogus"},
+		{args: []string{"--prefix", "get"}, fails: exitError, errWant: "unknown flag: --prefix"},
+		{args: []string{"-i", "txn"}, fails: exitError, errWant: "unknown shorthand flag: 'i' in -i"},
+		{args: []string{"-l", "x", "elect", "e"}, fails: exitBadArgs, errWant: "proposal given but -l is set"},
+		{args: []string{"--keys", "x", "lease", "timetolive", "1"}, fails: exitBadArgs, errWant: "lease timetolive command needs lease ID as argument"},
+		{args: []string{"--keys", "lease", "list"}, fails: exitError, errWant: unknown("list")},
+		{args: []string{"member", "--bogus", "list"}, fails: exitError, errWant: "unknown flag: --bogus"},
+		{args: []string{"--consistency", "s", "member", "list"}},
 	} {
-		p.compareRead(readCase{name: strings.Join(args, " "), args: args})
+		tc.name = strings.Join(tc.args, " ")
+		p.compareRead(tc)
 	}
 }
 

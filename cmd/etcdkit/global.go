@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
 	"github.com/etcdkit/etcdkit/etcd"
@@ -45,50 +46,42 @@ const (
 	defaultCommandTimeout = 5 * time.Second
 )
 
-func (g *globals) define(fs *flagSet) {
-	fs.sliceVar(&g.endpoints, "endpoints", []string{defaultEndpoint}, "gRPC endpoints")
-	fs.durationVar(&g.dialTimeout, "dial-timeout", defaultDialTimeout, "dial timeout for client connections")
-	fs.durationVar(&g.commandTimeout, "command-timeout", defaultCommandTimeout, "timeout for short running command (excluding dial timeout)")
-	fs.durationVar(&g.keepAliveTime, "keepalive-time", 0, "keepalive time for client connections (at least 5s; 0: 10s)")
-	fs.durationVar(&g.keepAliveTimeout, "keepalive-timeout", 0, "keepalive timeout for client connections (0: 5s)")
-	fs.stringVar(&g.user, "user", "", "username[:password] for authentication (prompt if password is not supplied)")
-	fs.stringVar(&g.password, "password", "", "password for authentication (if this option is used, --user option shouldn't include password)")
-	fs.stringVar(&g.jwtToken, "auth-jwt-token", "", "JWT token used for authentication (if this option is used, --user and --password should not be set)")
-	fs.stringVar(&g.cacert, "cacert", "", "verify certificates of TLS-enabled secure servers using this CA bundle")
-	fs.stringVar(&g.cert, "cert", "", "identify secure client using this TLS certificate file")
-	fs.stringVar(&g.key, "key", "", "identify secure client using this TLS key file")
-	fs.boolVar(&g.skipVerify, "insecure-skip-tls-verify", "skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)")
-	g.insecure = true
-	fs.boolVar(&g.insecure, "insecure-transport", "disable transport security for client connections")
-	fs.stringVar(&g.writeOut, "write-out", "simple", "set the output format (fields, json, protobuf, simple, table)")
-	fs.alias("w", "write-out")
-	fs.boolVar(&g.hex, "hex", "print byte strings as hex encoded strings")
-	fs.boolVar(&g.debug, "debug", "enable client-side debug logging (accepted, ignored)")
-	fs.int64Var(&g.maxRecv, "max-recv-bytes", 0, "client-side response receive limit in bytes (0: 4 MiB)")
-	fs.int64Var(&g.maxSend, "max-request-bytes", 0, "client-side request send limit in bytes (accepted, ignored)")
+func (g *globals) define(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&g.endpoints, "endpoints", []string{defaultEndpoint}, "gRPC endpoints")
+	fs.DurationVar(&g.dialTimeout, "dial-timeout", defaultDialTimeout, "dial timeout for client connections")
+	fs.DurationVar(&g.commandTimeout, "command-timeout", defaultCommandTimeout, "timeout for short running command (excluding dial timeout)")
+	fs.DurationVar(&g.keepAliveTime, "keepalive-time", 0, "keepalive time for client connections (at least 5s; 0: 10s)")
+	fs.DurationVar(&g.keepAliveTimeout, "keepalive-timeout", 0, "keepalive timeout for client connections (0: 5s)")
+	fs.StringVar(&g.user, "user", "", "username[:password] for authentication (prompt if password is not supplied)")
+	fs.StringVar(&g.password, "password", "", "password for authentication (if this option is used, --user option shouldn't include password)")
+	fs.StringVar(&g.jwtToken, "auth-jwt-token", "", "JWT token used for authentication (if this option is used, --user and --password should not be set)")
+	fs.StringVar(&g.cacert, "cacert", "", "verify certificates of TLS-enabled secure servers using this CA bundle")
+	fs.StringVar(&g.cert, "cert", "", "identify secure client using this TLS certificate file")
+	fs.StringVar(&g.key, "key", "", "identify secure client using this TLS key file")
+	fs.BoolVar(&g.skipVerify, "insecure-skip-tls-verify", false, "skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)")
+	fs.BoolVar(&g.insecure, "insecure-transport", true, "disable transport security for client connections")
+	fs.StringVarP(&g.writeOut, "write-out", "w", "simple", "set the output format (fields, json, protobuf, simple, table)")
+	fs.BoolVar(&g.hex, "hex", false, "print byte strings as hex encoded strings")
+	fs.BoolVar(&g.debug, "debug", false, "enable client-side debug logging (accepted, ignored)")
+	fs.Int64Var(&g.maxRecv, "max-recv-bytes", 0, "client-side response receive limit in bytes (0: 4 MiB)")
+	fs.Int64Var(&g.maxSend, "max-request-bytes", 0, "client-side request send limit in bytes (accepted, ignored)")
 }
 
-// fromEnv sets every global flag not given on the command line from its ETCDCTL_ variable
-// (ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_CACERT, ...), as etcdctl does.
-func (g *globals) fromEnv(fs *flagSet, getenv func(string) string) error {
-	probe := newFlagSet()
-	var tmp globals
-	tmp.define(probe)
-	for name := range probe.defs {
-		d := fs.defs[name]
-		if d == nil || d.changed {
-			continue
-		}
-		env := "ETCDCTL_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+// fromEnv sets every global flag of fs not given on the command line from its ETCDCTL_
+// variable (ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_CACERT, ...), as etcdctl does.
+func fromEnv(fs *pflag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		env := "ETCDCTL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		v := getenv(env)
-		if v == "" {
-			continue
+		if f.Changed || v == "" || err != nil {
+			return
 		}
-		if err := d.set(v); err != nil {
-			return fail(exitBadArgs, "invalid value %q for %s: %v", redact(name, v), env, err)
+		if serr := f.Value.Set(v); serr != nil {
+			err = fail(exitBadArgs, "invalid value %q for %s: %v", redact(f.Name, v), env, serr)
 		}
-	}
-	return nil
+	})
+	return err
 }
 
 // redact hides the values of the flags that carry secrets.
@@ -166,7 +159,7 @@ func (a *app) endpoints() []string {
 
 func (a *app) clientFor(endpoints []string) (*etcd.Client, error) {
 	for name, v := range map[string]string{"cert": a.g.cert, "key": a.g.key, "cacert": a.g.cacert} {
-		if v == "" && a.fs.changed(name) {
+		if v == "" && a.cmd.Flags().Changed(name) {
 			return nil, fail(exitBadArgs, "empty string is passed to --%s option", name)
 		}
 	}

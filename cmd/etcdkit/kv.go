@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -30,11 +32,11 @@ type putOpts struct {
 	prevKV, ignoreValue, ign bool
 }
 
-func (o *putOpts) flags(fs *flagSet) {
-	fs.stringVar(&o.lease, "lease", "0", "lease ID (in hexadecimal) to attach to the key")
-	fs.boolVar(&o.prevKV, "prev-kv", "return the previous key-value pair before modification")
-	fs.boolVar(&o.ignoreValue, "ignore-value", "updates the key using its current value")
-	fs.boolVar(&o.ign, "ignore-lease", "updates the key using its current lease")
+func (o *putOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.lease, "lease", "0", "lease ID (in hexadecimal) to attach to the key")
+	fs.BoolVar(&o.prevKV, "prev-kv", false, "return the previous key-value pair before modification")
+	fs.BoolVar(&o.ignoreValue, "ignore-value", false, "updates the key using its current value")
+	fs.BoolVar(&o.ign, "ignore-lease", false, "updates the key using its current lease")
 }
 
 // op checks put's arguments and builds its request parts.
@@ -131,28 +133,28 @@ type getOpts struct {
 	stream                     bool
 }
 
-func (o *getOpts) flags(fs *flagSet) { o.define(fs, true) }
+func (o *getOpts) flags(fs *pflag.FlagSet) { o.define(fs, true) }
 
 // define declares get's flags; extras adds etcdkit's own, which a transaction's get lacks.
-func (o *getOpts) define(fs *flagSet, extras bool) {
-	fs.stringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
-	fs.stringVar(&o.order, "order", "", "Order of results; ASCEND or DESCEND (ASCEND by default)")
-	fs.stringVar(&o.sortBy, "sort-by", "", "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION")
-	fs.int64Var(&o.limit, "limit", 0, "Maximum number of results")
-	fs.boolVar(&o.prefix, "prefix", "Get keys with matching prefix")
-	fs.boolVar(&o.fromKey, "from-key", "Get keys that are greater than or equal to the given key using byte compare")
-	fs.int64Var(&o.rev, "rev", 0, "Specify the kv revision")
-	fs.boolVar(&o.keysOnly, "keys-only", "Get only the keys")
-	fs.boolVar(&o.countOnly, "count-only", "Get only the count")
-	fs.boolVar(&o.valueOnly, "print-value-only", `Only write values when using the "simple" output format`)
-	fs.int64Var(&o.minCreate, "min-create-rev", 0, "Minimum create revision")
-	fs.int64Var(&o.maxCreate, "max-create-rev", 0, "Maximum create revision")
-	fs.int64Var(&o.minMod, "min-mod-rev", 0, "Minimum modification revision")
-	fs.int64Var(&o.maxMod, "max-mod-rev", 0, "Maximum modification revision")
+func (o *getOpts) define(fs *pflag.FlagSet, extras bool) {
+	fs.StringVar(&o.consistency, "consistency", "l", "Linearizable(l) or Serializable(s)")
+	fs.StringVar(&o.order, "order", "", "Order of results; ASCEND or DESCEND (ASCEND by default)")
+	fs.StringVar(&o.sortBy, "sort-by", "", "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION")
+	fs.Int64Var(&o.limit, "limit", 0, "Maximum number of results")
+	fs.BoolVar(&o.prefix, "prefix", false, "Get keys with matching prefix")
+	fs.BoolVar(&o.fromKey, "from-key", false, "Get keys that are greater than or equal to the given key using byte compare")
+	fs.Int64Var(&o.rev, "rev", 0, "Specify the kv revision")
+	fs.BoolVar(&o.keysOnly, "keys-only", false, "Get only the keys")
+	fs.BoolVar(&o.countOnly, "count-only", false, "Get only the count")
+	fs.BoolVar(&o.valueOnly, "print-value-only", false, `Only write values when using the "simple" output format`)
+	fs.Int64Var(&o.minCreate, "min-create-rev", 0, "Minimum create revision")
+	fs.Int64Var(&o.maxCreate, "max-create-rev", 0, "Maximum create revision")
+	fs.Int64Var(&o.minMod, "min-mod-rev", 0, "Minimum modification revision")
+	fs.Int64Var(&o.maxMod, "max-mod-rev", 0, "Maximum modification revision")
 	if extras {
-		fs.boolVar(&o.stream, "stream", "Use the RangeStream RPC")
-		fs.boolVar(&o.paginate, "paginate", "etcdkit: read the range in pages at one revision, of any size (simple output, key order)")
-		fs.int64Var(&o.pageSize, "page-size", 1000, "etcdkit: keys per page with --paginate")
+		fs.BoolVar(&o.stream, "stream", false, "Use the RangeStream RPC")
+		fs.BoolVar(&o.paginate, "paginate", false, "etcdkit: read the range in pages at one revision, of any size (simple output, key order)")
+		fs.Int64Var(&o.pageSize, "page-size", 1000, "etcdkit: keys per page with --paginate")
 	}
 }
 
@@ -358,11 +360,11 @@ type delOpts struct {
 	prefix, prevKV, fromKey, rng bool
 }
 
-func (o *delOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.prefix, "prefix", "delete keys with matching prefix")
-	fs.boolVar(&o.prevKV, "prev-kv", "return deleted key-value pairs")
-	fs.boolVar(&o.fromKey, "from-key", "delete keys that are greater than or equal to the given key using byte compare")
-	fs.boolVar(&o.rng, "range", "delete range of keys")
+func (o *delOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.prefix, "prefix", false, "delete keys with matching prefix")
+	fs.BoolVar(&o.prevKV, "prev-kv", false, "return deleted key-value pairs")
+	fs.BoolVar(&o.fromKey, "from-key", false, "delete keys that are greater than or equal to the given key using byte compare")
+	fs.BoolVar(&o.rng, "range", false, "delete range of keys")
 }
 
 // op checks del's arguments; warn is etcdctl's warning for an explicit range without --range.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -23,15 +25,15 @@ func init() {
 // timeToLiveOpts are lease timetolive's flags.
 type timeToLiveOpts struct{ keys bool }
 
-func (o *timeToLiveOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.keys, "keys", "Get keys attached to this lease")
+func (o *timeToLiveOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.keys, "keys", false, "Get keys attached to this lease")
 }
 
 // keepAliveOpts are lease keep-alive's flags.
 type keepAliveOpts struct{ once bool }
 
-func (o *keepAliveOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.once, "once", "Resets the keep-alive time to its original value and exits immediately")
+func (o *keepAliveOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.once, "once", false, "Resets the keep-alive time to its original value and exits immediately")
 }
 
 // The lease commands print the server's whole responses, headers included, as etcdctl does:

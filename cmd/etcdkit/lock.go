@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -32,7 +34,7 @@ func init() {
 // lockOpts are lock's flags.
 type lockOpts struct{ ttl int64 }
 
-func (o *lockOpts) flags(fs *flagSet) { fs.int64Var(&o.ttl, "ttl", 10, "timeout for session") }
+func (o *lockOpts) flags(fs *pflag.FlagSet) { fs.Int64Var(&o.ttl, "ttl", 10, "timeout for session") }
 
 // runLock waits its turn for the lock called name (FIFO), then either runs the command given
 // after the name while holding it, with ETCD_LOCK_KEY and ETCD_LOCK_REV in its environment,

@@ -28,10 +28,10 @@ func maskKeyLease(s string) string { return keyLease.ReplaceAllString(s, "/<leas
 func TestCompareLock(t *testing.T) {
 	p := newPair(t, etcdtest.Options{})
 	for _, tc := range []readCase{
-		{name: "no name", args: []string{"lock"}},
-		{name: "bad ttl", args: []string{"lock", "--ttl", "x", "l"}},
-		{name: "command fails", args: []string{"lock", "l", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}},
-		{name: "command missing", args: []string{"lock", "l", "no-such-command-here"}},
+		{name: "no name", fails: 128, errWant: "lock takes a lock name argument and an optional command to execute", args: []string{"lock"}},
+		{name: "bad ttl", fails: 1, errWant: "invalid argument \"x\" for \"--ttl\" flag: strconv.ParseInt: parsing \"x\": invalid syntax", args: []string{"lock", "--ttl", "x", "l"}},
+		{name: "command fails", fails: 3, errWant: "exit status 3", args: []string{"lock", "l", "--", "sh", "-c", "echo out; echo err >&2; exit 3"}},
+		{name: "command missing", fails: 1, errWant: "exec: \"no-such-command-here\": executable file not found in $PATH", args: []string{"lock", "l", "no-such-command-here"}},
 		{name: "command with ttl", args: []string{"lock", "--ttl", "5", "l", "--", "echo", "ran"}},
 	} {
 		p.compareRead(tc)
@@ -179,10 +179,10 @@ func TestLockExclusive(t *testing.T) {
 func TestCompareElect(t *testing.T) {
 	p := newPair(t, etcdtest.Options{})
 	for _, tc := range []readCase{
-		{name: "no name", args: []string{"elect"}},
-		{name: "no proposal", args: []string{"elect", "e"}},
-		{name: "proposal and listen", args: []string{"elect", "-l", "e", "p"}},
-		{name: "too many", args: []string{"elect", "e", "p", "q"}},
+		{name: "no name", fails: 128, errWant: "elect takes one election name argument and an optional proposal argument", args: []string{"elect"}},
+		{name: "no proposal", fails: 128, errWant: "no proposal argument but -l not set", args: []string{"elect", "e"}},
+		{name: "proposal and listen", fails: 128, errWant: "proposal given but -l is set", args: []string{"elect", "-l", "e", "p"}},
+		{name: "too many", fails: 128, errWant: "elect takes one election name argument and an optional proposal argument", args: []string{"elect", "e", "p", "q"}},
 	} {
 		p.compareRead(tc)
 	}

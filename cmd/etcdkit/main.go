@@ -17,6 +17,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -45,7 +48,7 @@ func fail(code int, format string, args ...any) error {
 	return &exitErr{code: code, err: fmt.Errorf(format, args...)}
 }
 
-// command is one etcdkit command.
+// command is one etcdkit command; each run makes a cobra command of it.
 type command struct {
 	path  string // "lease grant"
 	use   string // "lease grant <ttl>"
@@ -53,11 +56,13 @@ type command struct {
 	long  string // more, for its --help
 	// define declares the command's own flags on fs and returns its run function, bound to
 	// this invocation's values of them: two runs never share flag state.
-	define func(fs *flagSet) runFunc
+	define func(fs *pflag.FlagSet) runFunc
 	// stopAfter: after this many positional arguments, the rest are not parsed as flags.
 	stopAfter int
 	// formats are the output formats it prints besides simple and json ("fields table").
 	formats string
+	// valid are the values its arguments take, offered by shell completion.
+	valid []string
 }
 
 // runFunc runs a command with its positional arguments.
@@ -67,36 +72,35 @@ type runFunc func(a *app, args []string) error
 // command with the values parsed.
 type options[O any] interface {
 	*O
-	flags(fs *flagSet)
+	flags(fs *pflag.FlagSet)
 	run(a *app, args []string) error
 }
 
 // withOptions defines a command whose flags are the fields of an O made for each run.
-func withOptions[O any, P options[O]](fs *flagSet) runFunc {
+func withOptions[O any, P options[O]](fs *pflag.FlagSet) runFunc {
 	p := P(new(O))
 	p.flags(fs)
 	return p.run
 }
 
 // noFlags defines a command without flags of its own.
-func noFlags(run runFunc) func(*flagSet) runFunc {
-	return func(*flagSet) runFunc { return run }
+func noFlags(run runFunc) func(*pflag.FlagSet) runFunc {
+	return func(*pflag.FlagSet) runFunc { return run }
 }
 
 var commands []*command
 
 func register(c *command) { commands = append(commands, c) }
 
-// app is one invocation: its streams, global flags, the parsed command's positional
+// app is one invocation: its streams, global flags, the running command and its positional
 // arguments and, once connected, its client.
 type app struct {
 	stdin          io.Reader
 	stdout         *bufio.Writer
 	stderr         io.Writer
 	g              globals
-	fs             *flagSet
-	cmd            *command
-	dash           int // positional arguments before "--", -1 without "--"
+	cmd            *cobra.Command // the command running, its flags parsed
+	dash           int            // positional arguments before "--", -1 without "--"
 	ctx            context.Context
 	getenv         func(string) string
 	lookupPassword func(prompt string) (string, error)
@@ -113,7 +117,9 @@ func main() {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	a := &app{stdin: stdin, stdout: bufio.NewWriter(stdout), stderr: stderr, ctx: ctx, getenv: getenv, dash: -1}
 	defer a.stdout.Flush()
-	err := a.dispatch(args)
+	root := a.root()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
@@ -131,7 +137,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stderr, "Error:", errText(ee.err))
 	}
 	if ee.usage {
-		a.usage(stderr)
+		a.help(stderr, cmd)
 	}
 	return ee.code
 }
@@ -146,109 +152,106 @@ func loginError(err error) *etcd.Error {
 	return nil
 }
 
-func (a *app) dispatch(args []string) error {
-	if len(args) > 0 && args[0] == completeCommand {
-		a.complete(args[1:])
-		return nil
+// root builds this run's command tree from the registered commands: etcdctl's global flags
+// on the root, a group ("lease") for each two-word path, each command's own flags on it.
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:               "etcdkit",
+		Short:             "an etcd v3 client with etcdctl's syntax and output",
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
-	a.fs = newFlagSet()
-	a.g.define(a.fs)
-	var help bool
-	a.fs.boolVar(&help, "help", "help for etcdkit")
-	a.fs.alias("h", "help")
-	words := commandWords(args, a.fs)
-	names := make([]string, len(words))
-	for i, w := range words {
-		names[i] = args[w]
-	}
-	path := strings.Join(names, " ")
-	for _, c := range commands {
-		if c.path == path {
-			a.cmd = c
-		}
-	}
-	switch {
-	case len(names) > 0 && names[0] == "help":
-		a.usage(a.stdout)
-		return nil
-	case a.cmd == nil && len(names) > 0 && !isGroup(names[0]):
-		//lint:ignore ST1005 etcdctl's words, which scripts match
-		return &exitErr{code: exitError, err: fmt.Errorf("unknown command %q for \"etcdkit\"\nRun 'etcdkit --help' for usage.", names[0])}
-	}
-	// Every other argument, wherever it stands, is a flag or an argument of the command.
-	rest := slices.Clone(args)
-	for i := len(words) - 1; i >= 0; i-- {
-		rest = slices.Delete(rest, words[i], words[i]+1)
-	}
-	var run runFunc
-	stopAfter := 0
-	if a.cmd != nil {
-		run, stopAfter = a.cmd.define(a.fs), a.cmd.stopAfter
-	}
-	pos, dash, err := a.fs.parse(rest, stopAfter)
-	if err != nil {
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	a.g.define(root.PersistentFlags())
+	completeValues(root)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitErr{code: exitError, err: err, usage: true}
-	}
-	switch {
-	case a.cmd == nil && len(names) > 0:
-		a.groupUsage(a.stdout, names[0])
-		return nil
-	case a.cmd == nil || help:
-		a.usage(a.stdout)
-		return nil
-	}
-	a.dash = dash
-	if err := a.g.fromEnv(a.fs, a.getenv); err != nil {
-		return err
-	}
-	if err := a.g.check(a.cmd.formats); err != nil {
-		return err
-	}
-	return run(a, pos)
-}
-
-// commandWords finds the command's name among args, as cobra finds etcdctl's: one word, or a
-// group and a subcommand ("lease grant"), returned as positions in args. The command's own
-// flags are not known until the command is, so a flag written before the name, without "="
-// and not known to fs as a boolean, takes the next argument as its value: "--consistency s
-// get a" runs get, and "--prefix get a" names the command "a", as in etcdctl.
-func commandWords(args []string, fs *flagSet) []int {
-	var words []int
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		switch {
-		case arg == "--":
-			return words
-		case arg == "":
-		case strings.HasPrefix(arg, "-"):
-			if fs.takesNext(arg) {
-				if len(args)-i-1 <= 1 {
-					return words // cobra stops here: a last value is never a command
-				}
-				i++
-			}
-		default:
-			words = append(words, i)
-			if len(words) == 2 || !isGroup(arg) {
-				return words
-			}
-		}
-	}
-	return words
-}
-
-func isGroup(name string) bool {
+	})
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) { a.help(c.OutOrStdout(), c) })
+	root.SetUsageFunc(func(c *cobra.Command) error { a.help(c.OutOrStderr(), c); return nil })
+	groups := map[string]*cobra.Command{}
 	for _, c := range commands {
-		if strings.HasPrefix(c.path, name+" ") {
-			return true
+		parent := root
+		if group, _, ok := strings.Cut(c.path, " "); ok {
+			if groups[group] == nil {
+				groups[group] = &cobra.Command{Use: group, Short: group + " related commands"}
+				root.AddCommand(groups[group])
+			}
+			parent = groups[group]
 		}
+		parent.AddCommand(a.leaf(c))
 	}
-	return false
+	return root
 }
 
-// usage prints the command's usage, or the list of commands.
-func (a *app) usage(w io.Writer) {
-	if a.cmd == nil {
+// leaf makes the cobra command that runs c.
+func (a *app) leaf(c *command) *cobra.Command {
+	use := c.use // cobra's Use starts with the command's own name
+	if group, _, ok := strings.Cut(c.path, " "); ok {
+		use = strings.TrimPrefix(use, group+" ")
+	}
+	cc := &cobra.Command{
+		Use:                use,
+		Short:              c.short,
+		Long:               c.long,
+		ValidArgs:          c.valid,
+		DisableFlagParsing: c.stopAfter > 0,
+	}
+	run := c.define(cc.Flags())
+	completeValues(cc)
+	cc.RunE = func(cmd *cobra.Command, args []string) error {
+		a.cmd = cmd
+		if c.stopAfter > 0 {
+			var err error
+			if args, err = parseUntil(cmd, args, c.stopAfter); err != nil {
+				return err
+			}
+			if help, _ := cmd.Flags().GetBool("help"); help {
+				return cmd.Help()
+			}
+		} else {
+			a.dash = cmd.ArgsLenAtDash()
+		}
+		if err := fromEnv(cmd.Root().PersistentFlags(), a.getenv); err != nil {
+			return err
+		}
+		if err := a.g.check(c.formats); err != nil {
+			return err
+		}
+		return run(a, args)
+	}
+	return cc
+}
+
+// parseUntil parses the flags of cmd (which leaves them to its command) in args, global ones
+// included, until n positional arguments have been read: the rest, flags or not, follow them
+// as arguments, so that a command to run keeps its own flags.
+func parseUntil(cmd *cobra.Command, args []string, n int) ([]string, error) {
+	cmd.InheritedFlags() // adds the global flags to cmd.Flags()
+	fs := cmd.Flags()
+	fs.SetInterspersed(false)
+	var pos []string
+	for len(args) > 0 && len(pos) < n {
+		if err := fs.Parse(args); err != nil {
+			return nil, &exitErr{code: exitError, err: err, usage: true}
+		}
+		args = fs.Args()
+		if fs.ArgsLenAtDash() >= 0 || len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	return append(pos, args...), nil
+}
+
+// help prints c's usage: the list of commands and the global flags for the root, the
+// subcommands for a group.
+func (a *app) help(w io.Writer, c *cobra.Command) {
+	switch {
+	case !c.HasParent():
 		fmt.Fprintln(w, "etcdkit: an etcd v3 client with etcdctl's syntax and output.\n\nUsage:\n  etcdkit [global flags] <command> [flags] [arguments]\n\nCommands:")
 		cs := slices.Clone(commands)
 		sort.Slice(cs, func(i, j int) bool { return cs[i].path < cs[j].path })
@@ -256,29 +259,20 @@ func (a *app) usage(w io.Writer) {
 			fmt.Fprintf(w, "  %-24s %s\n", c.path, c.short)
 		}
 		fmt.Fprintln(w, "\nGlobal flags (also from ETCDCTL_<FLAG> environment variables):")
-		printGlobalFlags(w)
-		return
-	}
-	fmt.Fprintf(w, "Usage:\n  etcdkit %s [flags]\n\n%s\n\n", a.cmd.use, a.cmd.short)
-	if a.cmd.long != "" {
-		fmt.Fprintf(w, "%s\n\n", a.cmd.long)
-	}
-	fmt.Fprintln(w, "Flags:")
-	own := newFlagSet()
-	a.cmd.define(own)
-	var help bool
-	own.boolVar(&help, "help", "help for "+a.cmd.path)
-	own.alias("h", "help")
-	own.printDefaults(w, nil)
-	fmt.Fprintln(w, "\nRun 'etcdkit --help' for the global flags.")
-}
-
-func (a *app) groupUsage(w io.Writer, group string) {
-	fmt.Fprintf(w, "Usage:\n  etcdkit %s <subcommand>\n\nSubcommands:\n", group)
-	for _, c := range commands {
-		if strings.HasPrefix(c.path, group+" ") {
-			fmt.Fprintf(w, "  %-24s %s\n", c.path, c.short)
+		fmt.Fprint(w, c.PersistentFlags().FlagUsages())
+	case c.HasAvailableSubCommands():
+		fmt.Fprintf(w, "Usage:\n  %s <subcommand>\n\nSubcommands:\n", c.CommandPath())
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				fmt.Fprintf(w, "  %-24s %s\n", c.Name()+" "+sub.Name(), sub.Short)
+			}
 		}
+		fmt.Fprintf(w, "\nRun '%s <subcommand> --help' for a subcommand's usage.\n", c.CommandPath())
+	default:
+		fmt.Fprintf(w, "Usage:\n  %s\n\n%s\n\n", c.UseLine(), c.Short)
+		if c.Long != "" {
+			fmt.Fprintf(w, "%s\n\n", c.Long)
+		}
+		fmt.Fprintf(w, "Flags:\n%s\nRun 'etcdkit --help' for the global flags.\n", c.LocalFlags().FlagUsages())
 	}
-	fmt.Fprintf(w, "\nRun 'etcdkit %s <subcommand> --help' for a subcommand's usage.\n", group)
 }

@@ -332,6 +332,10 @@ type readCase struct {
 	norm  func(any) any
 	// mask rewrites parts of simple output that legitimately differ between two calls.
 	mask func(string) string
+	// fails is the exit code the case expects of both programs (0: both must succeed), and
+	// errWant a text their "Error: " line must then contain.
+	fails   int
+	errWant string
 }
 
 func (p *pair) compareRead(tc readCase) {
@@ -343,7 +347,26 @@ func (p *pair) compareRead(tc readCase) {
 			ctl.stderr, kit.stderr = tc.mask(ctl.stderr), tc.mask(kit.stderr)
 		}
 		sameOutput(t, ctl, kit, isJSON(tc.args), tc.norm)
+		expectExit(t, ctl, kit, tc.fails, tc.errWant)
 	})
+}
+
+// expectExit fails the test unless both runs exited with code, and, for a failure, printed an
+// error line containing errWant: two programs failing alike do not make a passing case.
+func expectExit(t *testing.T, ctl, kit result, code int, errWant string) {
+	t.Helper()
+	for _, r := range []struct {
+		name string
+		result
+	}{{"etcdctl", ctl}, {"etcdkit", kit}} {
+		line := errorLine(r.stderr)
+		switch {
+		case r.code != code:
+			t.Errorf("%s: exit %d (%q), want %d", r.name, r.code, line, code)
+		case code != 0 && (line == "" || !strings.Contains(line, errWant)):
+			t.Errorf("%s: error line %q, want one containing %q", r.name, line, errWant)
+		}
+	}
 }
 
 // writeCase is a command that changes data: each program runs it on a freshly rebuilt state
@@ -355,6 +378,9 @@ type writeCase struct {
 	stdin string
 	args  []string
 	mask  func(string) string
+	// fails and errWant are what the case expects of both programs, as in readCase.
+	fails   int
+	errWant string
 }
 
 func (p *pair) compareWrite(tc writeCase) {
@@ -374,6 +400,7 @@ func (p *pair) compareWrite(tc writeCase) {
 		}
 		if !isJSON(tc.args) {
 			sameOutput(t, ctl, kit, false, nil)
+			expectExit(t, ctl, kit, tc.fails, tc.errWant)
 			return
 		}
 		cv, kv := rebase(cbase)(parseJSONLines(t, ctl.stdout)), rebase(kbase)(parseJSONLines(t, kit.stdout))
@@ -385,6 +412,7 @@ func (p *pair) compareWrite(tc writeCase) {
 		if ctl.code != kit.code || errorLine(ctl.stderr) != errorLine(kit.stderr) {
 			t.Errorf("etcdctl exit %d %q, etcdkit exit %d %q", ctl.code, errorLine(ctl.stderr), kit.code, errorLine(kit.stderr))
 		}
+		expectExit(t, ctl, kit, tc.fails, tc.errWant)
 	})
 }
 

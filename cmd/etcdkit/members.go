@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -26,9 +28,9 @@ type memberAddOpts struct {
 	learner  bool
 }
 
-func (o *memberAddOpts) flags(fs *flagSet) {
-	fs.stringVar(&o.peerURLs, "peer-urls", "", "comma separated peer URLs for the new member.")
-	fs.boolVar(&o.learner, "learner", "indicates if the new member is raft learner")
+func (o *memberAddOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.peerURLs, "peer-urls", "", "comma separated peer URLs for the new member.")
+	fs.BoolVar(&o.learner, "learner", false, "indicates if the new member is raft learner")
 }
 
 func (o *memberAddOpts) run(a *app, args []string) error {
@@ -88,8 +90,8 @@ func (o *memberAddOpts) run(a *app, args []string) error {
 // memberUpdateOpts are member update's flags.
 type memberUpdateOpts struct{ peerURLs string }
 
-func (o *memberUpdateOpts) flags(fs *flagSet) {
-	fs.stringVar(&o.peerURLs, "peer-urls", "", "comma separated peer URLs for the updated member.")
+func (o *memberUpdateOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.peerURLs, "peer-urls", "", "comma separated peer URLs for the updated member.")
 }
 
 func (o *memberUpdateOpts) run(a *app, args []string) error {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -36,19 +38,18 @@ type mirrorOpts struct {
 	destUser, destPass string
 }
 
-func (o *mirrorOpts) flags(fs *flagSet) {
-	fs.stringVar(&o.prefix, "prefix", "", "Key-value prefix to mirror")
-	fs.int64Var(&o.rev, "rev", 0, "Specify the kv revision to start to mirror: its changes from this revision on, without a first copy (0 or 1: copy first)")
-	fs.int64Var(&o.maxTxnOps, "max-txn-ops", 128, "Maximum number of operations permitted in a transaction during syncing updates.")
-	fs.stringVar(&o.destPrefix, "dest-prefix", "", "destination prefix to mirror a prefix to a different prefix in the destination cluster")
-	fs.boolVar(&o.noDestPrefix, "no-dest-prefix", "mirror key-values to the root of the destination cluster")
-	fs.stringVar(&o.dest.cert, "dest-cert", "", "Identify secure client using this TLS certificate file for the destination cluster")
-	fs.stringVar(&o.dest.key, "dest-key", "", "Identify secure client using this TLS key file")
-	fs.stringVar(&o.dest.cacert, "dest-cacert", "", "Verify certificates of TLS enabled secure servers using this CA bundle")
-	o.dest.insecure = true
-	fs.boolVar(&o.dest.insecure, "dest-insecure-transport", "Disable transport security for client connections (default true)")
-	fs.stringVar(&o.destUser, "dest-user", "", "Destination username[:password] for authentication (prompt if password is not supplied)")
-	fs.stringVar(&o.destPass, "dest-password", "", "Destination password for authentication (if this option is used, --user option shouldn't include password)")
+func (o *mirrorOpts) flags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.prefix, "prefix", "", "Key-value prefix to mirror")
+	fs.Int64Var(&o.rev, "rev", 0, "Specify the kv revision to start to mirror: its changes from this revision on, without a first copy (0 or 1: copy first)")
+	fs.Int64Var(&o.maxTxnOps, "max-txn-ops", 128, "Maximum number of operations permitted in a transaction during syncing updates.")
+	fs.StringVar(&o.destPrefix, "dest-prefix", "", "destination prefix to mirror a prefix to a different prefix in the destination cluster")
+	fs.BoolVar(&o.noDestPrefix, "no-dest-prefix", false, "mirror key-values to the root of the destination cluster")
+	fs.StringVar(&o.dest.cert, "dest-cert", "", "Identify secure client using this TLS certificate file for the destination cluster")
+	fs.StringVar(&o.dest.key, "dest-key", "", "Identify secure client using this TLS key file")
+	fs.StringVar(&o.dest.cacert, "dest-cacert", "", "Verify certificates of TLS enabled secure servers using this CA bundle")
+	fs.BoolVar(&o.dest.insecure, "dest-insecure-transport", true, "Disable transport security for client connections")
+	fs.StringVar(&o.destUser, "dest-user", "", "Destination username[:password] for authentication (prompt if password is not supplied)")
+	fs.StringVar(&o.destPass, "dest-password", "", "Destination password for authentication (if this option is used, --user option shouldn't include password)")
 }
 
 func (o *mirrorOpts) run(a *app, args []string) error {

@@ -113,10 +113,10 @@ func TestCompareMakeMirror(t *testing.T) {
 	p.must("compaction", fmt.Sprint(rev))
 	dst := append(destFlags(dsts[0]), dsts[0].Endpoints()[0])
 	for _, tc := range []readCase{
-		{name: "compacted", args: append([]string{"make-mirror", "--rev", "2"}, dst...)},
-		{name: "no destination", args: []string{"make-mirror"}},
-		{name: "two destinations", args: []string{"make-mirror", "a", "b"}},
-		{name: "both prefix flags", args: append([]string{"make-mirror", "--dest-prefix", "x", "--no-dest-prefix"}, dst...)},
+		{name: "compacted", fails: 1, errWant: "etcdserver: mvcc: required revision has been compacted", args: append([]string{"make-mirror", "--rev", "2"}, dst...)},
+		{name: "no destination", fails: 128, errWant: "make-mirror takes one destination argument", args: []string{"make-mirror"}},
+		{name: "two destinations", fails: 128, errWant: "make-mirror takes one destination argument", args: []string{"make-mirror", "a", "b"}},
+		{name: "both prefix flags", fails: 128, errWant: "`--dest-prefix` and `--no-dest-prefix` cannot be set at the same time, choose one", args: append([]string{"make-mirror", "--dest-prefix", "x", "--no-dest-prefix"}, dst...)},
 	} {
 		p.compareRead(tc)
 	}

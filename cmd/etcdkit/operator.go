@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -36,8 +38,8 @@ const textOnly = "fields table protobuf"
 // compactOpts are compaction's flags.
 type compactOpts struct{ physical bool }
 
-func (o *compactOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.physical, "physical", "'true' to wait for compaction to physically remove all old revisions (etcdkit always waits)")
+func (o *compactOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVar(&o.physical, "physical", false, "'true' to wait for compaction to physically remove all old revisions (etcdkit always waits)")
 }
 
 func (o *compactOpts) run(a *app, args []string) error {
@@ -171,9 +173,9 @@ type hashOpts struct {
 	rev int64
 }
 
-func (o *hashOpts) flags(fs *flagSet) {
+func (o *hashOpts) flags(fs *pflag.FlagSet) {
 	o.epOpts.flags(fs)
-	fs.int64Var(&o.rev, "rev", 0, "maximum revision to hash (default: latest revision)")
+	fs.Int64Var(&o.rev, "rev", 0, "maximum revision to hash (default: latest revision)")
 }
 
 func (o *hashOpts) run(a *app, _ []string) error {
@@ -287,7 +289,7 @@ func runSnapshotSave(a *app, args []string) error {
 	}
 	defer c.Close()
 	ctx, cancel := context.WithCancel(a.ctx)
-	if a.fs.changed("command-timeout") {
+	if a.cmd.Flags().Changed("command-timeout") {
 		ctx, cancel = a.commandCtx()
 	}
 	defer cancel()

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/spf13/pflag"
 )
 
 func init() {
@@ -20,8 +22,8 @@ func runOptions(a *app, _ []string) error {
 
 // printGlobalFlags lists the global flags, one a line.
 func printGlobalFlags(w io.Writer) {
-	fs := newFlagSet()
+	fs := pflag.NewFlagSet("etcdkit", pflag.ContinueOnError)
 	var g globals
 	g.define(fs)
-	fs.printDefaults(w, nil)
+	fmt.Fprint(w, fs.FlagUsages())
 }

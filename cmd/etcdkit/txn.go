@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -20,9 +22,8 @@ func init() {
 // txnOpts are txn's flags.
 type txnOpts struct{ interactive bool }
 
-func (o *txnOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.interactive, "interactive", "Input transaction in interactive mode")
-	fs.alias("i", "interactive")
+func (o *txnOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.interactive, "interactive", "i", false, "Input transaction in interactive mode")
 }
 
 // Transactions are read as etcdctl reads them: comparisons, a blank line, the requests to run
@@ -73,21 +74,6 @@ func (o *txnOpts) run(a *app, args []string) error {
 		return err
 	}
 	return a.printTxn(res)
-}
-
-// parseTxn reads a whole transaction.
-func parseTxn(r io.Reader) (etcd.Txn, error) {
-	br := bufio.NewReader(r)
-	var t etcd.Txn
-	var err error
-	if t.If, err = readCompares(br); err != nil {
-		return t, err
-	}
-	if t.Then, err = readOps(br); err != nil {
-		return t, err
-	}
-	t.Else, err = readOps(br)
-	return t, err
 }
 
 // readSection returns the trimmed lines up to a blank line or the end of the input.
@@ -244,12 +230,14 @@ func parseRequest(line string) (etcd.Op, error) {
 		return etcd.Op{}, fmt.Errorf("invalid txn compare request: %s", line)
 	}
 	invalid := fmt.Errorf("invalid txn request: %s", line)
-	fs := newFlagSet()
+	fs := pflag.NewFlagSet(args[0], pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	switch args[0] {
 	case "put":
 		var o putOpts
 		o.flags(fs)
-		pos, _, err := fs.parse(args[1:], 0)
+		err := fs.Parse(args[1:])
+		pos := fs.Args()
 		if err != nil {
 			return etcd.Op{}, invalid
 		}
@@ -261,7 +249,8 @@ func parseRequest(line string) (etcd.Op, error) {
 	case "get":
 		var o getOpts
 		o.define(fs, false)
-		pos, _, err := fs.parse(args[1:], 0)
+		err := fs.Parse(args[1:])
+		pos := fs.Args()
 		if err != nil {
 			return etcd.Op{}, invalid
 		}
@@ -274,7 +263,8 @@ func parseRequest(line string) (etcd.Op, error) {
 		var o delOpts
 		o.flags(fs)
 		o.rng = true // no interactive delay inside a transaction
-		pos, _, err := fs.parse(args[1:], 0)
+		err := fs.Parse(args[1:])
+		pos := fs.Args()
 		if err != nil {
 			return etcd.Op{}, invalid
 		}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/spf13/pflag"
+
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -22,13 +24,12 @@ type watchOpts struct {
 	interactive              bool
 }
 
-func (o *watchOpts) flags(fs *flagSet) {
-	fs.boolVar(&o.interactive, "interactive", "Interactive mode")
-	fs.alias("i", "interactive")
-	fs.boolVar(&o.prefix, "prefix", "Watch on a prefix if prefix is set")
-	fs.int64Var(&o.rev, "rev", 0, "Revision to start watching")
-	fs.boolVar(&o.prevKV, "prev-kv", "get the previous key-value pair before the event happens")
-	fs.boolVar(&o.progress, "progress-notify", "get periodic watch progress notification from server")
+func (o *watchOpts) flags(fs *pflag.FlagSet) {
+	fs.BoolVarP(&o.interactive, "interactive", "i", false, "Interactive mode")
+	fs.BoolVar(&o.prefix, "prefix", false, "Watch on a prefix if prefix is set")
+	fs.Int64Var(&o.rev, "rev", 0, "Revision to start watching")
+	fs.BoolVar(&o.prevKV, "prev-kv", false, "get the previous key-value pair before the event happens")
+	fs.BoolVar(&o.progress, "progress-notify", false, "get periodic watch progress notification from server")
 }
 
 // watchArgs splits watch's arguments into the key range and the command to run on each

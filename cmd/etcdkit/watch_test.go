@@ -125,9 +125,9 @@ func TestCompareWatch(t *testing.T) {
 	}
 
 	for _, tc := range []readCase{
-		{name: "no key", args: []string{"watch"}},
-		{name: "separator without command", args: []string{"watch", "k", "--"}},
-		{name: "prefix with range end", args: []string{"watch", "a", "b", "--prefix"}},
+		{name: "no key", fails: 128, errWant: "bad number of arguments", args: []string{"watch"}},
+		{name: "separator without command", fails: 128, errWant: "bad number of arguments (found separator --, but no commands)", args: []string{"watch", "k", "--"}},
+		{name: "prefix with range end", fails: 128, errWant: "`range_end` and `--prefix` are mutually exclusive", args: []string{"watch", "a", "b", "--prefix"}},
 	} {
 		p.compareRead(tc)
 	}
@@ -137,7 +137,7 @@ func TestCompareWatch(t *testing.T) {
 	p.must("put", "w/c", "1")
 	p.must("compact", fmt.Sprint(p.revision()))
 	for _, format := range []string{"simple", "json", "fields", "protobuf"} {
-		p.compareRead(readCase{name: "compacted " + format, args: []string{"watch", "w/", "--prefix", "--rev=1", "-w", format}})
+		p.compareRead(readCase{name: "compacted " + format, fails: exitInterrupted, errWant: "watch is canceled by the server", args: []string{"watch", "w/", "--prefix", "--rev=1", "-w", format}})
 	}
 }
 

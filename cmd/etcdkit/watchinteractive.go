@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"strings"
 	"sync"
+
+	"github.com/spf13/pflag"
 
 	"github.com/etcdkit/etcdkit/etcd"
 )
@@ -144,9 +147,11 @@ func (s *watchSession) complain(format string, args ...any) {
 // watch starts the watch of one "watch" line, whose arguments follow the word watch.
 func (s *watchSession) watch(line string, args []string) error {
 	var o watchOpts
-	fs := newFlagSet()
+	fs := pflag.NewFlagSet("watch", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	o.flags(fs)
-	pos, dash, err := fs.parse(args, 0)
+	err := fs.Parse(args)
+	pos, dash := fs.Args(), fs.ArgsLenAtDash()
 	if err != nil {
 		return &exitErr{code: exitBadArgs, err: err}
 	}

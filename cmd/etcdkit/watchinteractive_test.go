@@ -79,16 +79,16 @@ func TestCompareWatchInteractive(t *testing.T) {
 	}
 
 	for _, tc := range []readCase{
-		{name: "unknown flag", stdin: "watch k --bogus\nwatch k\n", args: []string{"watch", "-i"}},
-		{name: "separator without command", stdin: "watch k --\n", args: []string{"watch", "-i"}},
-		{name: "flags without key", stdin: "watch --prefix\n", args: []string{"watch", "-i"}},
-		{name: "last line unterminated", stdin: "bogus\nwatch k", args: []string{"watch", "--interactive"}},
-		{name: "nothing", args: []string{"watch", "-i", "ignored/key"}},
+		{name: "unknown flag", fails: 128, errWant: "unknown flag: --bogus", stdin: "watch k --bogus\nwatch k\n", args: []string{"watch", "-i"}},
+		{name: "separator without command", fails: 128, errWant: "bad number of arguments (found separator --, but no commands)", stdin: "watch k --\n", args: []string{"watch", "-i"}},
+		{name: "flags without key", fails: 128, errWant: "bad number of arguments", stdin: "watch --prefix\n", args: []string{"watch", "-i"}},
+		{name: "last line unterminated", fails: 3, errWant: "error reading watch request line: EOF", stdin: "bogus\nwatch k", args: []string{"watch", "--interactive"}},
+		{name: "nothing", fails: 3, errWant: "error reading watch request line: EOF", args: []string{"watch", "-i", "ignored/key"}},
 	} {
 		p.compareRead(tc)
 	}
 	p.env = []string{"ETCDCTL_WATCH_KEY=env/k"}
-	p.compareRead(readCase{name: "key also in environment", stdin: "watch\nwatch other\n", args: []string{"watch", "-i"}})
+	p.compareRead(readCase{name: "key also in environment", fails: 128, errWant: "bad number of arguments (found conflicting environment key)", stdin: "watch\nwatch other\n", args: []string{"watch", "-i"}})
 }
 
 // TestCompareWatchInteractiveFormats runs etcdctl's and etcdkit's watch --interactive side
