@@ -18,4 +18,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260120221211-b8f7ae30c516 // indirect
 )
 
-tool github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
+tool (
+	github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-codec
+	github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
+)
