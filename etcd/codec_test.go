@@ -397,35 +397,39 @@ func BenchmarkCodec(b *testing.B) {
 	}
 }
 
-// BenchmarkCodecServer makes puts, gets and one-compare txns against a real etcd member,
-// with the kit's codec (the default) and with gRPC's proto codec forced on the connection.
+// BenchmarkCodecServer makes puts, gets and one-compare one-put txns against a real etcd
+// member, with the kit's codec (the default) and with gRPC's proto codec forced on the
+// connection, alternating between the two.
 func BenchmarkCodecServer(b *testing.B) {
 	cl := etcdtest.StartCluster(b, etcdtest.Options{})
 	ctx := context.Background()
+	value := strings.Repeat("v", 64)
+	clients := map[string]*Client{}
 	for _, c := range benchCodecs {
 		cfg := Config{}
 		if c.name == "proto" {
 			cfg.DialOptions = []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.ForceCodecV2(protoCodec))}
 		}
-		client := newClient(b, cl, cfg)
-		value := strings.Repeat("v", 64)
-		mustPut(b, client, "bench/codec", value)
-		ops := []struct {
-			name string
-			do   func() error
-		}{
-			{"put", func() error { _, err := client.Put(ctx, "bench/codec", value); return err }},
-			{"get", func() error { _, err := client.Get(ctx, "bench/codec"); return err }},
-			{"txn", func() error {
-				_, err := client.Txn(ctx, Txn{If: []Cmp{CompareVersion(Key("bench/codec")).Greater(0)}, Then: []Op{OpPut("bench/other", value)}})
-				return err
-			}},
-		}
-		for _, op := range ops {
+		clients[c.name] = newClient(b, cl, cfg)
+	}
+	mustPut(b, clients["kit"], "bench/codec", value)
+	ops := []struct {
+		name string
+		do   func(*Client) error
+	}{
+		{"put", func(c *Client) error { _, err := c.Put(ctx, "bench/codec", value); return err }},
+		{"get", func(c *Client) error { _, err := c.Get(ctx, "bench/codec"); return err }},
+		{"txn", func(c *Client) error {
+			_, err := c.Txn(ctx, Txn{If: []Cmp{CompareVersion(Key("bench/codec")).Greater(0)}, Then: []Op{OpPut("bench/other", value)}})
+			return err
+		}},
+	}
+	for _, op := range ops {
+		for _, c := range benchCodecs {
 			b.Run(op.name+"/"+c.name, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if err := op.do(); err != nil {
+					if err := op.do(clients[c.name]); err != nil {
 						b.Fatal(err)
 					}
 				}
