@@ -287,6 +287,34 @@ func TestCodecMerge(t *testing.T) {
 	}
 }
 
+// TestCodecDepth: UnmarshalKit decodes messages nested as deeply as proto.Unmarshal allows
+// (10,000 levels) and fails one level deeper, as proto.Unmarshal does.
+func TestCodecDepth(t *testing.T) {
+	t.Parallel()
+	// nested returns a TxnRequest holding levels messages, itself included: TxnRequests at
+	// odd levels (from the outside), RequestOps at even ones.
+	nested := func(levels int) []byte {
+		b := []byte{}
+		for k := levels; k > 1; k-- {
+			if (k-1)%2 == 1 {
+				b = protowire.AppendBytes(protowire.AppendTag(nil, 2, protowire.BytesType), b) // TxnRequest.success
+			} else {
+				b = protowire.AppendBytes(protowire.AppendTag(nil, 4, protowire.BytesType), b) // RequestOp.request_txn
+			}
+		}
+		return b
+	}
+	mt := (&etcdserverpb.TxnRequest{}).ProtoReflect().Type()
+	for _, levels := range []int{9999, 10000, 10001, 10002} {
+		raw := nested(levels)
+		err := new(etcdserverpb.TxnRequest).UnmarshalKit(raw)
+		if (err == nil) != (levels <= 10000) {
+			t.Errorf("%d levels: UnmarshalKit error %v", levels, err)
+		}
+		checkDecode(t, mt, raw)
+	}
+}
+
 // TestCodecNoAlias: a decoded message owns its bytes, and appending to one bytes field
 // does not overwrite the next.
 func TestCodecNoAlias(t *testing.T) {

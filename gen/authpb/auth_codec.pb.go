@@ -48,21 +48,25 @@ func (m *UserAddOptions) MarshalKit() ([]byte, error) {
 func (m *UserAddOptions) UnmarshalKit(b []byte) error {
 	*m = UserAddOptions{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *UserAddOptions) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *UserAddOptions) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *UserAddOptions) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -144,21 +148,25 @@ func (m *Permission) MarshalKit() ([]byte, error) {
 func (m *Permission) UnmarshalKit(b []byte) error {
 	*m = Permission{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *Permission) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *Permission) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *Permission) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {

@@ -73,21 +73,25 @@ func (m *ResponseHeader) MarshalKit() ([]byte, error) {
 func (m *ResponseHeader) UnmarshalKit(b []byte) error {
 	*m = ResponseHeader{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *ResponseHeader) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -272,21 +276,25 @@ func (m *RangeRequest) MarshalKit() ([]byte, error) {
 func (m *RangeRequest) UnmarshalKit(b []byte) error {
 	*m = RangeRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *RangeRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -533,21 +541,25 @@ func (m *RangeResponse) MarshalKit() ([]byte, error) {
 func (m *RangeResponse) UnmarshalKit(b []byte) error {
 	*m = RangeResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *RangeResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -593,7 +605,7 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -613,7 +625,7 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(mvccpb.KeyValue)
 			}
 			m.Kvs = append(m.Kvs, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -721,21 +733,25 @@ func (m *PutRequest) MarshalKit() ([]byte, error) {
 func (m *PutRequest) UnmarshalKit(b []byte) error {
 	*m = PutRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *PutRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -891,21 +907,25 @@ func (m *PutResponse) MarshalKit() ([]byte, error) {
 func (m *PutResponse) UnmarshalKit(b []byte) error {
 	*m = PutResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *PutResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -928,7 +948,7 @@ func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -945,7 +965,7 @@ func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.PrevKv = new(mvccpb.KeyValue)
 			}
 			e := m.PrevKv
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1010,21 +1030,25 @@ func (m *DeleteRangeRequest) MarshalKit() ([]byte, error) {
 func (m *DeleteRangeRequest) UnmarshalKit(b []byte) error {
 	*m = DeleteRangeRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DeleteRangeRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -1154,21 +1178,25 @@ func (m *DeleteRangeResponse) MarshalKit() ([]byte, error) {
 func (m *DeleteRangeResponse) UnmarshalKit(b []byte) error {
 	*m = DeleteRangeResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DeleteRangeResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -1214,7 +1242,7 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1245,7 +1273,7 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				e = new(mvccpb.KeyValue)
 			}
 			m.PrevKvs = append(m.PrevKvs, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1333,21 +1361,25 @@ func (m *RequestOp) MarshalKit() ([]byte, error) {
 func (m *RequestOp) UnmarshalKit(b []byte) error {
 	*m = RequestOp{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *RequestOp) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -1372,7 +1404,7 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Request = o
 			}
 			e := o.RequestRange
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1391,7 +1423,7 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Request = o
 			}
 			e := o.RequestPut
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1410,7 +1442,7 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Request = o
 			}
 			e := o.RequestDeleteRange
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1429,7 +1461,7 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Request = o
 			}
 			e := o.RequestTxn
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1517,21 +1549,25 @@ func (m *ResponseOp) MarshalKit() ([]byte, error) {
 func (m *ResponseOp) UnmarshalKit(b []byte) error {
 	*m = ResponseOp{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *ResponseOp) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -1556,7 +1592,7 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Response = o
 			}
 			e := o.ResponseRange
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1575,7 +1611,7 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Response = o
 			}
 			e := o.ResponsePut
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1594,7 +1630,7 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Response = o
 			}
 			e := o.ResponseDeleteRange
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1613,7 +1649,7 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Response = o
 			}
 			e := o.ResponseTxn
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -1720,21 +1756,25 @@ func (m *Compare) MarshalKit() ([]byte, error) {
 func (m *Compare) UnmarshalKit(b []byte) error {
 	*m = Compare{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *Compare) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *Compare) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -1943,21 +1983,25 @@ func (m *TxnRequest) MarshalKit() ([]byte, error) {
 func (m *TxnRequest) UnmarshalKit(b []byte) error {
 	*m = TxnRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *TxnRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [3]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -2020,7 +2064,7 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(Compare)
 			}
 			m.Compare = append(m.Compare, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2040,7 +2084,7 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(RequestOp)
 			}
 			m.Success = append(m.Success, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2060,7 +2104,7 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(RequestOp)
 			}
 			m.Failure = append(m.Failure, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2133,21 +2177,25 @@ func (m *TxnResponse) MarshalKit() ([]byte, error) {
 func (m *TxnResponse) UnmarshalKit(b []byte) error {
 	*m = TxnResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *TxnResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -2193,7 +2241,7 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2224,7 +2272,7 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(ResponseOp)
 			}
 			m.Responses = append(m.Responses, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2282,21 +2330,25 @@ func (m *CompactionRequest) MarshalKit() ([]byte, error) {
 func (m *CompactionRequest) UnmarshalKit(b []byte) error {
 	*m = CompactionRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *CompactionRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *CompactionRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *CompactionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2379,21 +2431,25 @@ func (m *CompactionResponse) MarshalKit() ([]byte, error) {
 func (m *CompactionResponse) UnmarshalKit(b []byte) error {
 	*m = CompactionResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *CompactionResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *CompactionResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *CompactionResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2416,7 +2472,7 @@ func (m *CompactionResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2460,21 +2516,25 @@ func (m *HashRequest) MarshalKit() ([]byte, error) {
 func (m *HashRequest) UnmarshalKit(b []byte) error {
 	*m = HashRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *HashRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *HashRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *HashRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2531,21 +2591,25 @@ func (m *HashKVRequest) MarshalKit() ([]byte, error) {
 func (m *HashKVRequest) UnmarshalKit(b []byte) error {
 	*m = HashKVRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *HashKVRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *HashKVRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *HashKVRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2638,21 +2702,25 @@ func (m *HashKVResponse) MarshalKit() ([]byte, error) {
 func (m *HashKVResponse) UnmarshalKit(b []byte) error {
 	*m = HashKVResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *HashKVResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2675,7 +2743,7 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2770,21 +2838,25 @@ func (m *HashResponse) MarshalKit() ([]byte, error) {
 func (m *HashResponse) UnmarshalKit(b []byte) error {
 	*m = HashResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *HashResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2807,7 +2879,7 @@ func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -2862,21 +2934,25 @@ func (m *SnapshotRequest) MarshalKit() ([]byte, error) {
 func (m *SnapshotRequest) UnmarshalKit(b []byte) error {
 	*m = SnapshotRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *SnapshotRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *SnapshotRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *SnapshotRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2961,21 +3037,25 @@ func (m *SnapshotResponse) MarshalKit() ([]byte, error) {
 func (m *SnapshotResponse) UnmarshalKit(b []byte) error {
 	*m = SnapshotResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *SnapshotResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -2998,7 +3078,7 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3120,21 +3200,25 @@ func (m *WatchRequest) MarshalKit() ([]byte, error) {
 func (m *WatchRequest) UnmarshalKit(b []byte) error {
 	*m = WatchRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *WatchRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -3159,7 +3243,7 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.RequestUnion = o
 			}
 			e := o.CreateRequest
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3178,7 +3262,7 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.RequestUnion = o
 			}
 			e := o.CancelRequest
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3197,7 +3281,7 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.RequestUnion = o
 			}
 			e := o.ProgressRequest
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3308,21 +3392,25 @@ func (m *WatchCreateRequest) MarshalKit() ([]byte, error) {
 func (m *WatchCreateRequest) UnmarshalKit(b []byte) error {
 	*m = WatchCreateRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *WatchCreateRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -3501,21 +3589,25 @@ func (m *WatchCancelRequest) MarshalKit() ([]byte, error) {
 func (m *WatchCancelRequest) UnmarshalKit(b []byte) error {
 	*m = WatchCancelRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *WatchCancelRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *WatchCancelRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *WatchCancelRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -3576,21 +3668,25 @@ func (m *WatchProgressRequest) MarshalKit() ([]byte, error) {
 func (m *WatchProgressRequest) UnmarshalKit(b []byte) error {
 	*m = WatchProgressRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *WatchProgressRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *WatchProgressRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *WatchProgressRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -3707,21 +3803,25 @@ func (m *WatchResponse) MarshalKit() ([]byte, error) {
 func (m *WatchResponse) UnmarshalKit(b []byte) error {
 	*m = WatchResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *WatchResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -3767,7 +3867,7 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3856,7 +3956,7 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(mvccpb.Event)
 			}
 			m.Events = append(m.Events, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -3914,21 +4014,25 @@ func (m *LeaseGrantRequest) MarshalKit() ([]byte, error) {
 func (m *LeaseGrantRequest) UnmarshalKit(b []byte) error {
 	*m = LeaseGrantRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseGrantRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseGrantRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseGrantRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4035,21 +4139,25 @@ func (m *LeaseGrantResponse) MarshalKit() ([]byte, error) {
 func (m *LeaseGrantResponse) UnmarshalKit(b []byte) error {
 	*m = LeaseGrantResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseGrantResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4072,7 +4180,7 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -4159,21 +4267,25 @@ func (m *LeaseRevokeRequest) MarshalKit() ([]byte, error) {
 func (m *LeaseRevokeRequest) UnmarshalKit(b []byte) error {
 	*m = LeaseRevokeRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseRevokeRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseRevokeRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseRevokeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4245,21 +4357,25 @@ func (m *LeaseRevokeResponse) MarshalKit() ([]byte, error) {
 func (m *LeaseRevokeResponse) UnmarshalKit(b []byte) error {
 	*m = LeaseRevokeResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseRevokeResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseRevokeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseRevokeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4282,7 +4398,7 @@ func (m *LeaseRevokeResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -4333,21 +4449,25 @@ func (m *LeaseKeepAliveRequest) MarshalKit() ([]byte, error) {
 func (m *LeaseKeepAliveRequest) UnmarshalKit(b []byte) error {
 	*m = LeaseKeepAliveRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseKeepAliveRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseKeepAliveRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseKeepAliveRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4433,21 +4553,25 @@ func (m *LeaseKeepAliveResponse) MarshalKit() ([]byte, error) {
 func (m *LeaseKeepAliveResponse) UnmarshalKit(b []byte) error {
 	*m = LeaseKeepAliveResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseKeepAliveResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4470,7 +4594,7 @@ func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room int) er
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -4550,21 +4674,25 @@ func (m *LeaseTimeToLiveRequest) MarshalKit() ([]byte, error) {
 func (m *LeaseTimeToLiveRequest) UnmarshalKit(b []byte) error {
 	*m = LeaseTimeToLiveRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseTimeToLiveRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseTimeToLiveRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseTimeToLiveRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4675,21 +4803,25 @@ func (m *LeaseTimeToLiveResponse) MarshalKit() ([]byte, error) {
 func (m *LeaseTimeToLiveResponse) UnmarshalKit(b []byte) error {
 	*m = LeaseTimeToLiveResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseTimeToLiveResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4712,7 +4844,7 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room int) e
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -4809,21 +4941,25 @@ func (m *LeaseLeasesRequest) MarshalKit() ([]byte, error) {
 func (m *LeaseLeasesRequest) UnmarshalKit(b []byte) error {
 	*m = LeaseLeasesRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseLeasesRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseLeasesRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseLeasesRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4880,21 +5016,25 @@ func (m *LeaseStatus) MarshalKit() ([]byte, error) {
 func (m *LeaseStatus) UnmarshalKit(b []byte) error {
 	*m = LeaseStatus{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseStatus) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseStatus) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseStatus) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -4977,21 +5117,25 @@ func (m *LeaseLeasesResponse) MarshalKit() ([]byte, error) {
 func (m *LeaseLeasesResponse) UnmarshalKit(b []byte) error {
 	*m = LeaseLeasesResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *LeaseLeasesResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -5037,7 +5181,7 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5057,7 +5201,7 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				e = new(LeaseStatus)
 			}
 			m.Leases = append(m.Leases, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5145,21 +5289,25 @@ func (m *Member) MarshalKit() ([]byte, error) {
 func (m *Member) UnmarshalKit(b []byte) error {
 	*m = Member{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *Member) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *Member) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -5290,21 +5438,25 @@ func (m *MemberAddRequest) MarshalKit() ([]byte, error) {
 func (m *MemberAddRequest) UnmarshalKit(b []byte) error {
 	*m = MemberAddRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberAddRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberAddRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -5412,21 +5564,25 @@ func (m *MemberAddResponse) MarshalKit() ([]byte, error) {
 func (m *MemberAddResponse) UnmarshalKit(b []byte) error {
 	*m = MemberAddResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberAddResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -5472,7 +5628,7 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5489,7 +5645,7 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Member = new(Member)
 			}
 			e := m.Member
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5509,7 +5665,7 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5560,21 +5716,25 @@ func (m *MemberRemoveRequest) MarshalKit() ([]byte, error) {
 func (m *MemberRemoveRequest) UnmarshalKit(b []byte) error {
 	*m = MemberRemoveRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberRemoveRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberRemoveRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberRemoveRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -5657,21 +5817,25 @@ func (m *MemberRemoveResponse) MarshalKit() ([]byte, error) {
 func (m *MemberRemoveResponse) UnmarshalKit(b []byte) error {
 	*m = MemberRemoveResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberRemoveResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -5717,7 +5881,7 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5737,7 +5901,7 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5798,21 +5962,25 @@ func (m *MemberUpdateRequest) MarshalKit() ([]byte, error) {
 func (m *MemberUpdateRequest) UnmarshalKit(b []byte) error {
 	*m = MemberUpdateRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberUpdateRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberUpdateRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberUpdateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -5909,21 +6077,25 @@ func (m *MemberUpdateResponse) MarshalKit() ([]byte, error) {
 func (m *MemberUpdateResponse) UnmarshalKit(b []byte) error {
 	*m = MemberUpdateResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberUpdateResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -5969,7 +6141,7 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -5989,7 +6161,7 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6040,21 +6212,25 @@ func (m *MemberListRequest) MarshalKit() ([]byte, error) {
 func (m *MemberListRequest) UnmarshalKit(b []byte) error {
 	*m = MemberListRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberListRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberListRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6137,21 +6313,25 @@ func (m *MemberListResponse) MarshalKit() ([]byte, error) {
 func (m *MemberListResponse) UnmarshalKit(b []byte) error {
 	*m = MemberListResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberListResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -6197,7 +6377,7 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6217,7 +6397,7 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6268,21 +6448,25 @@ func (m *MemberPromoteRequest) MarshalKit() ([]byte, error) {
 func (m *MemberPromoteRequest) UnmarshalKit(b []byte) error {
 	*m = MemberPromoteRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberPromoteRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberPromoteRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberPromoteRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6365,21 +6549,25 @@ func (m *MemberPromoteResponse) MarshalKit() ([]byte, error) {
 func (m *MemberPromoteResponse) UnmarshalKit(b []byte) error {
 	*m = MemberPromoteResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MemberPromoteResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -6425,7 +6613,7 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room int) err
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6445,7 +6633,7 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room int) err
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6489,21 +6677,25 @@ func (m *DefragmentRequest) MarshalKit() ([]byte, error) {
 func (m *DefragmentRequest) UnmarshalKit(b []byte) error {
 	*m = DefragmentRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DefragmentRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DefragmentRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DefragmentRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6564,21 +6756,25 @@ func (m *DefragmentResponse) MarshalKit() ([]byte, error) {
 func (m *DefragmentResponse) UnmarshalKit(b []byte) error {
 	*m = DefragmentResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DefragmentResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DefragmentResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DefragmentResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6601,7 +6797,7 @@ func (m *DefragmentResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6652,21 +6848,25 @@ func (m *MoveLeaderRequest) MarshalKit() ([]byte, error) {
 func (m *MoveLeaderRequest) UnmarshalKit(b []byte) error {
 	*m = MoveLeaderRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MoveLeaderRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MoveLeaderRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MoveLeaderRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6738,21 +6938,25 @@ func (m *MoveLeaderResponse) MarshalKit() ([]byte, error) {
 func (m *MoveLeaderResponse) UnmarshalKit(b []byte) error {
 	*m = MoveLeaderResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *MoveLeaderResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *MoveLeaderResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *MoveLeaderResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6775,7 +6979,7 @@ func (m *MoveLeaderResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -6840,21 +7044,25 @@ func (m *AlarmRequest) MarshalKit() ([]byte, error) {
 func (m *AlarmRequest) UnmarshalKit(b []byte) error {
 	*m = AlarmRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AlarmRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -6951,21 +7159,25 @@ func (m *AlarmMember) MarshalKit() ([]byte, error) {
 func (m *AlarmMember) UnmarshalKit(b []byte) error {
 	*m = AlarmMember{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AlarmMember) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AlarmMember) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AlarmMember) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7059,21 +7271,25 @@ func (m *AlarmResponse) MarshalKit() ([]byte, error) {
 func (m *AlarmResponse) UnmarshalKit(b []byte) error {
 	*m = AlarmResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AlarmResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -7119,7 +7335,7 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -7139,7 +7355,7 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				e = new(AlarmMember)
 			}
 			m.Alarms = append(m.Alarms, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -7200,21 +7416,25 @@ func (m *DowngradeRequest) MarshalKit() ([]byte, error) {
 func (m *DowngradeRequest) UnmarshalKit(b []byte) error {
 	*m = DowngradeRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DowngradeRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DowngradeRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DowngradeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7310,21 +7530,25 @@ func (m *DowngradeResponse) MarshalKit() ([]byte, error) {
 func (m *DowngradeResponse) UnmarshalKit(b []byte) error {
 	*m = DowngradeResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DowngradeResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7347,7 +7571,7 @@ func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -7405,21 +7629,25 @@ func (m *StatusRequest) MarshalKit() ([]byte, error) {
 func (m *StatusRequest) UnmarshalKit(b []byte) error {
 	*m = StatusRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *StatusRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *StatusRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *StatusRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7577,21 +7805,25 @@ func (m *StatusResponse) MarshalKit() ([]byte, error) {
 func (m *StatusResponse) UnmarshalKit(b []byte) error {
 	*m = StatusResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *StatusResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7614,7 +7846,7 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -7761,7 +7993,7 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.DowngradeInfo = new(DowngradeInfo)
 			}
 			e := m.DowngradeInfo
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -7822,21 +8054,25 @@ func (m *DowngradeInfo) MarshalKit() ([]byte, error) {
 func (m *DowngradeInfo) UnmarshalKit(b []byte) error {
 	*m = DowngradeInfo{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *DowngradeInfo) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *DowngradeInfo) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *DowngradeInfo) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7911,21 +8147,25 @@ func (m *AuthEnableRequest) MarshalKit() ([]byte, error) {
 func (m *AuthEnableRequest) UnmarshalKit(b []byte) error {
 	*m = AuthEnableRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthEnableRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthEnableRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthEnableRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -7975,21 +8215,25 @@ func (m *AuthDisableRequest) MarshalKit() ([]byte, error) {
 func (m *AuthDisableRequest) UnmarshalKit(b []byte) error {
 	*m = AuthDisableRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthDisableRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthDisableRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthDisableRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8039,21 +8283,25 @@ func (m *AuthStatusRequest) MarshalKit() ([]byte, error) {
 func (m *AuthStatusRequest) UnmarshalKit(b []byte) error {
 	*m = AuthStatusRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthStatusRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthStatusRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthStatusRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8123,21 +8371,25 @@ func (m *AuthenticateRequest) MarshalKit() ([]byte, error) {
 func (m *AuthenticateRequest) UnmarshalKit(b []byte) error {
 	*m = AuthenticateRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthenticateRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthenticateRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthenticateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8256,21 +8508,25 @@ func (m *AuthUserAddRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserAddRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserAddRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserAddRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8321,7 +8577,7 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Options = new(authpb.UserAddOptions)
 			}
 			e := m.Options
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -8389,21 +8645,25 @@ func (m *AuthUserGetRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserGetRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserGetRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserGetRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserGetRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8477,21 +8737,25 @@ func (m *AuthUserDeleteRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserDeleteRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserDeleteRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserDeleteRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserDeleteRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8585,21 +8849,25 @@ func (m *AuthUserChangePasswordRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserChangePasswordRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserChangePasswordRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserChangePasswordRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8711,21 +8979,25 @@ func (m *AuthUserGrantRoleRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserGrantRoleRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserGrantRoleRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserGrantRoleRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserGrantRoleRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserGrantRoleRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8823,21 +9095,25 @@ func (m *AuthUserRevokeRoleRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserRevokeRoleRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserRevokeRoleRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserRevokeRoleRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserRevokeRoleRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserRevokeRoleRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -8925,21 +9201,25 @@ func (m *AuthRoleAddRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleAddRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleAddRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleAddRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleAddRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9013,21 +9293,25 @@ func (m *AuthRoleGetRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleGetRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleGetRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleGetRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleGetRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9091,21 +9375,25 @@ func (m *AuthUserListRequest) MarshalKit() ([]byte, error) {
 func (m *AuthUserListRequest) UnmarshalKit(b []byte) error {
 	*m = AuthUserListRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserListRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserListRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9155,21 +9443,25 @@ func (m *AuthRoleListRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleListRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleListRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleListRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleListRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9229,21 +9521,25 @@ func (m *AuthRoleDeleteRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleDeleteRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleDeleteRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleDeleteRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleDeleteRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9328,21 +9624,25 @@ func (m *AuthRoleGrantPermissionRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleGrantPermissionRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleGrantPermissionRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleGrantPermissionRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9379,7 +9679,7 @@ func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room
 				m.Perm = new(authpb.Permission)
 			}
 			e := m.Perm
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -9447,21 +9747,25 @@ func (m *AuthRoleRevokePermissionRequest) MarshalKit() ([]byte, error) {
 func (m *AuthRoleRevokePermissionRequest) UnmarshalKit(b []byte) error {
 	*m = AuthRoleRevokePermissionRequest{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleRevokePermissionRequest) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9576,21 +9880,25 @@ func (m *AuthEnableResponse) MarshalKit() ([]byte, error) {
 func (m *AuthEnableResponse) UnmarshalKit(b []byte) error {
 	*m = AuthEnableResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthEnableResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthEnableResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthEnableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9613,7 +9921,7 @@ func (m *AuthEnableResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -9668,21 +9976,25 @@ func (m *AuthDisableResponse) MarshalKit() ([]byte, error) {
 func (m *AuthDisableResponse) UnmarshalKit(b []byte) error {
 	*m = AuthDisableResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthDisableResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthDisableResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthDisableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9705,7 +10017,7 @@ func (m *AuthDisableResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -9774,21 +10086,25 @@ func (m *AuthStatusResponse) MarshalKit() ([]byte, error) {
 func (m *AuthStatusResponse) UnmarshalKit(b []byte) error {
 	*m = AuthStatusResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthStatusResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9811,7 +10127,7 @@ func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room int) error 
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -9898,21 +10214,25 @@ func (m *AuthenticateResponse) MarshalKit() ([]byte, error) {
 func (m *AuthenticateResponse) UnmarshalKit(b []byte) error {
 	*m = AuthenticateResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthenticateResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -9935,7 +10255,7 @@ func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10004,21 +10324,25 @@ func (m *AuthUserAddResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserAddResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserAddResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserAddResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10041,7 +10365,7 @@ func (m *AuthUserAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10106,21 +10430,25 @@ func (m *AuthUserGetResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserGetResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserGetResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserGetResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10143,7 +10471,7 @@ func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10212,21 +10540,25 @@ func (m *AuthUserDeleteResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserDeleteResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserDeleteResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserDeleteResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserDeleteResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10249,7 +10581,7 @@ func (m *AuthUserDeleteResponse) DecodeKit(b []byte, arena *[]byte, room int) er
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10304,21 +10636,25 @@ func (m *AuthUserChangePasswordResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserChangePasswordResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserChangePasswordResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserChangePasswordResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserChangePasswordResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserChangePasswordResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10341,7 +10677,7 @@ func (m *AuthUserChangePasswordResponse) DecodeKit(b []byte, arena *[]byte, room
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10396,21 +10732,25 @@ func (m *AuthUserGrantRoleResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserGrantRoleResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserGrantRoleResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserGrantRoleResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserGrantRoleResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserGrantRoleResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10433,7 +10773,7 @@ func (m *AuthUserGrantRoleResponse) DecodeKit(b []byte, arena *[]byte, room int)
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10488,21 +10828,25 @@ func (m *AuthUserRevokeRoleResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserRevokeRoleResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserRevokeRoleResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserRevokeRoleResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserRevokeRoleResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserRevokeRoleResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10525,7 +10869,7 @@ func (m *AuthUserRevokeRoleResponse) DecodeKit(b []byte, arena *[]byte, room int
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10580,21 +10924,25 @@ func (m *AuthRoleAddResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleAddResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleAddResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleAddResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10617,7 +10965,7 @@ func (m *AuthRoleAddResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10683,21 +11031,25 @@ func (m *AuthRoleGetResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleGetResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleGetResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleGetResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	var counts [1]int
 	for c := b; len(c) > 0; {
 		num, typ, n := protowire.ConsumeTag(c)
@@ -10743,7 +11095,7 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10763,7 +11115,7 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				e = new(authpb.Permission)
 			}
 			m.Perm = append(m.Perm, e)
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10828,21 +11180,25 @@ func (m *AuthRoleListResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleListResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleListResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleListResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10865,7 +11221,7 @@ func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -10944,21 +11300,25 @@ func (m *AuthUserListResponse) MarshalKit() ([]byte, error) {
 func (m *AuthUserListResponse) UnmarshalKit(b []byte) error {
 	*m = AuthUserListResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthUserListResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -10981,7 +11341,7 @@ func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room int) erro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -11050,21 +11410,25 @@ func (m *AuthRoleDeleteResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleDeleteResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleDeleteResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleDeleteResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleDeleteResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -11087,7 +11451,7 @@ func (m *AuthRoleDeleteResponse) DecodeKit(b []byte, arena *[]byte, room int) er
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -11142,21 +11506,25 @@ func (m *AuthRoleGrantPermissionResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleGrantPermissionResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleGrantPermissionResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleGrantPermissionResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleGrantPermissionResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleGrantPermissionResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -11179,7 +11547,7 @@ func (m *AuthRoleGrantPermissionResponse) DecodeKit(b []byte, arena *[]byte, roo
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -11234,21 +11602,25 @@ func (m *AuthRoleRevokePermissionResponse) MarshalKit() ([]byte, error) {
 func (m *AuthRoleRevokePermissionResponse) UnmarshalKit(b []byte) error {
 	*m = AuthRoleRevokePermissionResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *AuthRoleRevokePermissionResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *AuthRoleRevokePermissionResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *AuthRoleRevokePermissionResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -11271,7 +11643,7 @@ func (m *AuthRoleRevokePermissionResponse) DecodeKit(b []byte, arena *[]byte, ro
 				m.Header = new(ResponseHeader)
 			}
 			e := m.Header
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -11326,21 +11698,25 @@ func (m *RangeStreamResponse) MarshalKit() ([]byte, error) {
 func (m *RangeStreamResponse) UnmarshalKit(b []byte) error {
 	*m = RangeStreamResponse{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *RangeStreamResponse) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -11363,7 +11739,7 @@ func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room int) error
 				m.RangeResponse = new(RangeResponse)
 			}
 			e := m.RangeResponse
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]

@@ -83,21 +83,25 @@ func (m *KeyValue) MarshalKit() ([]byte, error) {
 func (m *KeyValue) UnmarshalKit(b []byte) error {
 	*m = KeyValue{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *KeyValue) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -260,21 +264,25 @@ func (m *Event) MarshalKit() ([]byte, error) {
 func (m *Event) UnmarshalKit(b []byte) error {
 	*m = Event{}
 	var arena []byte
-	return m.DecodeKit(b, &arena, len(b))
+	return m.DecodeKit(b, &arena, len(b), 10000)
 }
 
 // MergeKit decodes b into m as proto.Unmarshal does, but without resetting m first:
 // set fields are replaced, messages merged, lists appended to. Decoded bytes fields
 // refer to b, which must not change afterwards.
 func (m *Event) MergeKit(b []byte) error {
-	return m.DecodeKit(b, nil, 0)
+	return m.DecodeKit(b, nil, 0, 10000)
 }
 
 // DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to
 // b, unless arena is nil. The first copy that does not fit replaces *arena with room
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
-// and those nested in it share one allocation.
-func (m *Event) DecodeKit(b []byte, arena *[]byte, room int) error {
+// and those nested in it share one allocation. depth is how many levels of messages
+// b may hold, m's included; proto.Unmarshal allows 10000.
+func (m *Event) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
+	if depth <= 0 {
+		return errors.New("proto: exceeded maximum recursion depth")
+	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -308,7 +316,7 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.Kv = new(KeyValue)
 			}
 			e := m.Kv
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]
@@ -325,7 +333,7 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room int) error {
 				m.PrevKv = new(KeyValue)
 			}
 			e := m.PrevKv
-			if err := e.DecodeKit(v, arena, room); err != nil {
+			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
 				return err
 			}
 			b = b[n:]

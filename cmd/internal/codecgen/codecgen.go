@@ -22,6 +22,10 @@ import (
 // the syntax statement (etcdkit-gen's stamp) belong to it.
 const syntaxField = 12
 
+// recursionLimit is how deeply messages may nest in what UnmarshalKit and MergeKit
+// decode: proto.Unmarshal's default.
+const recursionLimit = 10000
+
 // Packages the generated code refers to.
 const (
 	wirePkg   = protogen.GoImportPath("google.golang.org/protobuf/encoding/protowire")
@@ -380,7 +384,7 @@ func (c *codec) unmarshal() {
 	c.P("func (m *", name, ") UnmarshalKit(b []byte) error {")
 	c.P("*m = ", name, "{}")
 	c.P("var arena []byte")
-	c.P("return m.DecodeKit(b, &arena, len(b))")
+	c.P("return m.DecodeKit(b, &arena, len(b), ", recursionLimit, ")")
 	c.P("}")
 }
 
@@ -404,14 +408,18 @@ func (c *codec) merge() {
 	c.P("// set fields are replaced, messages merged, lists appended to. Decoded bytes fields")
 	c.P("// refer to b, which must not change afterwards.")
 	c.P("func (m *", name, ") MergeKit(b []byte) error {")
-	c.P("return m.DecodeKit(b, nil, 0)")
+	c.P("return m.DecodeKit(b, nil, 0, ", recursionLimit, ")")
 	c.P("}")
 	c.P()
 	c.P("// DecodeKit is MergeKit with bytes fields copied into *arena rather than referring to")
 	c.P("// b, unless arena is nil. The first copy that does not fit replaces *arena with room")
 	c.P("// for room bytes: UnmarshalKit passes the length of the whole encoding, so its message")
-	c.P("// and those nested in it share one allocation.")
-	c.P("func (m *", name, ") DecodeKit(b []byte, arena *[]byte, room int) error {")
+	c.P("// and those nested in it share one allocation. depth is how many levels of messages")
+	c.P("// b may hold, m's included; proto.Unmarshal allows ", recursionLimit, ".")
+	c.P("func (m *", name, ") DecodeKit(b []byte, arena *[]byte, room, depth int) error {")
+	c.P("if depth <= 0 {")
+	c.P("return ", c.g.QualifiedGoIdent(errorsPkg.Ident("New")), `("proto: exceeded maximum recursion depth")`)
+	c.P("}")
 	reps := c.repeatedMessages()
 	if len(reps) > 0 {
 		c.countElements(reps)
@@ -586,7 +594,7 @@ func (c *codec) mergeMessage(fd *protogen.Field) {
 		c.P("}")
 		c.P("e := m.", fd.GoName)
 	}
-	c.P("if err := e.DecodeKit(v, arena, room); err != nil {")
+	c.P("if err := e.DecodeKit(v, arena, room, depth-1); err != nil {")
 	c.P("return err")
 	c.P("}")
 }

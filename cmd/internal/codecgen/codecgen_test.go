@@ -88,7 +88,7 @@ message Outer {
 	}
 	for _, typ := range []string{"Outer", "Outer_Inner"} {
 		for _, method := range []string{"SizeKit() int", "AppendKit(b []byte) ([]byte, error)", "MarshalKit() ([]byte, error)",
-			"UnmarshalKit(b []byte) error", "MergeKit(b []byte) error", "DecodeKit(b []byte, arena *[]byte, room int) error"} {
+			"UnmarshalKit(b []byte) error", "MergeKit(b []byte) error", "DecodeKit(b []byte, arena *[]byte, room, depth int) error"} {
 			if !strings.Contains(src, "func (m *"+typ+") "+method+" {") {
 				t.Errorf("no %s.%s", typ, method)
 			}
