@@ -425,8 +425,8 @@ func BenchmarkCodec(b *testing.B) {
 	}
 }
 
-// BenchmarkCodecServer makes puts, gets and one-compare one-put txns against a real etcd
-// member, with the kit's codec (the default) and with gRPC's proto codec forced on the
+// BenchmarkCodecServer makes puts, gets (of one key and of 100 keys) and one-compare
+// one-put txns against a real etcd member, with the kit's codec (the default) and with gRPC's proto codec forced on the
 // connection, alternating between the two.
 func BenchmarkCodecServer(b *testing.B) {
 	cl := etcdtest.StartCluster(b, etcdtest.Options{})
@@ -441,12 +441,16 @@ func BenchmarkCodecServer(b *testing.B) {
 		clients[c.name] = newClient(b, cl, cfg)
 	}
 	mustPut(b, clients["kit"], "bench/codec", value)
+	for i := range 100 {
+		mustPut(b, clients["kit"], fmt.Sprintf("bench/range/%03d", i), value)
+	}
 	ops := []struct {
 		name string
 		do   func(*Client) error
 	}{
 		{"put", func(c *Client) error { _, err := c.Put(ctx, "bench/codec", value); return err }},
 		{"get", func(c *Client) error { _, err := c.Get(ctx, "bench/codec"); return err }},
+		{"range100", func(c *Client) error { _, err := c.Range(ctx, Prefix("bench/range/")); return err }},
 		{"txn", func(c *Client) error {
 			_, err := c.Txn(ctx, Txn{If: []Cmp{CompareVersion(Key("bench/codec")).Greater(0)}, Then: []Op{OpPut("bench/other", value)}})
 			return err
