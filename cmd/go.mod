@@ -4,7 +4,7 @@ go 1.26.7
 
 require (
 	github.com/bufbuild/protocompile v0.14.1
-	github.com/etcdkit/etcdkit v0.0.0-20261206042628-6f534ec63db8
+	github.com/etcdkit/etcdkit v0.0.0-20261206045912-1f88c670157c
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.80.0
 	google.golang.org/protobuf v1.36.12
@@ -22,4 +22,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260120221211-b8f7ae30c516 // indirect
 )
 
-tool github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
+tool (
+	github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-codec
+	github.com/etcdkit/etcdkit/cmd/protoc-gen-etcdkit-grpc
+)

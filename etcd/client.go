@@ -111,7 +111,7 @@ func (c *Client) dialOptions() []grpc.DialOption {
 	// while an endpoint restarts: nothing is sent until then, so even a write may wait. Every
 	// method this connection calls is one of etcd's fixed paths, as StaticMethod tells stats
 	// handlers.
-	callOpts := []grpc.CallOption{grpc.WaitForReady(true), grpc.StaticMethod()}
+	callOpts := []grpc.CallOption{grpc.WaitForReady(true), grpc.StaticMethod(), grpc.ForceCodecV2(kitCodec{})}
 	if c.cfg.MaxResponseBytes > 0 {
 		callOpts = append(callOpts, grpc.MaxCallRecvMsgSize(c.cfg.MaxResponseBytes))
 	}

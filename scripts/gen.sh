@@ -19,8 +19,9 @@ bin=.cache/bin
 log() { echo "gen.sh: $*" >&2; }
 
 # build_tools builds buf and protoc-gen-go (tools/go.mod) unless they are newer than their
-# pins, then etcdkit-gen and protoc-gen-etcdkit-grpc (incremental; no VCS stamp, so that
-# the version the plugin writes into gen/ does not change with every commit).
+# pins, then etcdkit-gen, protoc-gen-etcdkit-grpc and protoc-gen-etcdkit-codec
+# (incremental; no VCS stamp, so that the version the plugins write into gen/ does not
+# change with every commit).
 build_tools() {
   mkdir -p "$bin"
   if [[ ! -x "$bin/buf" || tools/go.mod -nt "$bin/buf" || tools/go.sum -nt "$bin/buf" ]]; then
@@ -30,7 +31,8 @@ build_tools() {
       github.com/bufbuild/buf/cmd/buf google.golang.org/protobuf/cmd/protoc-gen-go
     log "built buf and protoc-gen-go in $((SECONDS - start))s"
   fi
-  go -C cmd build -buildvcs=false -o "../$bin/" ./etcdkit-gen ./protoc-gen-etcdkit-grpc
+  go -C cmd build -buildvcs=false -o "../$bin/" ./etcdkit-gen ./protoc-gen-etcdkit-grpc \
+    ./protoc-gen-etcdkit-codec
 }
 
 build_tools

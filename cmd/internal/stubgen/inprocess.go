@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/bufbuild/protocompile/linker"
+	"github.com/etcdkit/etcdkit/cmd/internal/codecgen"
 	"github.com/etcdkit/etcdkit/cmd/internal/grpcgen"
 	gengo "google.golang.org/protobuf/cmd/protoc-gen-go/internal_gengo"
 	"google.golang.org/protobuf/compiler/protogen"
@@ -14,9 +15,9 @@ import (
 
 // runPlugins generates Go from the compiled trimmed files in-process: protoc-gen-go's
 // generator (the version this module pins, which is the runtime gen/ requires) for the
-// messages and grpcgen for the clients, fed the request buf would send them with
-// module=goBase. It returns the files by slash path relative to the directory goBase
-// names. files must be in dependency order.
+// messages, grpcgen for the clients and codecgen for the messages' codec, fed the request
+// buf would send them with module=goBase. It returns the files by slash path relative to
+// the directory goBase names. files must be in dependency order.
 func runPlugins(files linker.Files, goBase string) (map[string][]byte, error) {
 	param := "module=" + goBase
 	req := &pluginpb.CodeGeneratorRequest{Parameter: &param}
@@ -33,6 +34,7 @@ func runPlugins(files linker.Files, goBase string) (map[string][]byte, error) {
 		if f.Generate {
 			gengo.GenerateFile(plugin, f)
 			grpcgen.GenerateFile(plugin, f)
+			codecgen.GenerateFile(plugin, f)
 		}
 	}
 	resp := plugin.Response()

@@ -65,8 +65,8 @@ func compileAll(t *testing.T, cfg Config) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Files != 13 {
-		t.Errorf("%d files, want 5 protos, messages for 5 packages and clients for the 3 with services", res.Files)
+	if res.Files != 18 {
+		t.Errorf("%d files, want 5 protos, messages and codecs for 5 packages and clients for the 3 with services", res.Files)
 	}
 	if _, err := testbin.Go(mod, "vet", "./..."); err != nil {
 		t.Fatal(err)
