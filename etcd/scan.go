@@ -124,13 +124,9 @@ func (c *Client) scanStream(ctx context.Context, req *etcdserverpb.RangeRequest,
 		sreq.Key = req.Key
 		stream, err := c.openRangeStream(ctx, sreq)
 		for err == nil {
-			var msg []byte
-			if err = stream.RecvMsg(&msg); err != nil {
+			resp := new(etcdserverpb.RangeResponse)
+			if err = stream.RecvMsg(resp); err != nil {
 				break
-			}
-			resp, derr := decodeRangeStreamResponse(msg)
-			if derr != nil {
-				return false, derr
 			}
 			kvs := resp.GetKvs()
 			for _, kv := range kvs {
