@@ -8,6 +8,7 @@ import (
 	"iter"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -30,7 +31,7 @@ import (
 //
 // KV.RangeStream is 3.7's: stubs of older releases lack its response message, so the call is
 // made by method path, the request marshalled as the RangeRequest it is and each response
-// (RangeStreamResponse: range_response = 1) decoded here.
+// (RangeStreamResponse: range_response = 1) decoded here (see rangeStreamCodec).
 func (c *Client) RangeStream(ctx context.Context, r KeyRange, opts ...ReadOption) iter.Seq2[RangeResult, error] {
 	return func(yield func(RangeResult, error) bool) {
 		const op = "range" // a read: an oversized chunk is ErrResponseTooLarge
@@ -45,14 +46,9 @@ func (c *Client) RangeStream(ctx context.Context, r KeyRange, opts ...ReadOption
 		for attempt := 1; ; attempt++ {
 			stream, err := c.openRangeStream(ctx, req)
 			for err == nil {
-				var msg []byte
-				if err = stream.RecvMsg(&msg); err != nil {
+				resp := new(etcdserverpb.RangeResponse)
+				if err = stream.RecvMsg(resp); err != nil {
 					break
-				}
-				resp, derr := decodeRangeStreamResponse(msg)
-				if derr != nil {
-					yield(RangeResult{}, opError(op, string(r.Key), derr))
-					return
 				}
 				received = true
 				if !yield(c.rangeResult(resp), nil) {
@@ -80,18 +76,18 @@ const maxStreamAttempts = 3
 // rangeStreamDesc describes KV.RangeStream: one request, a stream of responses.
 var rangeStreamDesc = grpc.StreamDesc{StreamName: "RangeStream", ServerStreams: true}
 
-// openRangeStream sends req on a new KV.RangeStream call.
+// rangeStreamCall is the one call option of every KV.RangeStream call.
+var rangeStreamCall = grpc.ForceCodecV2(rangeStreamCodec{})
+
+// openRangeStream sends req on a new KV.RangeStream call, whose responses are received with
+// RecvMsg into a *etcdserverpb.RangeResponse each.
 func (c *Client) openRangeStream(ctx context.Context, req *etcdserverpb.RangeRequest) (grpc.ClientStream, error) {
-	raw, err := proto.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	stream, err := c.conn.NewStream(ctx, &rangeStreamDesc, "/etcdserverpb.KV/RangeStream", grpc.ForceCodec(rawCodec{}))
+	stream, err := c.conn.NewStream(ctx, &rangeStreamDesc, "/etcdserverpb.KV/RangeStream", rangeStreamCall)
 	if err != nil {
 		return nil, err
 	}
 	// A send that fails with io.EOF means the call is over; its status comes with RecvMsg.
-	if err := stream.SendMsg(&raw); err != nil && !errors.Is(err, io.EOF) {
+	if err := stream.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	if err := stream.CloseSend(); err != nil {
@@ -100,17 +96,39 @@ func (c *Client) openRangeStream(ctx context.Context, req *etcdserverpb.RangeReq
 	return stream, nil
 }
 
+// rangeStreamCodec is KV.RangeStream's codec: it marshals the request, a RangeRequest, as
+// protobuf does, and decodes each response (a RangeStreamResponse) into the RangeResponse it
+// wraps, a *etcdserverpb.RangeResponse, straight from grpc-go's pooled receive buffer: the
+// keys and values are copied once, as for a Range.
+type rangeStreamCodec struct{}
+
+func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
+	b, err := proto.Marshal(v.(proto.Message))
+	if err != nil {
+		return nil, err
+	}
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+func (rangeStreamCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	return decodeRangeStreamResponse(buf.ReadOnlyData(), v.(*etcdserverpb.RangeResponse))
+}
+
+// Name is proto's, so that the server reads the request as the protobuf message it is.
+func (rangeStreamCodec) Name() string { return "proto" }
+
 // errMalformedChunk is the cause of a RangeStreamResponse that does not decode.
 var errMalformedChunk = errors.New("etcd: malformed RangeStreamResponse")
 
-// decodeRangeStreamResponse returns the RangeResponse inside a RangeStreamResponse; a field
-// given twice is merged, as proto.Unmarshal does.
-func decodeRangeStreamResponse(msg []byte) (*etcdserverpb.RangeResponse, error) {
-	resp := new(etcdserverpb.RangeResponse)
+// decodeRangeStreamResponse decodes the RangeResponse inside a RangeStreamResponse into resp;
+// a field given twice is merged, as proto.Unmarshal does.
+func decodeRangeStreamResponse(msg []byte, resp *etcdserverpb.RangeResponse) error {
 	for len(msg) > 0 {
 		num, typ, n := protowire.ConsumeTag(msg)
 		if n < 0 {
-			return nil, fmt.Errorf("%w: %w", errMalformedChunk, protowire.ParseError(n))
+			return fmt.Errorf("%w: %w", errMalformedChunk, protowire.ParseError(n))
 		}
 		msg = msg[n:]
 		if num == 1 && typ == protowire.BytesType {
@@ -118,16 +136,16 @@ func decodeRangeStreamResponse(msg []byte) (*etcdserverpb.RangeResponse, error) 
 			b, n = protowire.ConsumeBytes(msg)
 			if n >= 0 {
 				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(b, resp); err != nil {
-					return nil, fmt.Errorf("%w: %w", errMalformedChunk, err)
+					return fmt.Errorf("%w: %w", errMalformedChunk, err)
 				}
 			}
 		} else {
 			n = protowire.ConsumeFieldValue(num, typ, msg)
 		}
 		if n < 0 {
-			return nil, fmt.Errorf("%w: %w", errMalformedChunk, protowire.ParseError(n))
+			return fmt.Errorf("%w: %w", errMalformedChunk, protowire.ParseError(n))
 		}
 		msg = msg[n:]
 	}
-	return resp, nil
+	return nil
 }

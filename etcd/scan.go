@@ -3,7 +3,14 @@ package etcd
 import (
 	"context"
 	"errors"
+	"io"
 	"iter"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
@@ -11,12 +18,18 @@ import (
 // defaultPageSize is Scan's page size when no Limit is given.
 const defaultPageSize = 1000
 
-// Scan reads every key in r in key order, a page at a time, all at one revision: the revision
-// of the first page unless AtRevision pins another. It reads ranges of any size, beyond what
-// one response may carry; a page the client cannot receive is split automatically. Limit sets
-// the page size (default 1000); Sort and CountOnly do not apply and yield an error.
+// Scan reads every key in r in key order, all at one revision: the revision of the first
+// page unless AtRevision pins another. It reads ranges of any size, beyond what one response
+// may carry. On servers with KV.RangeStream (etcd 3.7+) the keys after the first page come
+// over one stream, in chunks the server sizes; a stream that breaks is opened again from the
+// key after the last one received, at the same revision. Elsewhere it pages with Range, and a
+// page the client cannot receive is split automatically. Limit sets the page size (default
+// 1000); Sort and CountOnly do not apply and yield an error.
 //
 // Breaking out of the loop ends the scan. An error ends it too: it is yielded once, last.
+//
+// Resume invariant: req.Key is always the first key not yet yielded and req.Revision, once
+// set, the revision every key is read at, so any page or stream may start again from req.
 func (c *Client) Scan(ctx context.Context, r KeyRange, opts ...ReadOption) iter.Seq2[KeyValue, error] {
 	return func(yield func(KeyValue, error) bool) {
 		req, err := c.scanRequest(r, opts)
@@ -24,9 +37,25 @@ func (c *Client) Scan(ctx context.Context, r KeyRange, opts ...ReadOption) iter.
 			yield(KeyValue{}, &Error{Op: "scan", Key: string(r.Key), Err: err})
 			return
 		}
+		stream := !filtered(req)
 		for {
 			if err := c.check("scan", string(r.Key)); err != nil {
 				yield(KeyValue{}, err)
+				return
+			}
+			if stream && req.Revision != 0 && !c.scanState().noStream.Load() {
+				done, err := c.scanStream(ctx, req, yield)
+				switch {
+				case done:
+					return
+				case status.Code(err) == codes.Unimplemented:
+					c.scanState().noStream.Store(true) // a server before 3.7: page from now on
+					continue
+				case errors.Is(opError("scan", "", err), ErrResponseTooLarge):
+					stream = false // a chunk over MaxResponseBytes: page the rest in smaller steps
+					continue
+				}
+				yield(KeyValue{}, opError("scan", string(r.Key), err))
 				return
 			}
 			resp := new(etcdserverpb.RangeResponse)
@@ -51,9 +80,86 @@ func (c *Client) Scan(ctx context.Context, r KeyRange, opts ...ReadOption) iter.
 			if !resp.GetMore() || len(kvs) == 0 {
 				return
 			}
-			// Continue just after the last key: the smallest key greater than it.
-			last := kvs[len(kvs)-1].GetKey()
-			req.Key = append(append(make([]byte, 0, len(last)+1), last...), 0)
+			req.Key = keyAfter(kvs[len(kvs)-1].GetKey())
+		}
+	}
+}
+
+// keyAfter returns the smallest key greater than key.
+func keyAfter(key []byte) []byte {
+	return append(append(make([]byte, 0, len(key)+1), key...), 0)
+}
+
+// filtered reports whether req filters by revision, which KV.RangeStream refuses.
+func filtered(req *etcdserverpb.RangeRequest) bool {
+	return req.MinModRevision != 0 || req.MaxModRevision != 0 || req.MinCreateRevision != 0 || req.MaxCreateRevision != 0
+}
+
+// scanShared is what a client's scans share: whether its servers lack KV.RangeStream.
+type scanShared struct {
+	noStream atomic.Bool // set when a server answered RangeStream with Unimplemented
+}
+
+// scanState returns the client's scanShared, made on first use.
+func (c *Client) scanState() *scanShared {
+	return (*scanShared)(c.part("scan", func() unsafe.Pointer { return unsafe.Pointer(new(scanShared)) }))
+}
+
+// scanStream reads the rest of req's range over KV.RangeStream at req.Revision, yielding each
+// key and moving req.Key past it. done is true when the range has been read or the caller
+// broke the loop. A stream that fails after bringing keys, or before its first chunk for a
+// reason a read may be sent again for, is opened again from req.Key, at most
+// maxStreamAttempts times in a row without a key; any other failure is returned, with
+// req still at the first key not yielded.
+func (c *Client) scanStream(ctx context.Context, req *etcdserverpb.RangeRequest, yield func(KeyValue, error) bool) (done bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream when the loop breaks
+	// The stream reads to the end of the range: Scan's Limit is a page size, not a total.
+	sreq := &etcdserverpb.RangeRequest{
+		Key: req.Key, RangeEnd: req.RangeEnd, Revision: req.Revision,
+		KeysOnly: req.KeysOnly, Serializable: req.Serializable,
+	}
+	var bo *backoff // made on the first failure: most scans need none
+	for failures := 0; ; {
+		sreq.Key = req.Key
+		stream, err := c.openRangeStream(ctx, sreq)
+		for err == nil {
+			resp := new(etcdserverpb.RangeResponse)
+			if err = stream.RecvMsg(resp); err != nil {
+				break
+			}
+			kvs := resp.GetKvs()
+			for _, kv := range kvs {
+				if !yield(c.keyValue(kv), nil) {
+					return true, nil
+				}
+			}
+			if len(kvs) > 0 {
+				req.Key = keyAfter(kvs[len(kvs)-1].GetKey())
+				failures = 0
+				if bo != nil {
+					bo.reset()
+				}
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return true, nil
+		}
+		failures++
+		again := tokenRejected(err) || retryable(methodRange, err)
+		if !again || failures == maxStreamAttempts || ctx.Err() != nil {
+			return false, err
+		}
+		c.log.Debug("etcd: scan stream broken, reading on from the last key", "revision", req.Revision, "err", err)
+		if bo == nil {
+			bo = newBackoff()
+		}
+		t := time.NewTimer(bo.next())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C:
 		}
 	}
 }

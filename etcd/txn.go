@@ -215,27 +215,27 @@ func (c *Client) compare(cmp Cmp) (*etcdserverpb.Compare, error) {
 
 // Txn applies t atomically. Like Put it is sent at most once.
 func (c *Client) Txn(ctx context.Context, t Txn) (TxnResult, error) {
-	resp, err := c.txn(ctx, "txn", t)
+	req, resp, err := c.txn(ctx, "txn", t)
 	if err != nil {
 		return TxnResult{}, err
 	}
-	return c.txnResult(t, resp), nil
+	return c.txnResult(req, resp), nil
 }
 
-// txn sends t and returns the raw response; errors are named op.
-func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnResponse, error) {
+// txn sends t and returns the wire request and the raw response; errors are named op.
+func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnRequest, *etcdserverpb.TxnResponse, error) {
 	if c.isClosed() {
-		return nil, &Error{Op: op, Key: t.firstKey(), Err: ErrClosed}
+		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: ErrClosed}
 	}
 	req, err := c.txnRequest(t)
 	if err != nil {
-		return nil, &Error{Op: op, Key: t.firstKey(), Err: err}
+		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: err}
 	}
 	resp := new(etcdserverpb.TxnResponse)
 	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
-		return nil, opError(op, t.firstKey(), err)
+		return nil, nil, opError(op, t.firstKey(), err)
 	}
-	return resp, nil
+	return req, resp, nil
 }
 
 // firstKey names a transaction in errors: its first compared or touched key.
@@ -284,43 +284,55 @@ func (c *Client) requestOps(branch string, ops []Op) ([]*etcdserverpb.RequestOp,
 	return out, nil
 }
 
-// txnResult converts the answer to t: the branch that ran gives each put's lease, which the
-// server does not echo.
-func (c *Client) txnResult(t Txn, resp *etcdserverpb.TxnResponse) TxnResult {
-	ops := t.Else
+// txnResult converts the answer to req: the branch that ran gives each put's lease, which the
+// server does not echo. The results of one kind share one allocation, and a single put's
+// result shares one with Results (most transactions hold one operation or a few of one kind).
+func (c *Client) txnResult(req *etcdserverpb.TxnRequest, resp *etcdserverpb.TxnResponse) TxnResult {
+	ops := req.GetFailure()
 	if resp.GetSucceeded() {
-		ops = t.Then
+		ops = req.GetSuccess()
 	}
-	res := TxnResult{
-		Header:    header(resp.GetHeader()),
-		Succeeded: resp.GetSucceeded(),
-		Results:   make([]OpResult, len(resp.GetResponses())),
+	res := TxnResult{Header: header(resp.GetHeader()), Succeeded: resp.GetSucceeded()}
+	if rs := resp.GetResponses(); len(rs) == 1 && rs[0].GetResponsePut() != nil && len(ops) == 1 {
+		one := new(struct {
+			results [1]OpResult
+			put     PutResult
+		})
+		one.put = c.putResult(ops[0].GetRequestPut(), rs[0].GetResponsePut())
+		one.results[0].Put = &one.put
+		res.Results = one.results[:]
+		return res
 	}
+	res.Results = make([]OpResult, len(resp.GetResponses()))
+	var gets, puts, deletes int
+	for _, r := range resp.GetResponses() {
+		switch {
+		case r.GetResponseRange() != nil:
+			gets++
+		case r.GetResponsePut() != nil:
+			puts++
+		case r.GetResponseDeleteRange() != nil:
+			deletes++
+		}
+	}
+	getv, putv, delv := make([]RangeResult, gets), make([]PutResult, puts), make([]DeleteResult, deletes)
 	for i, r := range resp.GetResponses() {
-		var op Op
+		var op *etcdserverpb.RequestOp
 		if i < len(ops) {
 			op = ops[i]
 		}
 		switch {
 		case r.GetResponseRange() != nil:
-			v := c.rangeResult(r.GetResponseRange())
-			res.Results[i].Get = &v
+			getv[0] = c.rangeResult(r.GetResponseRange())
+			res.Results[i].Get, getv = &getv[0], getv[1:]
 		case r.GetResponsePut() != nil:
-			req := &etcdserverpb.PutRequest{}
-			for _, o := range op.put {
-				o.applyPut(req)
-			}
-			v := c.putResult(req, r.GetResponsePut())
-			res.Results[i].Put = &v
+			putv[0] = c.putResult(op.GetRequestPut(), r.GetResponsePut())
+			res.Results[i].Put, putv = &putv[0], putv[1:]
 		case r.GetResponseDeleteRange() != nil:
-			v := c.deleteResult(r.GetResponseDeleteRange())
-			res.Results[i].Delete = &v
+			delv[0] = c.deleteResult(r.GetResponseDeleteRange())
+			res.Results[i].Delete, delv = &delv[0], delv[1:]
 		case r.GetResponseTxn() != nil:
-			var nested Txn
-			if op.txn != nil {
-				nested = *op.txn
-			}
-			v := c.txnResult(nested, r.GetResponseTxn())
+			v := c.txnResult(op.GetRequestTxn(), r.GetResponseTxn())
 			res.Results[i].Txn = &v
 		}
 	}

@@ -30,12 +30,13 @@ import (
 )
 
 type options struct {
-	bin, out, footDir string
-	reps              int
-	quick, pin, cold  bool
-	note, command     string
-	only              string
-	profile           string // directory for the runners' CPU profiles; empty: none
+	bin, out, footDir  string
+	gen, root, release string // the footprint's etcdkit-gen binary, repository root and etcd release
+	reps               int
+	quick, pin, cold   bool
+	note, command      string
+	only               string
+	profile            string // directory for the runners' CPU profiles; empty: none
 }
 
 func main() {
@@ -43,6 +44,9 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "", "directory holding bench-etcdkit, bench-clientv3 and bench-raw")
 	flag.StringVar(&o.out, "out", "bench", "directory to write results.md, results.svg and results.json to")
 	flag.StringVar(&o.footDir, "footprint", "bench/footprint", "directory of the footprint programs (empty: skip)")
+	flag.StringVar(&o.gen, "gen", "", "the etcdkit-gen binary that vendors the kit for the footprint")
+	flag.StringVar(&o.root, "root", ".", "the repository root, whose go.mod and go.sum the footprint's vendored module starts from")
+	flag.StringVar(&o.release, "release", etcdtest.Version(), "the etcd release the footprint's copy is vendored from")
 	flag.IntVar(&o.reps, "reps", 3, "repetitions of each workload and client")
 	flag.BoolVar(&o.quick, "quick", false, "small counts, for a smoke run")
 	flag.BoolVar(&o.pin, "pin", runtime.NumCPU() >= 2, "pin etcd (and this driver) to CPU 0 and the clients to CPU 1 with taskset")
@@ -107,7 +111,7 @@ func plan(quick bool) []planned {
 		add(0, harness.Config{Workload: harness.Lock, Conc: c, N: scanN})
 	}
 	add(1, harness.Config{Workload: harness.KeepAlive, Conc: 1, N: leases, Duration: ka, TTL: 5 * time.Second})
-	for _, w := range []string{harness.List, harness.ListSingle} {
+	for _, w := range []string{harness.List, harness.ListPaged, harness.ListSingle} {
 		add(0, harness.Config{Workload: w, Conc: 1, N: listN, ValueSize: 1024, Prefix: listPrefix})
 	}
 	add(0, harness.Config{Workload: harness.Watchers, Conc: watchers, N: watcherEvents, Timeout: 30 * time.Second})
@@ -186,7 +190,7 @@ func run(o options) error {
 				}
 			}
 			eps = three.Endpoints()
-		case (cfg.Workload == harness.List || cfg.Workload == harness.ListSingle) && !listed:
+		case strings.HasPrefix(cfg.Workload, harness.List) && !listed:
 			logf("writing %d keys of %d bytes under %s", cfg.N, cfg.ValueSize, cfg.Prefix)
 			if err := writeList(ctx, writer, cfg); err != nil {
 				return err

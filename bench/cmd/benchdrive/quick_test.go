@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -24,7 +25,13 @@ func TestQuick(t *testing.T) {
 	if msg, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building the runners: %v\n%s", err, msg)
 	}
-	err := run(options{bin: bin, out: out, footDir: "../../footprint", reps: 1, quick: true, command: "go test"})
+	root := "../../.."
+	gen := exec.Command("go", "-C", filepath.Join(root, "cmd"), "build", "-buildvcs=false", "-o", bin+string(filepath.Separator), "./etcdkit-gen")
+	if msg, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("building etcdkit-gen: %v\n%s", err, msg)
+	}
+	err := run(options{bin: bin, out: out, footDir: "../../footprint", gen: filepath.Join(bin, "etcdkit-gen"), root: root,
+		release: etcdtest.Version(), reps: 1, quick: true, command: "go test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,9 +39,16 @@ func TestQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| 500 watchers | etcdkit |", "| list, paged | etcdkit |", "| connect, 3 endpoints | etcdkit |", "## Footprint"} {
+	for _, want := range []string{"| 500 watchers | etcdkit |", "| list, streamed | etcdkit |", "| list, paged | raw |",
+		"| connect, 3 endpoints | etcdkit |", "## Footprint"} {
 		if !strings.Contains(strings.ToLower(string(md)), strings.ToLower(want)) {
 			t.Errorf("results.md lacks %q", want)
+		}
+	}
+	// The footprint probes, the vendored copy's and its stubs', ran against the server.
+	for _, client := range []string{"etcdkit", "raw", "clientv3"} {
+		if !regexp.MustCompile(`(?m)^\| ` + client + ` \| [0-9.]+ \| [0-9.]+× \| [0-9]+ \| [0-9]+ \| [^|]+ \| true \|$`).Match(md) {
+			t.Errorf("results.md has no footprint row of %s that ran", client)
 		}
 	}
 }

@@ -32,10 +32,11 @@ type Client interface {
 	KeepAlive(ctx context.Context, id int64) error
 	// TTL returns the remaining time to live of lease id, -1 when it is gone.
 	TTL(ctx context.Context, id int64) (int64, error)
-	// List reads every key under prefix and calls each with every key-value, in key order:
-	// in pages (or a stream) the library's usual way, or as one response when single is set.
-	// It returns the number of keys read.
-	List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error)
+	// List reads every key under prefix and calls each with every key-value, in key order,
+	// the way workload says: List streamed (etcdkit's Scan, clientv3's GetStream, the stubs'
+	// RangeStream), ListPaged in 1,000-key Range pages at one revision, ListSingle as one
+	// response. It returns the number of keys read.
+	List(ctx context.Context, prefix, workload string, each func(key, value []byte)) (int, error)
 	// WatchKeys starts one watcher per key, each from revision from, and calls event(i, value)
 	// for every put on keys[i], from any goroutine. It returns once the watchers are started
 	// (not necessarily established); stop ends them and waits for their goroutines.

@@ -89,7 +89,7 @@ func Run(ctx context.Context, c Client, cfg Config, ready func(n int)) (Result, 
 		err = runLock(ctx, c, cfg, &r)
 	case KeepAlive:
 		err = runKeepAlive(ctx, c, cfg, &r)
-	case List, ListSingle:
+	case List, ListPaged, ListSingle:
 		err = runList(ctx, c, cfg, &r)
 	case Watchers:
 		err = runWatchers(ctx, c, cfg, &r, ready)

@@ -13,7 +13,8 @@ import (
 
 // The scale workloads: what a large deployment asks of one client.
 const (
-	List       = "list"        // read N keys of ValueSize under Prefix, in pages or a stream
+	List       = "list"        // read N keys of ValueSize under Prefix over a stream (Scan for etcdkit)
+	ListPaged  = "list-paged"  // the same keys in 1,000-key Range pages at one revision
 	ListSingle = "list-single" // the same keys in one response
 	Watchers   = "watchers"    // Conc watchers on distinct keys, N events spread over them
 	Connect    = "connect"     // time from New to the first answered call, with Conc endpoints
@@ -25,10 +26,9 @@ func ListKey(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix,
 // runList reads the cfg.N keys the driver wrote under cfg.Prefix (see ListKey) and checks
 // that each came once, in order, with its value. Ops are keys.
 func runList(ctx context.Context, c Client, cfg Config, r *Result) error {
-	single := cfg.Workload == ListSingle
 	next, faults := 0, 0
 	p := snapshot()
-	n, err := c.List(ctx, cfg.Prefix, single, func(key, value []byte) {
+	n, err := c.List(ctx, cfg.Prefix, cfg.Workload, func(key, value []byte) {
 		if string(key) != ListKey(cfg.Prefix, next) || len(value) != cfg.ValueSize {
 			faults++
 		}

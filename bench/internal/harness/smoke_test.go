@@ -36,6 +36,7 @@ func TestSmoke(t *testing.T) {
 		{Workload: harness.Lock, Conc: 3, N: 12},
 		{Workload: harness.KeepAlive, N: 5, Duration: 500 * time.Millisecond, TTL: 3 * time.Second},
 		{Workload: harness.List, N: 2500, Prefix: "smoke/list/"},
+		{Workload: harness.ListPaged, N: 2500, Prefix: "smoke/list/"},
 		{Workload: harness.ListSingle, N: 2500, Prefix: "smoke/list/"},
 		{Workload: harness.Watchers, Conc: 30, N: 75, Timeout: 20 * time.Second},
 		{Workload: harness.Connect, N: 3},

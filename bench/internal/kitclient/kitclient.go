@@ -59,14 +59,18 @@ func (k client) Watch(ctx context.Context, prefix string, from int64, event func
 	return nil
 }
 
-// List uses Scan (pages at one revision), or one Range when single.
-func (k client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
-	if single {
+// List uses Scan (its first page, then a stream on etcd 3.7), Range pages at one revision (what
+// Scan did before it streamed), or one Range.
+func (k client) List(ctx context.Context, prefix, workload string, each func(key, value []byte)) (int, error) {
+	switch workload {
+	case harness.ListSingle:
 		res, err := k.c.Range(ctx, etcd.Prefix(prefix))
 		for _, kv := range res.KVs {
 			each(kv.Key, kv.Value)
 		}
 		return len(res.KVs), err
+	case harness.ListPaged:
+		return k.listPaged(ctx, prefix, each)
 	}
 	n := 0
 	for kv, err := range k.c.Scan(ctx, etcd.Prefix(prefix)) {
@@ -77,6 +81,29 @@ func (k client) List(ctx context.Context, prefix string, single bool, each func(
 		n++
 	}
 	return n, nil
+}
+
+// listPaged reads in 1,000-key Range pages at the first page's revision, continuing after the
+// last key: the requests Scan sent before it streamed.
+func (k client) listPaged(ctx context.Context, prefix string, each func(key, value []byte)) (int, error) {
+	r := etcd.Prefix(prefix)
+	n, rev := 0, int64(0)
+	for {
+		res, err := k.c.Range(ctx, r, etcd.Limit(1000), etcd.AtRevision(rev))
+		if err != nil {
+			return n, err
+		}
+		rev = res.Header.Revision
+		for _, kv := range res.KVs {
+			each(kv.Key, kv.Value)
+		}
+		n += len(res.KVs)
+		if !res.More || len(res.KVs) == 0 {
+			return n, nil
+		}
+		last := res.KVs[len(res.KVs)-1].Key
+		r.Key = append(last[:len(last):len(last)], 0)
+	}
 }
 
 // WatchKeys ranges over one Watch per key, each on a goroutine of its own: the iterator API's

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -162,11 +163,14 @@ const listPage = 1000
 // other workloads, which the raw stubs are the floor for.
 var listRecv = grpc.MaxCallRecvMsgSize(harness.MaxResponse)
 
-// List reads the keys under prefix in pages at the first page's revision, or in one range
-// when single.
-func (c *Client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
+// List reads the keys under prefix over one RangeStream, in pages at the first page's
+// revision, or in one range.
+func (c *Client) List(ctx context.Context, prefix, workload string, each func(key, value []byte)) (int, error) {
 	req := &etcdserverpb.RangeRequest{Key: []byte(prefix), RangeEnd: prefixEnd(prefix)}
-	if !single {
+	switch workload {
+	case harness.List:
+		return c.listStream(ctx, req, each)
+	case harness.ListPaged:
 		req.Limit = listPage
 	}
 	n := 0
@@ -185,6 +189,28 @@ func (c *Client) List(ctx context.Context, prefix string, single bool, each func
 		}
 		last := resp.Kvs[len(resp.Kvs)-1].Key
 		req.Key = append(last[:len(last):len(last)], 0)
+	}
+}
+
+// listStream reads req over one KV.RangeStream: the server chunks the range, at one revision.
+func (c *Client) listStream(ctx context.Context, req *etcdserverpb.RangeRequest, each func(key, value []byte)) (int, error) {
+	st, err := c.kv.RangeStream(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for {
+		resp, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		for _, kv := range resp.GetRangeResponse().GetKvs() {
+			each(kv.Key, kv.Value)
+		}
+		n += len(resp.GetRangeResponse().GetKvs())
 	}
 }
 

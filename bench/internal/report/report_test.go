@@ -46,6 +46,10 @@ func sample() Input {
 		)
 	}
 	rs = append(rs,
+		harness.Result{Client: Kit, Workload: harness.ListPaged, Conc: 1, CPU: 2, RSS: 18, Seconds: 4},
+		harness.Result{Client: Raw, Workload: harness.ListPaged, Conc: 1, CPU: 1.5, RSS: 15, Seconds: 3},
+	)
+	rs = append(rs,
 		harness.Result{Client: Kit, Workload: harness.Watchers, Conc: 100, CPU: 5, Mem: 3},
 		harness.Result{Client: Kit, Workload: harness.Watchers, Conc: 100, Errors: 1, Faults: 100},
 		harness.Result{Client: V3, Workload: harness.Watchers, Conc: 100, CPU: 5, Mem: 6},
@@ -80,7 +84,11 @@ func TestWrite(t *testing.T) {
 		"| list: Scan CPU ≤ 0.9× clientv3's single Get | 0.67× | yes |",
 		"| 100 watchers: memory per watcher ≤ 0.7× clientv3 | 0.25×; etcdkit's runs: 1 errors, 100 faults | **no** |",
 		"| 100 watchers: CPU per event ≤ 0.7× clientv3 | 0.50×; etcdkit's runs: 1 errors, 100 faults | **no** |",
-		"| list, paged | etcdkit | 0 | – | – | 1.00 | 0 | 0 | 20.0 | 2.00 | – | 0 | 0 |",
+		"| list, streamed | etcdkit | 0 | – | – | 1.00 | 0 | 0 | 20.0 | 2.00 | – | 0 | 0 |",
+		"| list, paged | raw | 0 | – | – | 1.50 | 0 | 0 | 15.0 | 3.00 | – | 0 | 0 |",
+		"| list: Scan wall ≤ 0.6× etcdkit paged | 0.50× | yes |",
+		"| list: Scan CPU/key ≤ 0.6× raw paged | 0.67× | **no** |",
+		"| list: Scan peak RSS ≤ 1.0× etcdkit paged | 1.11× | **no** |",
 		"| 100 watchers | clientv3 | 0 | 0 | 0 | 5.00 | 0 | 0 | 0 | 0 | 6.00 | 0 | 0 |",
 		"| 100 watchers | etcdkit | 0 | 0 | 0 | 2.50 (0–5.00) | 0 | 0 | 0 | 0 | 1.50 (0–3.00) | 1 | 100 |",
 		"| put ×64 CPU/op ≤ 0.90× clientv3 | 1.00× | **no** |",

@@ -42,8 +42,8 @@ func chartRows(s *Set, fps []Footprint) []bar {
 	add("lock ×8 cycles/s", Case{harness.Lock, 8}, Rate)
 	add("keepalive CPU", Case{harness.KeepAlive, 1}, CPU)
 	add("keepalive peak RSS", Case{harness.KeepAlive, 1}, RSS)
-	add("list (Scan) CPU/key", Case{harness.List, 1}, CPU)
-	add("list (Scan) peak RSS", Case{harness.List, 1}, RSS)
+	add("list streamed CPU/key", Case{harness.List, 1}, CPU)
+	add("list streamed peak RSS", Case{harness.List, 1}, RSS)
 	add("list, one response, RSS", Case{harness.ListSingle, 1}, RSS)
 	for _, k := range s.Cases {
 		if k.Workload == harness.Watchers {

@@ -81,11 +81,29 @@ func (v client) Watch(ctx context.Context, prefix string, from int64, event func
 // listPage is the page size of the paged list, the same as etcdkit's Scan.
 const listPage = 1000
 
-// List pages with Get's limit at the first page's revision, continuing after the last key
-// (the way etcdctl's --paginate does), or makes one Get when single.
-func (v client) List(ctx context.Context, prefix string, single bool, each func(key, value []byte)) (int, error) {
+// List reads over GetStream (clientv3's RangeStream), pages with Get's limit at the first
+// page's revision, continuing after the last key (the way etcdctl's --paginate does), or makes
+// one Get.
+func (v client) List(ctx context.Context, prefix, workload string, each func(key, value []byte)) (int, error) {
 	end := clientv3.GetPrefixRangeEnd(prefix)
-	if single {
+	switch workload {
+	case harness.List:
+		ch, err := v.c.GetStream(ctx, prefix, clientv3.WithRange(end))
+		if err != nil {
+			return 0, err
+		}
+		n := 0
+		for resp := range ch {
+			if err := resp.Err(); err != nil {
+				return n, err
+			}
+			for _, kv := range resp.Kvs {
+				each(kv.Key, kv.Value)
+			}
+			n += len(resp.Kvs)
+		}
+		return n, nil
+	case harness.ListSingle:
 		resp, err := v.c.Get(ctx, prefix, clientv3.WithRange(end))
 		if err != nil {
 			return 0, err

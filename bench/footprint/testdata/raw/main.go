@@ -1,6 +1,7 @@
-// Command raw is the footprint probe for etcdkit's generated stubs alone: put, get a
-// prefix, one watch event and a lock/unlock (a put-if-absent under a lease, then a delete,
-// uncontended), against the endpoint in os.Args[1].
+// Command raw is the footprint probe for the bare stubs of etcdkit's vendored copy (its
+// gen/, with the same keep-list as the etcdkit probe): put, get a prefix, one watch event and
+// a lock/unlock (a put-if-absent under a lease, then a delete, uncontended), against the
+// endpoint in os.Args[1]. benchdrive builds it in the etcdkit probe's module.
 package main
 
 import (
@@ -12,7 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"example.com/footprint/internal/etcdkit/gen/etcdserverpb"
 )
 
 func main() {

@@ -1,5 +1,7 @@
 // Command etcdkit is the footprint probe for etcdkit: put, get a prefix, one watch event
-// and a lock/unlock, against the endpoint in os.Args[1].
+// and a lock/unlock, against the endpoint in os.Args[1]. benchdrive builds it in a module of
+// its own beside a copy of the kit vendored with `etcdkit-gen vendor -keep KV,Watch,Lease
+// -into internal/etcdkit` (see bench/cmd/benchdrive/footprint.go).
 package main
 
 import (
@@ -8,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/etcdkit/etcdkit/etcd"
+	"example.com/footprint/internal/etcdkit/etcd"
 )
 
 func main() {
