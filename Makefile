@@ -35,7 +35,7 @@ test: ## Everything: check-gen, vet, and go test -race for every module against 
 demo: ## Start a throwaway etcd (or use ENDPOINTS) and tour the kit.
 	ENDPOINTS='$(ENDPOINTS)' scripts/demo.sh
 
-bench: ## Benchmarks: etcdkit vs clientv3 vs the raw stubs, KV to scale, against a local etcd (~18 min; writes bench/results.md).
+bench: ## Benchmarks: etcdkit vs clientv3 vs the raw stubs, KV to scale, against a local etcd (~15-25 min; writes bench/results.md).
 	scripts/bench.sh
 
 test-faults: ## The full fault-injection suite on three-member clusters (a short version runs in make test).
