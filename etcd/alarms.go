@@ -15,9 +15,9 @@ type Alarm struct {
 	Type     string
 }
 
-// Alarms lists the cluster's raised alarms, none meaning healthy storage, with the response's
+// AlarmList lists the cluster's raised alarms, none meaning healthy storage, with the response's
 // header.
-func (c *Client) Alarms(ctx context.Context) ([]Alarm, Header, error) {
+func (c *Client) AlarmList(ctx context.Context) ([]Alarm, Header, error) {
 	if err := c.check("alarm list", ""); err != nil {
 		return nil, Header{}, err
 	}

@@ -159,11 +159,12 @@ func (c *Client) RoleGrantPermission(ctx context.Context, role string, p Permiss
 	})
 }
 
-// RoleRevokePermission removes the permission on key (rangeEnd empty) or on the range [key,
-// rangeEnd) from a role, whatever its type.
-func (c *Client) RoleRevokePermission(ctx context.Context, role, key, rangeEnd string) (Header, error) {
+// RoleRevokePermission removes from a role the permission on p.Key (p.RangeEnd empty) or on
+// the range [p.Key, p.RangeEnd), whatever its type (p.Type is not sent): it takes the
+// Permission that RoleGet returned or RoleGrantPermission was given.
+func (c *Client) RoleRevokePermission(ctx context.Context, role string, p Permission) (Header, error) {
 	return c.authCall(ctx, "role revoke-permission", role, func(ac etcdserverpb.AuthClient) (headed, error) {
-		return ac.RoleRevokePermission(ctx, &etcdserverpb.AuthRoleRevokePermissionRequest{Role: role, Key: []byte(key), RangeEnd: []byte(rangeEnd)})
+		return ac.RoleRevokePermission(ctx, &etcdserverpb.AuthRoleRevokePermissionRequest{Role: role, Key: []byte(p.Key), RangeEnd: []byte(p.RangeEnd)})
 	})
 }
 

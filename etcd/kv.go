@@ -49,7 +49,7 @@ type PutResult struct {
 	Header Header
 	// PrevKV is the replaced key-value when PrevKV was asked and the key existed.
 	PrevKV *KeyValue
-	// Lease is the lease the put attached the key to (WithLease, PutWithTTL); 0 for none,
+	// Lease is the lease the put attached the key to (AttachLease, PutWithTTL); 0 for none,
 	// and 0 with IgnoreLease, which keeps the key's lease.
 	Lease LeaseID
 }
@@ -213,13 +213,17 @@ func (c *Client) deleteResult(resp *etcdserverpb.DeleteRangeResponse) DeleteResu
 }
 
 // Compact discards the history before rev; watches and reads at older revisions then fail
-// with ErrCompacted.
-func (c *Client) Compact(ctx context.Context, rev int64) error {
+// with ErrCompacted. It returns once the compaction is applied to the members' databases.
+func (c *Client) Compact(ctx context.Context, rev int64) (Header, error) {
 	if err := c.check("compact", ""); err != nil {
-		return err
+		return Header{}, err
 	}
 	req := &etcdserverpb.CompactionRequest{Revision: rev, Physical: true}
-	return opError("compact", "", c.invoke(ctx, etcdserverpb.KV_Compact_FullMethodName, req, new(etcdserverpb.CompactionResponse)))
+	resp := new(etcdserverpb.CompactionResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Compact_FullMethodName, req, resp); err != nil {
+		return Header{}, opError("compact", "", err)
+	}
+	return header(resp.GetHeader()), nil
 }
 
 // wire views s as bytes for a request field, without copying it. Requests are only ever read

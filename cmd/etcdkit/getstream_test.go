@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/etcd/etcdtls"
 )
 
 // TestCompareGetStream compares get --stream (3.7's RangeStream) on 400 keys of growing size,

@@ -43,7 +43,7 @@ func Example() {
 
 	reg, err := naming.Register(ctx, c, "example/health", "instance-1",
 		naming.Endpoint{Addr: lis.Addr().String(), Metadata: map[string]string{"zone": "a"}},
-		naming.WithTTL(10*time.Second))
+		naming.TTL(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,7 +22,6 @@ func keptFor(t *testing.T, keep string) kept {
 	return tr.kept
 }
 
-
 // TestKitSourcesAreLive checks that the generator reads package etcd from the module it was
 // built with: every non-test file of etcd/ and its sub-packages, byte for byte, and no other.
 func TestKitSourcesAreLive(t *testing.T) {
