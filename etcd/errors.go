@@ -110,6 +110,7 @@ var serverErrors = map[string]error{
 	"etcdserver: too many requests":                                  ErrTooManyRequests,
 	"etcdserver: request is too large":                               ErrRequestTooLarge,
 	"etcdserver: permission denied":                                  ErrPermissionDenied,
+	"etcdserver: user name is empty":                                 ErrPermissionDenied,
 	"etcdserver: authentication failed, invalid user ID or password": ErrAuthFailed,
 	"etcdserver: authentication is not enabled":                      ErrAuthFailed,
 	"etcdserver: user name not found":                                ErrUserNotFound,
