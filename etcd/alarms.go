@@ -11,7 +11,7 @@ import (
 // Alarm is a raised cluster alarm: a member ran out of space (AlarmType "NOSPACE") or found
 // its data corrupt ("CORRUPT").
 type Alarm struct {
-	MemberID uint64
+	MemberID uint64 // the member that raised it
 	Type     string
 }
 

@@ -96,7 +96,7 @@ func TestAPIDocumented(t *testing.T) {
 
 // undocumentedFields returns the exported fields and interface methods of a type that have
 // neither a doc nor a line comment, nor a mention in the type's doc comment (declDoc, or the
-// spec's own).
+// spec's own) or in the doc comment of a field above it.
 func undocumentedFields(ts *ast.TypeSpec, declDoc *ast.CommentGroup) []string {
 	typeDoc := declDoc.Text() + ts.Doc.Text()
 	var list *ast.FieldList
@@ -109,9 +109,14 @@ func undocumentedFields(ts *ast.TypeSpec, declDoc *ast.CommentGroup) []string {
 		return nil
 	}
 	var out []string
+	groupDoc := "" // the last doc comment above a field, which may describe the fields below it
 	for _, f := range list.List {
+		if f.Doc != nil {
+			groupDoc = f.Doc.Text()
+		}
 		for _, id := range f.Names {
-			if id.IsExported() && f.Doc == nil && f.Comment == nil && !strings.Contains(typeDoc, id.Name) {
+			if id.IsExported() && f.Doc == nil && f.Comment == nil &&
+				!strings.Contains(typeDoc, id.Name) && !strings.Contains(groupDoc, id.Name) {
 				out = append(out, id.Name)
 			}
 		}

@@ -29,9 +29,9 @@ func (t PermissionType) String() string { return authpb.Permission_Type(t).Strin
 // Permission lets a role read or write a key (RangeEnd empty) or the range [Key, RangeEnd);
 // RangeEnd "\x00" means every key from Key on, and PrefixEnd gives a prefix's end.
 type Permission struct {
-	Type     PermissionType
-	Key      string
-	RangeEnd string
+	Type     PermissionType // read, write or both
+	Key      string         // the key, or the range's start (raw: Config.Namespace does not apply)
+	RangeEnd string         // the range's end (exclusive); empty for the single key Key
 }
 
 // AuthEnable turns authentication on. The root user must exist and have the root role.

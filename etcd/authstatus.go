@@ -14,9 +14,9 @@ import (
 // AuthStatus is whether authentication is on, and the auth store's revision, which every
 // change of users, roles or permissions increments.
 type AuthStatus struct {
-	Enabled  bool
-	Revision uint64
-	Header   Header
+	Enabled  bool   // authentication is on
+	Revision uint64 // the auth store's revision
+	Header   Header // the response's header
 }
 
 // AuthStatus reports whether authentication is enabled (etcd 3.5 and later; older servers

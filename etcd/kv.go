@@ -26,16 +26,16 @@ type KeyValue struct {
 
 // Header is the response header every etcd reply carries.
 type Header struct {
-	ClusterID uint64
-	MemberID  uint64
+	ClusterID uint64 // the cluster's ID
+	MemberID  uint64 // the ID of the member that answered
 	// Revision is the store's revision when the request was served.
 	Revision int64
-	RaftTerm uint64
+	RaftTerm uint64 // the member's raft term
 }
 
 // RangeResult is the answer to a Range.
 type RangeResult struct {
-	Header Header
+	Header Header // the response's header
 	// KVs are the keys found (none with CountOnly).
 	KVs []KeyValue
 	// More reports that Limit cut the result short.
@@ -46,7 +46,7 @@ type RangeResult struct {
 
 // PutResult is the answer to a Put.
 type PutResult struct {
-	Header Header
+	Header Header // the response's header
 	// PrevKV is the replaced key-value when PrevKV was asked and the key existed.
 	PrevKV *KeyValue
 	// Lease is the lease the put attached the key to (AttachLease, PutWithTTL); 0 for none,
@@ -56,7 +56,7 @@ type PutResult struct {
 
 // DeleteResult is the answer to a Delete.
 type DeleteResult struct {
-	Header Header
+	Header Header // the response's header
 	// Deleted is the number of keys deleted.
 	Deleted int64
 	// PrevKVs are the deleted key-values when PrevKV was asked.

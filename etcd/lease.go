@@ -12,22 +12,22 @@ import (
 
 // Lease is a granted or renewed lease.
 type Lease struct {
-	ID LeaseID
+	ID LeaseID // the lease
 	// TTL is the time to live the server granted, which may exceed the one asked for.
 	TTL    time.Duration
-	Header Header
+	Header Header // the response's header
 }
 
 // LeaseInfo describes a lease's remaining life.
 type LeaseInfo struct {
-	ID LeaseID
+	ID LeaseID // the lease
 	// TTL is the remaining time to live.
 	TTL time.Duration
 	// GrantedTTL is the TTL the lease was granted with.
 	GrantedTTL time.Duration
 	// Keys are the keys attached to the lease, when asked for.
 	Keys   [][]byte
-	Header Header
+	Header Header // the response's header
 }
 
 // seconds converts a TTL to etcd's whole seconds, rounding up, and rejects TTLs below one

@@ -33,7 +33,7 @@ type KVHash struct {
 	CompactRevision int64
 	// HashRevision is the revision hashed up to (etcd 3.6 and later; 0 from older servers).
 	HashRevision int64
-	Header       Header
+	Header       Header // the response's header
 }
 
 // HashKV asks one member for the hash of its key-value history up to rev (0: its latest

@@ -74,7 +74,10 @@ func Example() {
 
 	_, err = etcd.New(etcd.Config{Endpoints: endpoints()})
 	fmt.Println(errors.Is(err, etcd.ErrConfig))
+	// The gRPC credentials, for a connection of your own to the same servers.
+	fmt.Println(etcdtls.New(tc).TransportCredentials().Info().SecurityProtocol)
 	// Output:
 	// tls/greeting = hello
 	// true
+	// tls
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
 
 	"github.com/etcdkit/etcdkit/etcd"
 	"github.com/etcdkit/etcdkit/etcd/naming"
@@ -48,6 +49,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer reg.Close() // withdraws the instance
+	fmt.Println("registered at", reg.Key())
 
 	eps, err := naming.List(ctx, c, "example/health")
 	if err != nil {
@@ -59,7 +61,7 @@ func Example() {
 
 	// A client: calls are spread over the live instances of the service.
 	conn, err := grpc.NewClient("etcd:///example/health",
-		grpc.WithResolvers(naming.NewBuilder(c)),
+		grpc.WithResolvers(naming.NewBuilder(c, naming.ServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		log.Fatal(err)
@@ -70,7 +72,14 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(resp.Status)
+
+	// A custom balancer reads an instance's metadata from the endpoints the resolver gives
+	// gRPC; other endpoints have none.
+	_, ok := naming.EndpointMetadata(resolver.Endpoint{Addresses: []resolver.Address{{Addr: "10.0.0.1:80"}}})
+	fmt.Println("metadata of a foreign endpoint:", ok)
 	// Output:
+	// registered at example/health/instance-1
 	// example/health/instance-1 map[zone:a] true
 	// SERVING
+	// metadata of a foreign endpoint: false
 }
