@@ -53,6 +53,63 @@ func TestAPIListing(t *testing.T) {
 	}
 }
 
+// TestAPIChangelog checks that CHANGELOG.md's newest entry is Version and names, in
+// backquotes, every identifier whose listing line changed since testdata/api/v0 (the listing
+// before v1.0.0).
+func TestAPIChangelog(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "CHANGELOG.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, entry, ok := strings.Cut(string(data), "\n## "+Version+"\n")
+	if !ok {
+		t.Fatalf("CHANGELOG.md has no entry %q", "## "+Version)
+	}
+	entry, _, _ = strings.Cut(entry, "\n## ")
+	if before, _, _ := strings.Cut(string(data), "\n## "+Version+"\n"); strings.Contains(before, "\n## v") {
+		t.Errorf("CHANGELOG.md's newest entry is not %s", Version)
+	}
+	for _, p := range apiPackages {
+		old, err := os.ReadFile(filepath.Join("testdata", "api", "v0", p.name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		was := strings.Split(strings.TrimSuffix(string(old), "\n"), "\n")
+		now := apiListing(t, p.dir, p.name)
+		for _, l := range append(changed(was, now), changed(now, was)...) {
+			if name := listedName(l); !strings.Contains(entry, "`"+name+"`") {
+				t.Errorf("CHANGELOG.md's %s entry does not name `%s` (listing line %q changed)", Version, name, l)
+			}
+		}
+	}
+}
+
+// changed returns the lines of a that b lacks.
+func changed(a, b []string) []string {
+	var out []string
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// listedName returns the identifier a listing line is about: the function, method, type,
+// variable or constant it declares (a field's or method's type, not the member).
+func listedName(line string) string {
+	_, decl, _ := strings.Cut(line, ", ")
+	kind, rest, _ := strings.Cut(decl, " ")
+	if kind == "method" {
+		_, rest, _ = strings.Cut(rest, ") ")
+	}
+	end := strings.IndexAny(rest, " ([,")
+	if end < 0 {
+		return rest
+	}
+	return rest[:end]
+}
+
 // TestAPIDocumented fails on an exported identifier of a frozen package without a doc comment
 // and on an exported function or method that no Example of its package calls (matched by name).
 func TestAPIDocumented(t *testing.T) {
