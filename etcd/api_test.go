@@ -110,6 +110,56 @@ func listedName(line string) string {
 	return rest[:end]
 }
 
+// TestAPIClientv3Table checks README.md's "From clientv3" table: every row names at least one
+// Example, and every Example it names exists in etcd, etcdtls or naming.
+func TestAPIClientv3Table(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## From clientv3\n")
+	if !ok {
+		t.Fatal(`README.md has no "## From clientv3" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	examples := map[string]bool{}
+	for _, p := range apiPackages {
+		for _, f := range parseDir(t, p.dir, "", true) {
+			for _, d := range f.Decls {
+				if fn, ok := d.(*ast.FuncDecl); ok && strings.HasPrefix(fn.Name.Name, "Example") {
+					examples[fn.Name.Name] = true
+				}
+			}
+		}
+	}
+	rows := 0
+	for _, line := range strings.Split(section, "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		rows++
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		names := strings.FieldsFunc(cells[len(cells)-1], func(r rune) bool { return r == '`' || r == ',' || r == ' ' })
+		found := 0
+		for _, n := range names {
+			if !strings.HasPrefix(n, "Example") {
+				continue
+			}
+			found++
+			if !examples[n] {
+				t.Errorf("README row %q names %s, which no package defines", cells[0], n)
+			}
+		}
+		if found == 0 {
+			t.Errorf("README row %q names no example", cells[0])
+		}
+	}
+	if rows < 40 {
+		t.Errorf("the From clientv3 table has %d rows", rows)
+	}
+	t.Logf("From clientv3: %d rows, each backed by an example", rows)
+}
+
 // TestAPIDocumented fails on an exported identifier of a frozen package without a doc comment
 // and on an exported function or method that no Example of its package calls (matched by name).
 func TestAPIDocumented(t *testing.T) {

@@ -300,3 +300,31 @@ func ExampleError() {
 	// 1 endpoint
 	// etcd: put "err/k": client is closed true
 }
+
+// Config.Namespace puts every key of a client under a prefix, as clientv3's namespace
+// package does: the client sees and writes its own keys only, without the prefix.
+func ExampleConfig_namespace() {
+	c := connect()
+	defer c.Close()
+	tenant, err := etcd.New(etcd.Config{Endpoints: endpoints(), Namespace: "tenants/a/"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tenant.Close()
+	ctx := context.Background()
+
+	if _, err := tenant.Put(ctx, "cfg", "1"); err != nil {
+		log.Fatal(err)
+	}
+	kv, err := c.Get(ctx, "tenants/a/cfg")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := tenant.Range(ctx, etcd.All())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("stored at %s; the tenant sees %q\n", kv.Key, res.KVs[0].Key)
+	// Output:
+	// stored at tenants/a/cfg; the tenant sees "cfg"
+}
