@@ -83,3 +83,41 @@ func Example() {
 	// SERVING
 	// metadata of a foreign endpoint: false
 }
+
+// Write a registration yourself, on a lease of your own (here a session's), in the format
+// Register, List, the resolver and clientv3's naming/endpoints share.
+func ExampleEndpoint_MarshalJSON() {
+	endpoints := strings.Split(os.Getenv("ETCDKIT_EXAMPLE_ENDPOINTS"), ",")
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	s, err := c.NewSession(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	value, err := naming.Endpoint{Addr: "10.0.0.2:80", Metadata: "blue"}.MarshalJSON()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(value))
+	if _, err := c.Put(ctx, "example/own-lease/instance-2", string(value), etcd.AttachLease(s.Lease())); err != nil {
+		log.Fatal(err)
+	}
+	eps, err := naming.List(ctx, c, "example/own-lease")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(eps["example/own-lease/instance-2"])
+
+	var ep naming.Endpoint
+	fmt.Println(ep.UnmarshalJSON([]byte(`{"Op":1,"Addr":"10.0.0.2:80"}`)) != nil) // a deletion record
+	// Output:
+	// {"Op":0,"Addr":"10.0.0.2:80","Metadata":"blue"}
+	// {10.0.0.2:80 blue}
+	// true
+}
