@@ -48,7 +48,7 @@
 //
 // One rule per kind of name; a reader who has met one of a kind can guess the rest.
 //
-//   - Calls take ctx first. Key arguments are strings; a call on several keys takes a
+//   - Calls that talk to etcd take ctx first. Key arguments are strings; a call on several keys takes a
 //     KeyRange (Key, Prefix, FromKey, Between, All).
 //   - Options are functions named for what they ask, without a With prefix: Limit(10),
 //     AtRevision(5), PrevKV(), NoPut(), AttachLease(id), TTL(d), Isolation(l),
@@ -81,9 +81,9 @@
 // A type that owns a goroutine, a stream or a lease has Close. Close is idempotent, returns an
 // error, and returns once the type's goroutines have exited, at once whatever the network
 // does: Client and Mirror; the session kinds (Session, naming.Registration) also give their
-// lease or key back, within the bound their Close states. Every goroutine of the package lives under its
-// client's lifetime, so Client.Close stops and waits for all of them, a Mirror's included. A
-// KeepAlive has no Close: it ends with the context it was started with. The zero Client and
+// lease or key back, within the bound their Close states. Every goroutine of package etcd
+// lives under its client's lifetime, so Client.Close stops and waits for all of them, a
+// Mirror's included. A KeepAlive has no Close: it ends with the context it was started with. The zero Client and
 // the zero Error are safe: Close on a zero Client returns nil, and (&Error{}).Error() is
 // "etcd: error".
 //
