@@ -127,8 +127,9 @@ func ExampleClient_Defragment() {
 	// no member 1 to move to: true
 }
 
-// Downgrades: a target that is not the previous minor version is refused; cancelling when no
-// downgrade is in progress is not an error.
+// Downgrades: a target that is not the previous minor version is refused. Cancelling when no
+// downgrade is in progress succeeds on etcd 3.7.3, is refused by 3.5.35 ("no inflight
+// downgrade job"), and 3.4 has no downgrades.
 func ExampleClient_DowngradeValidate() {
 	c := connect()
 	defer c.Close()
@@ -139,9 +140,9 @@ func ExampleClient_DowngradeValidate() {
 	_, err = c.DowngradeEnable(ctx, "")
 	fmt.Println("empty version refused:", errors.Is(err, etcd.ErrInvalidArgument) || errors.Is(err, etcd.ErrNotSupported))
 	_, err = c.DowngradeCancel(ctx)
-	fmt.Println("cancel:", err)
+	fmt.Println("nothing to cancel:", err == nil || errors.Is(err, etcd.ErrInvalidArgument) || errors.Is(err, etcd.ErrNotSupported))
 	// Output:
 	// bad version refused: true
 	// empty version refused: true
-	// cancel: <nil>
+	// nothing to cancel: true
 }
