@@ -11,13 +11,13 @@ import (
 // Alarm is a raised cluster alarm: a member ran out of space (AlarmType "NOSPACE") or found
 // its data corrupt ("CORRUPT").
 type Alarm struct {
-	MemberID uint64
+	MemberID uint64 // the member that raised it
 	Type     string
 }
 
-// Alarms lists the cluster's raised alarms, none meaning healthy storage, with the response's
+// AlarmList lists the cluster's raised alarms, none meaning healthy storage, with the response's
 // header.
-func (c *Client) Alarms(ctx context.Context) ([]Alarm, Header, error) {
+func (c *Client) AlarmList(ctx context.Context) ([]Alarm, Header, error) {
 	if err := c.check("alarm list", ""); err != nil {
 		return nil, Header{}, err
 	}

@@ -80,7 +80,7 @@ func TestTLSAndAuth(t *testing.T) {
 	if err != nil || string(kv.Value) != "v" {
 		t.Fatalf("Get after the token expired = %+v, %v; want a refreshed token", kv, err)
 	}
-	s, err := app.NewSession(ctx, WithTTL(5*time.Second))
+	s, err := app.NewSession(ctx, TTL(5*time.Second))
 	if err != nil {
 		t.Fatalf("session with auth: %v", err)
 	}

@@ -29,9 +29,9 @@ func (t PermissionType) String() string { return authpb.Permission_Type(t).Strin
 // Permission lets a role read or write a key (RangeEnd empty) or the range [Key, RangeEnd);
 // RangeEnd "\x00" means every key from Key on, and PrefixEnd gives a prefix's end.
 type Permission struct {
-	Type     PermissionType
-	Key      string
-	RangeEnd string
+	Type     PermissionType // read, write or both
+	Key      string         // the key, or the range's start (raw: Config.Namespace does not apply)
+	RangeEnd string         // the range's end (exclusive); empty for the single key Key
 }
 
 // AuthEnable turns authentication on. The root user must exist and have the root role.
@@ -159,11 +159,12 @@ func (c *Client) RoleGrantPermission(ctx context.Context, role string, p Permiss
 	})
 }
 
-// RoleRevokePermission removes the permission on key (rangeEnd empty) or on the range [key,
-// rangeEnd) from a role, whatever its type.
-func (c *Client) RoleRevokePermission(ctx context.Context, role, key, rangeEnd string) (Header, error) {
+// RoleRevokePermission removes from a role the permission on p.Key (p.RangeEnd empty) or on
+// the range [p.Key, p.RangeEnd), whatever its type (p.Type is not sent): it takes the
+// Permission that RoleGet returned or RoleGrantPermission was given.
+func (c *Client) RoleRevokePermission(ctx context.Context, role string, p Permission) (Header, error) {
 	return c.authCall(ctx, "role revoke-permission", role, func(ac etcdserverpb.AuthClient) (headed, error) {
-		return ac.RoleRevokePermission(ctx, &etcdserverpb.AuthRoleRevokePermissionRequest{Role: role, Key: []byte(key), RangeEnd: []byte(rangeEnd)})
+		return ac.RoleRevokePermission(ctx, &etcdserverpb.AuthRoleRevokePermissionRequest{Role: role, Key: []byte(p.Key), RangeEnd: []byte(p.RangeEnd)})
 	})
 }
 

@@ -112,7 +112,7 @@ func TestAuthAdmin(t *testing.T) {
 		t.Fatalf("app listing users = %v, want ErrPermissionDenied", err)
 	}
 
-	h, err = root.RoleRevokePermission(ctx, "app", "app/", perm.RangeEnd)
+	h, err = root.RoleRevokePermission(ctx, "app", Permission{Key: "app/", RangeEnd: perm.RangeEnd})
 	must("RoleRevokePermission", h, err)
 	if _, err := app.Put(ctx, "app/k", "v"); !errors.Is(err, ErrPermissionDenied) {
 		t.Fatalf("Put after the permission was revoked = %v, want ErrPermissionDenied", err)

@@ -70,7 +70,7 @@ func everyCall() []call {
 		{"Grant", "lease grant", "", func(ctx context.Context, c *Client) error { _, err := c.Grant(ctx, 5*time.Second); return err }},
 		{"Revoke", "lease revoke", id.String(), func(ctx context.Context, c *Client) error { _, err := c.Revoke(ctx, id); return err }},
 		{"TimeToLive", "lease timetolive", id.String(), func(ctx context.Context, c *Client) error {
-			_, err := c.TimeToLive(ctx, id, false)
+			_, err := c.TimeToLive(ctx, id)
 			return err
 		}},
 		{"KeepAliveOnce", "lease keep-alive", id.String(), func(ctx context.Context, c *Client) error {
@@ -81,7 +81,7 @@ func everyCall() []call {
 			_, err := c.KeepAlive(ctx, id)
 			return err
 		}},
-		{"Leases", "lease list", "", func(ctx context.Context, c *Client) error { _, _, err := c.Leases(ctx); return err }},
+		{"Leases", "lease list", "", func(ctx context.Context, c *Client) error { _, _, err := c.LeaseList(ctx); return err }},
 		{"NewSession", "lease grant", "", func(ctx context.Context, c *Client) error {
 			s, err := c.NewSession(ctx)
 			if err == nil {
@@ -92,8 +92,8 @@ func everyCall() []call {
 		{"Watch", "watch", k, func(ctx context.Context, c *Client) error { return firstErr(c.Watch(ctx, Prefix(k))) }},
 		{"ListWatch", "list", k, func(ctx context.Context, c *Client) error { return firstErr(c.ListWatch(ctx, Prefix(k))) }},
 		{"MemberList", "member list", "", func(ctx context.Context, c *Client) error { _, _, err := c.MemberList(ctx); return err }},
-		{"Alarms", "alarm list", "", func(ctx context.Context, c *Client) error { _, _, err := c.Alarms(ctx); return err }},
-		{"Compact", "compact", "", func(ctx context.Context, c *Client) error { return c.Compact(ctx, 1) }},
+		{"Alarms", "alarm list", "", func(ctx context.Context, c *Client) error { _, _, err := c.AlarmList(ctx); return err }},
+		{"Compact", "compact", "", func(ctx context.Context, c *Client) error { _, err := c.Compact(ctx, 1); return err }},
 	}
 }
 
@@ -234,11 +234,11 @@ func TestBadInput(t *testing.T) {
 			return err
 		}}, want: ErrInvalidArgument},
 		{call: call{"NewSession negative TTL", "lease grant", "", func(ctx context.Context, c *Client) error {
-			_, err := c.NewSession(ctx, WithTTL(-time.Second))
+			_, err := c.NewSession(ctx, TTL(-time.Second))
 			return err
 		}}, want: ErrInvalidArgument},
 		{call: call{"Put unknown lease", "put", "bi/l", func(ctx context.Context, c *Client) error {
-			_, err := c.Put(ctx, "bi/l", "v", WithLease(unknown))
+			_, err := c.Put(ctx, "bi/l", "v", AttachLease(unknown))
 			return err
 		}}, want: ErrLeaseNotFound},
 		{call: call{"Revoke unknown lease", "lease revoke", unknown.String(), func(ctx context.Context, c *Client) error {
@@ -254,7 +254,7 @@ func TestBadInput(t *testing.T) {
 			return err
 		}}, want: ErrLeaseNotFound},
 		{call: call{"NewSession unknown lease", "lease keep-alive", unknown.String(), func(ctx context.Context, c *Client) error {
-			_, err := c.NewSession(ctx, WithExistingLease(unknown))
+			_, err := c.NewSession(ctx, ExistingLease(unknown))
 			return err
 		}}, want: ErrLeaseNotFound},
 		{call: call{"Status malformed endpoint", "endpoint status", "no-port", func(ctx context.Context, c *Client) error {
@@ -265,7 +265,7 @@ func TestBadInput(t *testing.T) {
 			_, err := c.Status(ctx, "ftp://127.0.0.1:1")
 			return err
 		}}, want: ErrInvalidArgument},
-		{call: call{"Compact future revision", "compact", "", func(ctx context.Context, c *Client) error { return c.Compact(ctx, 1<<40) }}, want: ErrFutureRevision},
+		{call: call{"Compact future revision", "compact", "", func(ctx context.Context, c *Client) error { _, err := c.Compact(ctx, 1<<40); return err }}, want: ErrFutureRevision},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)

@@ -156,6 +156,9 @@ func (c *Client) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
+		if c.conn == nil {
+			return // a zero Client: nothing to close
+		}
 		c.end()
 		c.loops.Wait()
 		c.closeErr = c.conn.Close()

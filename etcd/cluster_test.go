@@ -200,7 +200,7 @@ func TestAlarms(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{Args: []string{"--quota-backend-bytes=1048576", "--backend-batch-interval=10ms"}})
 	c := newClient(t, cl, Config{})
 	ctx := t.Context()
-	if alarms, _, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
+	if alarms, _, err := c.AlarmList(ctx); err != nil || len(alarms) != 0 {
 		t.Fatalf("Alarms on a fresh cluster = %v, %v", alarms, err)
 	}
 	value := string(make([]byte, 512<<10))
@@ -212,7 +212,7 @@ func TestAlarms(t *testing.T) {
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("writes past the quota = %v, want ErrNoSpace", err)
 	}
-	alarms, h, err := c.Alarms(ctx)
+	alarms, h, err := c.AlarmList(ctx)
 	// etcd 3.4 answers alarm requests without a header.
 	wantHeader := versionAtLeast(cl.Version, 3, 5, 0)
 	if err != nil || len(alarms) != 1 || alarms[0].Type != "NOSPACE" || alarms[0].MemberID == 0 || wantHeader && h.MemberID == 0 {

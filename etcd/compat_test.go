@@ -56,7 +56,7 @@ func TestCompatProgressRequest(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ev, err := range c.Watch(wctx, Prefix("compat/"), WithProgressNotify()) {
+		for ev, err := range c.Watch(wctx, Prefix("compat/"), ProgressNotify()) {
 			if err != nil {
 				return
 			}

@@ -123,9 +123,6 @@ const (
 	minKeepAliveTime        = 5 * time.Second
 )
 
-// ErrConfig is wrapped by every error New returns for a bad Config.
-var ErrConfig = errors.New("etcd: invalid config")
-
 // endpoint is a validated Config endpoint.
 type endpoint struct {
 	addr   string // host:port, or unix://path for a unix socket (gRPC dials that form)

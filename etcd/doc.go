@@ -1,5 +1,10 @@
-// Package etcd is a small etcd v3 client over etcdkit's generated stubs: KV, transactions,
-// leases and sessions, with nothing but grpc and protobuf underneath.
+// Package etcd is a small etcd v3 client over etcdkit's generated stubs, with nothing but grpc
+// and protobuf underneath: KV, transactions and compare-and-swap, leases and keep-alives,
+// watches, list-watch and mirrors, sessions, locks, elections, optimistic transactions
+// (Update), sequential keys, namespaces, and the operator API (members, alarms, status,
+// maintenance, snapshots, downgrades, auth and its users and roles). Sub-packages: etcdtls
+// (TLS), naming (service registration and a gRPC resolver), etcdtest (real servers for tests;
+// not vendored).
 //
 // # Quickstart
 //
@@ -41,9 +46,64 @@
 //
 // # Names
 //
-// One option name per idea across calls (PrevKV for put, delete and watch). A method named
-// Is... returns a bool; one that returns a Cmp for a transaction's If ends in Cmp
-// (Mutex.OwnerCmp, Election.LeaderCmp). A fencing token is FencingToken everywhere.
+// One rule per kind of name; a reader who has met one of a kind can guess the rest.
+//
+//   - Calls that talk to etcd take ctx first. Key arguments are strings; a call on several keys takes a
+//     KeyRange (Key, Prefix, FromKey, Between, All).
+//   - Options are functions named for what they ask, without a With prefix: Limit(10),
+//     AtRevision(5), PrevKV(), NoPut(), AttachLease(id), TTL(d), Isolation(l),
+//     ProgressNotify(). Each call's options have an interface named after the call
+//     (ReadOption, PutOption, DeleteOption, WatchOption, SessionOption, UpdateOption,
+//     TimeToLiveOption); the sets are closed. An option that several calls take has a type
+//     of its own that satisfies each of their interfaces: PrevKV's PrevKVOption (put, delete
+//     and watch) is the only one, so that one name means one idea.
+//   - Results: a call that gets a response header from etcd returns it, in the Header field
+//     of its result (PutResult, RangeResult, Lease, Status, AuthStatus, ...) or as a Header
+//     value: (Header, error) for a call with nothing else to report (Revoke, Compact,
+//     Defragment, AuthEnable, UserAdd, ...) and ([]T, Header, error) for a list. Three kinds
+//     of call return no header: Get and the recipes' reads (Election.Leader, Client.Append),
+//     which return the KeyValue whose ModRevision says when it was written (use Range for the
+//     header); the recipes' writes (Mutex.Lock, Election.Campaign, Proclaim, Resign), whose
+//     revision is FencingToken; and streams (Watch yields Events; WatchResponses yields the
+//     headers).
+//   - Lists are named <Thing>List: MemberList, UserList, RoleList, AlarmList, LeaseList.
+//     Operator calls are named <Noun><Verb> after etcd's RPCs (MemberAdd, AlarmDisarm,
+//     RoleGrantPermission, DowngradeEnable), so an etcdctl user finds them by the command.
+//   - Iterators (Scan, Watch, ListWatch, RangeStream, Appended, Observe) yield (T, error),
+//     end at break or when ctx ends, and yield the error that ended them last.
+//   - A method named Is... returns a bool; one that returns a Cmp for a transaction's If ends
+//     in Cmp (Mutex.OwnerCmp, Election.LeaderCmp). A fencing token is FencingToken everywhere.
+//   - Permissions (RoleGrantPermission, RoleRevokePermission, RoleGet) name raw keys: they
+//     bypass Config.Namespace, because a role is the cluster's, not the client's.
+//
+// # Close and zero values
+//
+// A type that owns a goroutine, a stream or a lease has Close. Close is idempotent, returns an
+// error, and returns once the type's goroutines have exited, at once whatever the network
+// does: Client and Mirror; the session kinds (Session, naming.Registration) also give their
+// lease or key back, within the bound their Close states. Every goroutine of package etcd
+// lives under its client's lifetime, so Client.Close stops and waits for all of them, a
+// Mirror's included. A KeepAlive has no Close: it ends with the context it was started with. The zero Client and
+// the zero Error are safe: Close on a zero Client returns nil, and (&Error{}).Error() is
+// "etcd: error".
+//
+// # Errors
+//
+// The package has one table of errors (errors.go): every error it returns wraps one of its
+// sentinels (ErrKeyNotFound, ErrCompacted, ErrPermissionDenied, ErrConfig, ...) or a context
+// error; match with errors.Is. A failed call returns an *Error naming the operation and the
+// key; the gRPC status stays reachable through status.FromError. ErrNoLeader means a raft
+// member without a leader (safe to retry); ErrNotElected means this client does not lead an
+// Election.
+//
+// # Coming from clientv3
+//
+// README.md's "From clientv3" section maps each clientv3 call to its form here. The
+// differences that change behaviour: Get of a missing key, in a Client or inside Update's
+// Tx, is ErrKeyNotFound where clientv3 returns an empty response (its STM's Get returns "",
+// which ported code mistakes for an empty value); writes are never resent once sent; Unlock
+// and Resign check ownership; a watch cut off by compaction ends with ErrCompacted rather
+// than a response flag.
 //
 // # Files and stubs
 //
@@ -54,13 +114,13 @@
 //	//etcdkit:needs Lease,Watch
 //
 // Fields and RPCs that only newer releases have are reached by name, so the package builds
-// over the stubs of any release from 3.4.23 on.
+// over the stubs of any release from 3.4.23 on. Mutex, Election and Session need only KV,
+// Lease and Watch: they are the client-side recipes, not etcd's Lock and Election services.
 //
-// # Errors
+// # Compatibility
 //
-// Every failed call returns an *Error naming the operation and the key, wrapping a sentinel
-// (ErrKeyNotFound, ErrCompacted, ErrPermissionDenied, ...) or a context error; match with
-// errors.Is. The gRPC status stays reachable through status.FromError.
+// The exported API is frozen at v1 (Version): testdata/api lists it, a test compares the
+// package with the listing, and CHANGELOG.md names every change.
 //
 // # Limits
 //

@@ -19,8 +19,8 @@ import (
 // DowngradeResult is the answer to a downgrade call: the cluster's version when it was made
 // ("3.7": major and minor only) and the response header.
 type DowngradeResult struct {
-	ClusterVersion string
-	Header         Header
+	ClusterVersion string // the cluster's version before the call ("3.7")
+	Header         Header // the response's header
 }
 
 // DowngradeValidate checks that the cluster can downgrade to version, changing nothing.

@@ -21,24 +21,24 @@ type Election struct {
 // NewElection returns the election called name for this session's candidate.
 func (s *Session) NewElection(name string) *Election {
 	m := s.NewMutex(name)
-	m.op, m.notHeld = "campaign", ErrNotLeader
+	m.op, m.notHeld = "campaign", ErrNotElected
 	return &Election{m: m}
 }
 
 // ResumeElection takes up leadership after a restart: leader is the leader's key as read
 // earlier (by Leader, or kept from before), and the session must hold the lease it is
-// attached to (NewSession with WithExistingLease). It fails with ErrNotLeader when that
+// attached to (NewSession with ExistingLease). It fails with ErrNotElected when that
 // key is gone, or no longer has that create revision or lease.
 func (s *Session) ResumeElection(ctx context.Context, name string, leader KeyValue) (*Election, error) {
 	e := s.NewElection(name)
 	e.m.key = string(leader.Key)
 	if !strings.HasPrefix(e.m.key, e.m.prefix) || leader.Lease != s.Lease() {
-		return nil, &Error{Op: "resume election", Key: e.m.key, Err: ErrNotLeader}
+		return nil, &Error{Op: "resume election", Key: e.m.key, Err: ErrNotElected}
 	}
 	kv, err := s.c.Get(ctx, e.m.key)
 	if err != nil || kv.CreateRevision != leader.CreateRevision || kv.Lease != s.Lease() {
 		if err == nil || errors.Is(err, ErrKeyNotFound) {
-			err = ErrNotLeader
+			err = ErrNotElected
 		}
 		return nil, e.m.wrapOp("resume election", err)
 	}
@@ -53,12 +53,12 @@ func (e *Election) Campaign(ctx context.Context, value string) error {
 	return e.m.lock(ctx, true, value)
 }
 
-// Proclaim replaces the leader's value without an election. It fails with ErrNotLeader
+// Proclaim replaces the leader's value without an election. It fails with ErrNotElected
 // when we do not lead (any more).
 func (e *Election) Proclaim(ctx context.Context, value string) error {
 	rev := e.m.FencingToken()
 	if rev == 0 {
-		return e.m.wrapOp("proclaim", ErrNotLeader)
+		return e.m.wrapOp("proclaim", ErrNotElected)
 	}
 	if err := e.m.setValue(ctx, rev, value); err != nil {
 		return e.m.wrapOp("proclaim", err)
@@ -67,7 +67,7 @@ func (e *Election) Proclaim(ctx context.Context, value string) error {
 }
 
 // Resign gives up leadership, deleting our key only if it is still ours; the next candidate
-// leads. It fails with ErrNotLeader when we did not lead.
+// leads. It fails with ErrNotElected when we did not lead.
 func (e *Election) Resign(ctx context.Context) error {
 	err := e.m.Unlock(ctx)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestElection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dead.NewSession(ctx, WithTTL(ttl))
+	ds, err := dead.NewSession(ctx, TTL(ttl))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestElection(t *testing.T) {
 	go func() { won3 <- e3.Campaign(ctx, "three") }()
 	waitKeys(t, obs, "el/", 3)
 
-	if err := e2.Proclaim(ctx, "not yet"); !errors.Is(err, ErrNotLeader) {
+	if err := e2.Proclaim(ctx, "not yet"); !errors.Is(err, ErrNotElected) {
 		t.Fatalf("Proclaim by a candidate that does not lead = %v", err)
 	}
 	died := time.Now()
@@ -71,7 +71,7 @@ func TestElection(t *testing.T) {
 	// e2 restarts: it resumes its leadership from the leader's key and its lease.
 	kv, _ := e3.Leader(ctx)
 	rc := newClient(t, cl, Config{})
-	rs, err := rc.NewSession(ctx, WithExistingLease(kv.Lease))
+	rs, err := rc.NewSession(ctx, ExistingLease(kv.Lease))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen.expect("three")
-	if err := e2.Resign(ctx); !errors.Is(err, ErrNotLeader) {
+	if err := e2.Resign(ctx); !errors.Is(err, ErrNotElected) {
 		t.Fatalf("Resign of a lost leadership = %v", err)
 	}
 	rs.Close()

@@ -11,9 +11,13 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// Sentinel errors. Every error the package returns for a failed call wraps one of these (or a
-// context error) and names the operation and the key; test with errors.Is.
+// Sentinel errors, the package's one error table. Every error the package returns wraps one
+// of these or a context error: a failed call returns an *Error naming the operation and the
+// key; New returns ErrConfig wrapped with the reason. Test with errors.Is.
 var (
+	// ErrConfig: New was given a Config it cannot use (no endpoints, a bad URL, TLS missing or
+	// misplaced, a password without a username).
+	ErrConfig = errors.New("etcd: invalid config")
 	// ErrKeyNotFound: Get found no key (a key with an empty value is found).
 	ErrKeyNotFound = errors.New("etcd: key not found")
 	// ErrCompacted: the requested revision has been compacted away.
@@ -79,9 +83,16 @@ var (
 	ErrNoRootUser = errors.New("etcd: root user does not exist")
 	// ErrNoRootRole: enabling auth needs the root user to hold the role root, and it does not.
 	ErrNoRootRole = errors.New("etcd: root user does not have the root role")
-	// ErrNotLeader: we do not lead the election (any more): our key was deleted or its
-	// session's lease expired, so Proclaim or Resign changed nothing.
-	ErrNotLeader = errors.New("etcd: not the election's leader")
+	// ErrNotElected: we do not lead the election (any more): our key was deleted or its
+	// session's lease expired, so Proclaim or Resign changed nothing. (Not to be confused
+	// with ErrNoLeader, a raft member without a leader.)
+	ErrNotElected = errors.New("etcd: not elected")
+	// ErrSnapshotChecksum: a snapshot's data did not match the sha256 the member sent after
+	// it, or the stream ended before the checksum.
+	ErrSnapshotChecksum = errors.New("etcd: snapshot checksum mismatch")
+	// ErrServer: the server answered with an error this table does not know; the *Error's
+	// Status carries the server's message.
+	ErrServer = errors.New("etcd: server error")
 )
 
 // This file holds the client's whole classification of errors: serverErrors maps etcd's
@@ -99,6 +110,7 @@ var serverErrors = map[string]error{
 	"etcdserver: too many requests":                                  ErrTooManyRequests,
 	"etcdserver: request is too large":                               ErrRequestTooLarge,
 	"etcdserver: permission denied":                                  ErrPermissionDenied,
+	"etcdserver: user name is empty":                                 ErrPermissionDenied,
 	"etcdserver: authentication failed, invalid user ID or password": ErrAuthFailed,
 	"etcdserver: authentication is not enabled":                      ErrAuthFailed,
 	"etcdserver: user name not found":                                ErrUserNotFound,
@@ -202,8 +214,16 @@ type Error struct {
 	Status *status.Status
 }
 
-// Error formats as `etcd: put "a": request is too large (rpc error: ...)`.
+// Error formats as `etcd: put "a": request is too large (rpc error: ...)`. A zero Error
+// formats as "etcd: error".
 func (e *Error) Error() string {
+	if e.Err == nil && e.Op == "" {
+		return "etcd: error"
+	}
+	cause := "error"
+	if e.Err != nil {
+		cause = strings.TrimPrefix(e.Err.Error(), "etcd: ")
+	}
 	var b strings.Builder
 	b.WriteString("etcd: ")
 	b.WriteString(e.Op)
@@ -212,8 +232,8 @@ func (e *Error) Error() string {
 		b.WriteString(strconv.Quote(e.Key))
 	}
 	b.WriteString(": ")
-	b.WriteString(strings.TrimPrefix(e.Err.Error(), "etcd: "))
-	if e.Status != nil && !strings.Contains(e.Err.Error(), e.Status.Message()) {
+	b.WriteString(cause)
+	if e.Status != nil && !strings.Contains(cause, e.Status.Message()) {
 		fmt.Fprintf(&b, " (%s: %s)", e.Status.Code(), e.Status.Message())
 	}
 	return b.String()
@@ -279,7 +299,7 @@ func statusSentinel(st *status.Status) error {
 	if s, ok := codeErrors[st.Code()]; ok {
 		return s
 	}
-	return errors.New("etcd: " + st.Message())
+	return fmt.Errorf("%w: %s", ErrServer, st.Message())
 }
 
 // renameOp returns err as an *Error of op on key, keeping its cause and status.

@@ -136,3 +136,21 @@ func TestOneClassification(t *testing.T) {
 		t.Errorf("a foreign answer = %v, want ErrClusterMismatch", err)
 	}
 }
+
+// TestZeroValues checks that the zero Error formats and the zero Client closes, without a
+// panic and with a fixed result.
+func TestZeroValues(t *testing.T) {
+	if got := (&Error{}).Error(); got != "etcd: error" {
+		t.Errorf("(&Error{}).Error() = %q", got)
+	}
+	if got := (&Error{Op: "put", Key: "a"}).Error(); got != `etcd: put "a": error` {
+		t.Errorf("Error without a cause = %q", got)
+	}
+	var c Client
+	if err := c.Close(); err != nil {
+		t.Errorf("zero Client's Close = %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("zero Client's second Close = %v", err)
+	}
+}

@@ -145,7 +145,7 @@ func ExampleClient_PutWithTTL() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	info, err := c.TimeToLive(ctx, res.Lease, true)
+	info, err := c.TimeToLive(ctx, res.Lease, etcd.AttachedKeys())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func ExampleClient_PutWithTTL() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, err = c.TimeToLive(ctx, res.Lease, false)
+	_, err = c.TimeToLive(ctx, res.Lease)
 	fmt.Println("after expiry:", errors.Is(err, etcd.ErrLeaseNotFound))
 	// Output:
 	// granted 2s, keys ["session/worker-1"]

@@ -26,16 +26,16 @@ type KeyValue struct {
 
 // Header is the response header every etcd reply carries.
 type Header struct {
-	ClusterID uint64
-	MemberID  uint64
+	ClusterID uint64 // the cluster's ID
+	MemberID  uint64 // the ID of the member that answered
 	// Revision is the store's revision when the request was served.
 	Revision int64
-	RaftTerm uint64
+	RaftTerm uint64 // the member's raft term
 }
 
 // RangeResult is the answer to a Range.
 type RangeResult struct {
-	Header Header
+	Header Header // the response's header
 	// KVs are the keys found (none with CountOnly).
 	KVs []KeyValue
 	// More reports that Limit cut the result short.
@@ -46,17 +46,17 @@ type RangeResult struct {
 
 // PutResult is the answer to a Put.
 type PutResult struct {
-	Header Header
+	Header Header // the response's header
 	// PrevKV is the replaced key-value when PrevKV was asked and the key existed.
 	PrevKV *KeyValue
-	// Lease is the lease the put attached the key to (WithLease, PutWithTTL); 0 for none,
+	// Lease is the lease the put attached the key to (AttachLease, PutWithTTL); 0 for none,
 	// and 0 with IgnoreLease, which keeps the key's lease.
 	Lease LeaseID
 }
 
 // DeleteResult is the answer to a Delete.
 type DeleteResult struct {
-	Header Header
+	Header Header // the response's header
 	// Deleted is the number of keys deleted.
 	Deleted int64
 	// PrevKVs are the deleted key-values when PrevKV was asked.
@@ -213,13 +213,17 @@ func (c *Client) deleteResult(resp *etcdserverpb.DeleteRangeResponse) DeleteResu
 }
 
 // Compact discards the history before rev; watches and reads at older revisions then fail
-// with ErrCompacted.
-func (c *Client) Compact(ctx context.Context, rev int64) error {
+// with ErrCompacted. It returns once the compaction is applied to the members' databases.
+func (c *Client) Compact(ctx context.Context, rev int64) (Header, error) {
 	if err := c.check("compact", ""); err != nil {
-		return err
+		return Header{}, err
 	}
 	req := &etcdserverpb.CompactionRequest{Revision: rev, Physical: true}
-	return opError("compact", "", c.invoke(ctx, etcdserverpb.KV_Compact_FullMethodName, req, new(etcdserverpb.CompactionResponse)))
+	resp := new(etcdserverpb.CompactionResponse)
+	if err := c.invoke(ctx, etcdserverpb.KV_Compact_FullMethodName, req, resp); err != nil {
+		return Header{}, opError("compact", "", err)
+	}
+	return header(resp.GetHeader()), nil
 }
 
 // wire views s as bytes for a request field, without copying it. Requests are only ever read

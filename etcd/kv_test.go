@@ -114,11 +114,11 @@ func TestKV(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustPut(t, c, "p/k", "v1")
-		res, err := c.Put(ctx, "p/k", "v2", PrevKV(), WithLease(l.ID))
+		res, err := c.Put(ctx, "p/k", "v2", PrevKV(), AttachLease(l.ID))
 		if err != nil || res.PrevKV == nil || string(res.PrevKV.Value) != "v1" || res.Lease != l.ID {
 			t.Fatalf("Put prev kv = %+v, %v", res, err)
 		}
-		if _, err := c.Put(ctx, "p/k", "", IgnoreValue(), WithLease(l.ID)); err != nil {
+		if _, err := c.Put(ctx, "p/k", "", IgnoreValue(), AttachLease(l.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Put(ctx, "p/k", "v3", IgnoreLease()); err != nil {
@@ -164,7 +164,7 @@ func TestKV(t *testing.T) {
 	t.Run("compacted and future revisions", func(t *testing.T) {
 		rev := mustPut(t, c, "cmp/k", "1")
 		now := mustPut(t, c, "cmp/k", "2")
-		if err := c.Compact(ctx, now); err != nil {
+		if _, err := c.Compact(ctx, now); err != nil {
 			t.Fatal(err)
 		}
 		_, err := c.Get(ctx, "cmp/k", AtRevision(rev))

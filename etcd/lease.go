@@ -12,22 +12,22 @@ import (
 
 // Lease is a granted or renewed lease.
 type Lease struct {
-	ID LeaseID
+	ID LeaseID // the lease
 	// TTL is the time to live the server granted, which may exceed the one asked for.
 	TTL    time.Duration
-	Header Header
+	Header Header // the response's header
 }
 
 // LeaseInfo describes a lease's remaining life.
 type LeaseInfo struct {
-	ID LeaseID
+	ID LeaseID // the lease
 	// TTL is the remaining time to live.
 	TTL time.Duration
 	// GrantedTTL is the TTL the lease was granted with.
 	GrantedTTL time.Duration
 	// Keys are the keys attached to the lease, when asked for.
 	Keys   [][]byte
-	Header Header
+	Header Header // the response's header
 }
 
 // seconds converts a TTL to etcd's whole seconds, rounding up, and rejects TTLs below one
@@ -54,7 +54,7 @@ func (c *Client) Grant(ctx context.Context, ttl time.Duration) (Lease, error) {
 		return Lease{}, opError("lease grant", "", err)
 	}
 	if resp.GetError() != "" {
-		return Lease{}, &Error{Op: "lease grant", Err: fmt.Errorf("etcd: %s", resp.GetError())}
+		return Lease{}, &Error{Op: "lease grant", Err: fmt.Errorf("%w: %s", ErrServer, resp.GetError())}
 	}
 	return Lease{ID: LeaseID(resp.GetID()), TTL: time.Duration(resp.GetTTL()) * time.Second, Header: header(resp.GetHeader())}, nil
 }
@@ -71,14 +71,32 @@ func (c *Client) Revoke(ctx context.Context, id LeaseID) (Header, error) {
 	return header(resp.GetHeader()), nil
 }
 
-// TimeToLive reports lease id's remaining life, and its keys when keys is true. A lease that
+// TimeToLiveOption shapes a TimeToLive. The set is closed: AttachedKeys is the only one.
+type TimeToLiveOption interface {
+	applyTimeToLive(*etcdserverpb.LeaseTimeToLiveRequest)
+}
+
+type timeToLiveOption func(*etcdserverpb.LeaseTimeToLiveRequest)
+
+func (f timeToLiveOption) applyTimeToLive(r *etcdserverpb.LeaseTimeToLiveRequest) { f(r) }
+
+// AttachedKeys makes TimeToLive list the keys attached to the lease in LeaseInfo.Keys.
+func AttachedKeys() TimeToLiveOption {
+	return timeToLiveOption(func(r *etcdserverpb.LeaseTimeToLiveRequest) { r.Keys = true })
+}
+
+// TimeToLive reports lease id's remaining life, and its keys with AttachedKeys. A lease that
 // does not exist (expired or revoked) is ErrLeaseNotFound; the LeaseInfo returned with it
 // still carries the response's Header.
-func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseInfo, error) {
+func (c *Client) TimeToLive(ctx context.Context, id LeaseID, opts ...TimeToLiveOption) (LeaseInfo, error) {
 	if err := c.check("lease timetolive", id.String()); err != nil {
 		return LeaseInfo{}, err
 	}
-	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: int64(id), Keys: keys})
+	req := &etcdserverpb.LeaseTimeToLiveRequest{ID: int64(id)}
+	for _, o := range opts {
+		o.applyTimeToLive(req)
+	}
+	resp, err := etcdserverpb.NewLeaseClient(c.conn).LeaseTimeToLive(ctx, req)
 	if err != nil {
 		return LeaseInfo{}, opError("lease timetolive", id.String(), err)
 	}
@@ -97,8 +115,8 @@ func (c *Client) TimeToLive(ctx context.Context, id LeaseID, keys bool) (LeaseIn
 	return info, nil
 }
 
-// Leases lists the IDs of every live lease.
-func (c *Client) Leases(ctx context.Context) ([]LeaseID, Header, error) {
+// LeaseList lists the IDs of every live lease.
+func (c *Client) LeaseList(ctx context.Context) ([]LeaseID, Header, error) {
 	if err := c.check("lease list", ""); err != nil {
 		return nil, Header{}, err
 	}
@@ -148,7 +166,7 @@ func (c *Client) PutWithTTL(ctx context.Context, key, value string, ttl time.Dur
 	if err != nil {
 		return PutResult{}, renameOp("put", key, err)
 	}
-	res, err := c.Put(ctx, key, value, append(opts[:len(opts):len(opts)], WithLease(l.ID))...)
+	res, err := c.Put(ctx, key, value, append(opts[:len(opts):len(opts)], AttachLease(l.ID))...)
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), defaultDialTimeout)
 		defer cancel()

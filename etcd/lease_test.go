@@ -22,16 +22,16 @@ func TestLeases(t *testing.T) {
 		if err != nil || l.ID == 0 || l.TTL != 30*time.Second {
 			t.Fatalf("Grant = %+v, %v", l, err)
 		}
-		mustPut(t, c, "lease/a", "1", WithLease(l.ID))
-		mustPut(t, c, "lease/b", "2", WithLease(l.ID))
-		info, err := c.TimeToLive(ctx, l.ID, true)
+		mustPut(t, c, "lease/a", "1", AttachLease(l.ID))
+		mustPut(t, c, "lease/b", "2", AttachLease(l.ID))
+		info, err := c.TimeToLive(ctx, l.ID, AttachedKeys())
 		if err != nil || info.GrantedTTL != 30*time.Second || info.TTL <= 0 || info.TTL > 30*time.Second {
 			t.Fatalf("TimeToLive = %+v, %v", info, err)
 		}
 		if got := []string{string(info.Keys[0]), string(info.Keys[1])}; len(info.Keys) != 2 || !slices.Contains(got, "lease/a") || !slices.Contains(got, "lease/b") {
 			t.Fatalf("lease keys = %q", info.Keys)
 		}
-		ids, hdr, err := c.Leases(ctx)
+		ids, hdr, err := c.LeaseList(ctx)
 		if err != nil || !slices.Contains(ids, l.ID) || hdr.Revision == 0 {
 			t.Fatalf("Leases = %v, %v; want it to hold %v", ids, err, l.ID)
 		}
@@ -41,7 +41,7 @@ func TestLeases(t *testing.T) {
 		if n, _ := c.Range(ctx, Prefix("lease/"), CountOnly()); n.Count != 0 {
 			t.Fatalf("%d keys survived the revoke", n.Count)
 		}
-		if gone, err := c.TimeToLive(ctx, l.ID, false); !errors.Is(err, ErrLeaseNotFound) || gone.Header.Revision == 0 {
+		if gone, err := c.TimeToLive(ctx, l.ID); !errors.Is(err, ErrLeaseNotFound) || gone.Header.Revision == 0 {
 			t.Fatalf("TimeToLive of a revoked lease = %+v, %v; want ErrLeaseNotFound with a header", gone, err)
 		}
 		if _, err := c.Revoke(ctx, l.ID); !errors.Is(err, ErrLeaseNotFound) {
@@ -80,7 +80,7 @@ func TestLeases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustPut(t, c, "ka/k", "v", WithLease(l.ID))
+		mustPut(t, c, "ka/k", "v", AttachLease(l.ID))
 		kctx, cancel := context.WithCancel(ctx)
 		ka, err := c.KeepAlive(kctx, l.ID)
 		if err != nil {
@@ -117,11 +117,11 @@ func TestLeases(t *testing.T) {
 	})
 
 	t.Run("session", func(t *testing.T) {
-		s, err := c.NewSession(ctx, WithTTL(2*time.Second))
+		s, err := c.NewSession(ctx, TTL(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustPut(t, c, "sess/k", "v", WithLease(s.Lease()))
+		mustPut(t, c, "sess/k", "v", AttachLease(s.Lease()))
 		time.Sleep(3 * time.Second)
 		if _, err := c.Get(ctx, "sess/k"); err != nil {
 			t.Fatalf("session key lost while the session lives: %v", err)
@@ -136,7 +136,7 @@ func TestLeases(t *testing.T) {
 			t.Fatalf("Close did not revoke the session's lease: %v", err)
 		}
 
-		s2, err := c.NewSession(ctx, WithTTL(5*time.Second))
+		s2, err := c.NewSession(ctx, TTL(5*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +183,7 @@ func TestKeepAliveSurvivesFailover(t *testing.T) {
 	ctx := t.Context()
 	// A TTL must leave room for a leader election plus the forwarding of a renewal to the new
 	// leader; 3 seconds does on every version here (2 seconds was too tight for etcd 3.4).
-	s, err := c.NewSession(ctx, WithTTL(3*time.Second))
+	s, err := c.NewSession(ctx, TTL(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestKeepAliveSurvivesFailover(t *testing.T) {
 		if err := s.Err(); err != nil {
 			t.Fatalf("session lost while %s was down: %v", m.Name, err)
 		}
-		if _, err := c.TimeToLive(ctx, s.Lease(), false); err != nil {
+		if _, err := c.TimeToLive(ctx, s.Lease()); err != nil {
 			t.Fatalf("lease gone while %s was down: %v", m.Name, err)
 		}
 		if err := m.Start(); err != nil {
@@ -207,7 +207,7 @@ func TestKeepAliveSurvivesFailover(t *testing.T) {
 
 func newSession(t testing.TB, c *Client, ttl time.Duration) *Session {
 	t.Helper()
-	s, err := c.NewSession(context.Background(), WithTTL(ttl))
+	s, err := c.NewSession(context.Background(), TTL(ttl))
 	if err != nil {
 		t.Fatal(err)
 	}

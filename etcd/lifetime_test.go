@@ -263,7 +263,7 @@ func TestRequestProgressWithMemberDown(t *testing.T) {
 	}
 	c := newClient(t, cl, Config{})
 	rev := mustPut(t, c, "prog/a", "1")
-	next := collect(t, c.Watch(t.Context(), Prefix("prog/"), WithProgressNotify(), CreatedNotify()))
+	next := collect(t, c.Watch(t.Context(), Prefix("prog/"), ProgressNotify(), CreatedNotify()))
 	if _, err := next(1); err != nil {
 		t.Fatal(err)
 	}

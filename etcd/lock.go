@@ -23,7 +23,7 @@ type Mutex struct {
 	prefix  string
 	key     string
 	op      string // names errors: "lock", or "campaign" for an election
-	notHeld error  // ErrLockNotHeld, or ErrNotLeader for an election
+	notHeld error  // ErrLockNotHeld, or ErrNotElected for an election
 
 	mu       sync.Mutex
 	rev      int64           // our key's create revision while held; 0 when not held
@@ -94,7 +94,7 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 		return err
 	}
 	if rev := m.FencingToken(); rev != 0 {
-		if m.notHeld == ErrNotLeader {
+		if m.notHeld == ErrNotElected {
 			return m.setValue(ctx, rev, value) // leading already: campaigning again sets the value
 		}
 		return nil // already held
@@ -102,7 +102,7 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 	// Our key (unless this session already has one), with the queue's head, in one round trip.
 	res, err := c.Txn(ctx, Txn{
 		If:   []Cmp{CompareCreateRevision(Key(m.key)).Equal(0)},
-		Then: []Op{OpPut(m.key, value, WithLease(m.s.Lease())), m.headOp()},
+		Then: []Op{OpPut(m.key, value, AttachLease(m.s.Lease())), m.headOp()},
 		Else: []Op{OpGet(Key(m.key)), m.headOp()},
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (m *Mutex) lock(ctx context.Context, wait bool, value string) error {
 func (m *Mutex) setValue(ctx context.Context, rev int64, value string) error {
 	res, err := m.s.c.Txn(ctx, Txn{
 		If:   []Cmp{CompareCreateRevision(Key(m.key)).Equal(rev)},
-		Then: []Op{OpPut(m.key, value, WithLease(m.s.Lease()))},
+		Then: []Op{OpPut(m.key, value, AttachLease(m.s.Lease()))},
 	})
 	if err != nil {
 		return m.wrap(err)

@@ -125,7 +125,7 @@ func TestLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ds, err := dead.NewSession(ctx, WithTTL(2*time.Second))
+		ds, err := dead.NewSession(ctx, TTL(2*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func TestLockContended(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dead.NewSession(ctx, WithTTL(ttl))
+	ds, err := dead.NewSession(ctx, TTL(ttl))
 	if err != nil {
 		t.Fatal(err)
 	}

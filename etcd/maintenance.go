@@ -11,14 +11,17 @@ import (
 // Defragment rewrites one member's backend database to give the space of deleted and
 // compacted revisions back to the file system. The member blocks reads and writes while it
 // works, which can take seconds on a large database: defragment members one at a time.
-func (c *Client) Defragment(ctx context.Context, endpoint string) error {
+func (c *Client) Defragment(ctx context.Context, endpoint string) (Header, error) {
 	conn, err := c.dialEndpoint("defragment", endpoint)
 	if err != nil {
-		return err
+		return Header{}, err
 	}
 	defer conn.Close()
-	_, err = etcdserverpb.NewMaintenanceClient(conn).Defragment(ctx, &etcdserverpb.DefragmentRequest{})
-	return opError("defragment", endpoint, err)
+	resp, err := etcdserverpb.NewMaintenanceClient(conn).Defragment(ctx, &etcdserverpb.DefragmentRequest{})
+	if err != nil {
+		return Header{}, opError("defragment", endpoint, err)
+	}
+	return header(resp.GetHeader()), nil
 }
 
 // KVHash is a member's hash of its key-value history, for comparing members: at the same
@@ -30,7 +33,7 @@ type KVHash struct {
 	CompactRevision int64
 	// HashRevision is the revision hashed up to (etcd 3.6 and later; 0 from older servers).
 	HashRevision int64
-	Header       Header
+	Header       Header // the response's header
 }
 
 // HashKV asks one member for the hash of its key-value history up to rev (0: its latest
@@ -70,13 +73,13 @@ func (c *Client) MoveLeader(ctx context.Context, endpoint string, transferee uin
 	return header(resp.GetHeader()), nil
 }
 
-// DisarmAlarms clears every raised alarm and returns the alarms it cleared. A member that
+// AlarmDisarm clears every raised alarm and returns the alarms it cleared. A member that
 // ran out of space raises its NOSPACE alarm again on its next write beyond its quota: free
-// space first (compact, then defragment).
-func (c *Client) DisarmAlarms(ctx context.Context) ([]Alarm, error) {
-	raised, _, err := c.Alarms(ctx)
+// space first (compact, then defragment). The header is the last answer's.
+func (c *Client) AlarmDisarm(ctx context.Context) ([]Alarm, Header, error) {
+	raised, h, err := c.AlarmList(ctx)
 	if err != nil {
-		return nil, renameOp("alarm disarm", "", err)
+		return nil, Header{}, renameOp("alarm disarm", "", err)
 	}
 	mc := etcdserverpb.NewMaintenanceClient(c.conn)
 	var cleared []Alarm
@@ -88,11 +91,12 @@ func (c *Client) DisarmAlarms(ctx context.Context) ([]Alarm, error) {
 		}
 		resp, err := mc.Alarm(ctx, req)
 		if err != nil {
-			return cleared, opError("alarm disarm", "", err)
+			return cleared, h, opError("alarm disarm", "", err)
 		}
+		h = header(resp.GetHeader())
 		for _, m := range resp.GetAlarms() {
 			cleared = append(cleared, Alarm{MemberID: m.GetMemberID(), Type: m.GetAlarm().String()})
 		}
 	}
-	return cleared, nil
+	return cleared, h, nil
 }

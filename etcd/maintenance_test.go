@@ -22,14 +22,14 @@ func TestMaintenance(t *testing.T) {
 		mustPut(t, c, fmt.Sprintf("m/%d", i), "v")
 	}
 	rev := mustPut(t, c, "m/last", "v")
-	if err := c.Compact(ctx, rev-5); err != nil {
+	if _, err := c.Compact(ctx, rev-5); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("defragment and hash", func(t *testing.T) {
 		var hashes []KVHash
 		for _, ep := range cl.Endpoints() {
-			if err := c.Defragment(ctx, ep); err != nil {
+			if _, err := c.Defragment(ctx, ep); err != nil {
 				t.Fatalf("Defragment %s: %v", ep, err)
 			}
 			h, err := c.HashKV(ctx, ep, rev)
@@ -50,7 +50,7 @@ func TestMaintenance(t *testing.T) {
 		if _, err := c.HashKV(ctx, cl.Endpoints()[0], rev+100); !errors.Is(err, ErrFutureRevision) {
 			t.Errorf("HashKV past the store's revision = %v, want ErrFutureRevision", err)
 		}
-		if err := c.Defragment(ctx, "bad endpoint"); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := c.Defragment(ctx, "bad endpoint"); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("Defragment of a malformed endpoint = %v, want ErrInvalidArgument", err)
 		}
 	})
@@ -99,16 +99,16 @@ func TestMaintenance(t *testing.T) {
 		if _, err := c.Put(ctx, "m/full", "v"); !errors.Is(err, ErrNoSpace) {
 			t.Fatalf("Put with NOSPACE raised = %v, want ErrNoSpace", err)
 		}
-		cleared, err := c.DisarmAlarms(ctx)
+		cleared, _, err := c.AlarmDisarm(ctx)
 		if err != nil || len(cleared) != 1 || cleared[0] != (Alarm{MemberID: members[0].ID, Type: "NOSPACE"}) {
-			t.Fatalf("DisarmAlarms = %+v, %v; want the NOSPACE alarm of %x", cleared, err, members[0].ID)
+			t.Fatalf("AlarmDisarm = %+v, %v; want the NOSPACE alarm of %x", cleared, err, members[0].ID)
 		}
-		if alarms, _, err := c.Alarms(ctx); err != nil || len(alarms) != 0 {
+		if alarms, _, err := c.AlarmList(ctx); err != nil || len(alarms) != 0 {
 			t.Fatalf("Alarms after disarming = %+v, %v", alarms, err)
 		}
 		mustPut(t, c, "m/full", "v")
-		if cleared, err := c.DisarmAlarms(ctx); err != nil || len(cleared) != 0 {
-			t.Fatalf("DisarmAlarms with none raised = %+v, %v", cleared, err)
+		if cleared, _, err := c.AlarmDisarm(ctx); err != nil || len(cleared) != 0 {
+			t.Fatalf("AlarmDisarm with none raised = %+v, %v", cleared, err)
 		}
 	})
 }

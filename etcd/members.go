@@ -18,8 +18,8 @@ import (
 type MemberChange struct {
 	// Member is the member added (MemberAdd and MemberAddLearner only).
 	Member  Member
-	Members []Member
-	Header  Header
+	Members []Member // the cluster's members after the change
+	Header  Header   // the response's header
 }
 
 // MemberAdd adds a voting member that will serve at peerURLs; start its etcd with

@@ -25,6 +25,15 @@ import (
 // history. A new listing is held beside the old copy while it is applied, and the watch
 // queues at most 4,096 events while the mirror applies them. Creating or deleting a key
 // shifts the key order (a copy of one string header per key); changing a key does not.
+//
+// Liveness: a mirror that has seen nothing from the server for mirrorProbeInterval (1 s)
+// reads its range's first key, linearizably, within the same bound; when that read fails,
+// Err reports it until the mirror hears from the server again. So a mirror cut off from
+// every endpoint, or from a quorum, says so within about 3 s. An idle mirror costs one such
+// read a second.
+//
+// Its goroutines live under the client's lifetime: Client.Close stops them and waits for
+// them, as Mirror.Close does.
 type Mirror struct {
 	c      *Client
 	r      KeyRange
@@ -36,7 +45,9 @@ type Mirror struct {
 	kvs     map[string]KeyValue
 	keys    []string // the keys of kvs, in order
 	rev     int64
-	err     error
+	err     error     // why the watch failed; nil while it runs
+	cutOff  error     // why the last liveness probe failed; nil when it succeeded
+	heard   time.Time // when the mirror last applied a step
 	resyncs int
 	changed chan struct{} // closed and replaced when rev advances
 }
@@ -51,7 +62,7 @@ func (c *Client) NewMirror(ctx context.Context, r KeyRange) (*Mirror, error) {
 	if err := c.check("mirror", string(r.Key)); err != nil {
 		return nil, err
 	}
-	lctx, cancel := context.WithCancel(context.Background())
+	lctx, cancel := context.WithCancel(c.life)
 	m := &Mirror{
 		c: c, r: r, cancel: cancel,
 		done:    make(chan struct{}),
@@ -59,7 +70,10 @@ func (c *Client) NewMirror(ctx context.Context, r KeyRange) (*Mirror, error) {
 		kvs:     map[string]KeyValue{},
 		changed: make(chan struct{}),
 	}
-	go m.run(lctx)
+	if !c.goLoop(func() { m.run(lctx) }) {
+		cancel()
+		return nil, &Error{Op: "mirror", Key: string(r.Key), Err: ErrClosed}
+	}
 	select {
 	case <-m.synced:
 		return m, nil
@@ -75,15 +89,21 @@ func (c *Client) NewMirror(ctx context.Context, r KeyRange) (*Mirror, error) {
 	return nil, err
 }
 
-// run follows the range until ctx ends or the client is closed. It owns the mirror's
-// updates; readers take the lock.
+// mirrorProbeInterval is how long a mirror may hear nothing from the server before it checks
+// that it can reach it, and the bound on that check.
+const mirrorProbeInterval = time.Second
+
+// run follows the range until ctx ends or the client is closed, with probe beside it. It owns
+// the mirror's updates; readers take the lock.
 func (m *Mirror) run(ctx context.Context) {
-	defer close(m.done)
+	probed := make(chan struct{})
+	defer func() { <-probed; close(m.done) }()
+	go func() { defer close(probed); m.probe(ctx) }()
 	b := newBackoff()
 	var timer *time.Timer
 	for {
 		var failure error
-		for u, err := range m.c.ListWatch(ctx, m.r, WithProgressNotify()) {
+		for u, err := range m.c.ListWatch(ctx, m.r, ProgressNotify()) {
 			if err != nil {
 				failure = err
 				break
@@ -117,10 +137,57 @@ func (m *Mirror) run(ctx context.Context) {
 	}
 }
 
+// probe checks, whenever the mirror has heard nothing for mirrorProbeInterval, that the
+// server answers a linearizable read of the range's first key within that interval, and
+// records the failure (cutOff) until the next success or step.
+func (m *Mirror) probe(ctx context.Context) {
+	t := time.NewTicker(mirrorProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.RLock()
+		quiet := time.Since(m.heard) >= mirrorProbeInterval
+		m.mu.RUnlock()
+		if !quiet {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, mirrorProbeInterval)
+		_, err := m.c.Range(pctx, Key(string(m.r.Key)), CountOnly())
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = ErrUnavailable
+		}
+		if err != nil {
+			err = &Error{Op: "mirror", Key: string(m.r.Key), Err: unwrapOp(err)}
+		}
+		m.mu.Lock()
+		m.cutOff = err
+		m.mu.Unlock()
+	}
+}
+
+// unwrapOp returns the cause of an *Error, or err itself.
+func unwrapOp(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Err
+	}
+	return err
+}
+
 // apply makes one update of ListWatch the mirror's state.
-func (m *Mirror) apply(u Update) {
+func (m *Mirror) apply(u ListWatchStep) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.heard = time.Now()
+	m.cutOff = nil
 	switch {
 	case u.Resync:
 		m.kvs = make(map[string]KeyValue, len(u.KVs))
@@ -270,17 +337,23 @@ func (m *Mirror) WaitForRevision(ctx context.Context, rev int64) error {
 	}
 }
 
-// Err returns why the mirror does not follow the server now (it keeps retrying), ErrClosed
-// once it or its client was closed, or nil while it follows.
+// Err returns why the mirror does not follow the server now (it keeps retrying): its watch
+// failed, or it is cut off (ErrUnavailable, or the failure of its liveness read, within about
+// 3 s); ErrClosed once it or its client was closed; nil while it follows.
 func (m *Mirror) Err() error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.err
+	if m.err != nil {
+		return m.err
+	}
+	return m.cutOff
 }
 
-// Close stops the mirror and waits for its goroutine to end. It is idempotent. The copy stays
-// readable, frozen at its last revision.
-func (m *Mirror) Close() {
+// Close stops the mirror and returns once its goroutines have ended, at once whatever the
+// network does. It is idempotent and returns nil; it returns an error to read like every other
+// Close of the package. The copy stays readable, frozen at its last revision.
+func (m *Mirror) Close() error {
 	m.cancel()
 	<-m.done
+	return nil
 }

@@ -118,18 +118,24 @@ func TestMirrorFollowsWriterThroughFaults(t *testing.T) {
 		mem.Proxy().Blackhole()
 		mem.Proxy().DropConnections()
 	}
-	time.Sleep(500 * time.Millisecond)
+	cut := time.Now()
+	waitMirrorErr(t, m, true, 5*time.Second)
+	t.Logf("mirror reported being cut off after %v: %v", time.Since(cut).Round(time.Millisecond), m.Err())
+	if err := m.Err(); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("cut-off mirror's Err = %v, want ErrUnavailable", err)
+	}
 	res, err := w.Put(ctx, "mir/compacted-at", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Compact(ctx, res.Header.Revision); err != nil {
+	if _, err := w.Compact(ctx, res.Header.Revision); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
 	for _, mem := range cl.Members {
 		mem.Proxy().Unblackhole()
 	}
+	waitMirrorErr(t, m, false, 10*time.Second)
 	pause(time.Second)
 	close(stopWriter)
 	writes := <-writerDone
@@ -161,6 +167,17 @@ func TestMirrorFollowsWriterThroughFaults(t *testing.T) {
 	}
 	t.Logf("mirror: %d writes, %d listings, %d keys equal to a linearizable read at revision %d (caught up in %v)",
 		writes, resyncs, len(kvs), final.Header.Revision, time.Since(start).Round(10*time.Microsecond))
+}
+
+// waitMirrorErr waits until m.Err() is non-nil (set) or nil (!set), failing after limit.
+func waitMirrorErr(t *testing.T, m *Mirror, set bool, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); (m.Err() != nil) != set; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, mirror's Err = %v", limit, m.Err())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestMirrorReads covers reading one's own writes, ranges from memory, a write outside the

@@ -58,7 +58,7 @@ func TestNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := ns.TimeToLive(ctx, put.Lease, true)
+	info, err := ns.TimeToLive(ctx, put.Lease, AttachedKeys())
 	if err != nil || len(info.Keys) != 1 || string(info.Keys[0]) != "leased" {
 		t.Fatalf("lease keys in the namespace = %q, %v", info.Keys, err)
 	}

@@ -94,8 +94,8 @@ func CreateRevisionBetween(min, max int64) ReadOption {
 	return readOption(func(r *etcdserverpb.RangeRequest) { r.MinCreateRevision, r.MaxCreateRevision = min, max })
 }
 
-// WithLease attaches the key to lease id: the key is deleted when the lease ends.
-func WithLease(id LeaseID) PutOption {
+// AttachLease attaches the key to lease id: the key is deleted when the lease ends.
+func AttachLease(id LeaseID) PutOption {
 	return putOption(func(r *etcdserverpb.PutRequest) { r.Lease = int64(id) })
 }
 

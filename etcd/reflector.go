@@ -9,8 +9,8 @@ import (
 	"slices"
 )
 
-// Update is one step of ListWatch: a full listing (Resync) or one event.
-type Update struct {
+// ListWatchStep is one step of ListWatch: a full listing (Resync) or one event.
+type ListWatchStep struct {
 	// Resync marks a full listing: KVs holds every key of the range as of Revision, and the
 	// caller replaces its state with it. The first update is always one; another comes after
 	// the watch fell behind a compaction, when the events in between are lost.
@@ -30,15 +30,15 @@ type Update struct {
 // so that a caller applying updates in order always holds exactly the server's state as of
 // the last update's revision. It ends like Watch: at break, at the end of ctx, or at an
 // error, yielded last.
-func (c *Client) ListWatch(ctx context.Context, r KeyRange, opts ...WatchOption) iter.Seq2[Update, error] {
-	return func(yield func(Update, error) bool) {
+func (c *Client) ListWatch(ctx context.Context, r KeyRange, opts ...WatchOption) iter.Seq2[ListWatchStep, error] {
+	return func(yield func(ListWatchStep, error) bool) {
 		for {
 			kvs, rev, err := c.list(ctx, r)
 			if err != nil {
-				yield(Update{}, err)
+				yield(ListWatchStep{}, err)
 				return
 			}
-			if !yield(Update{Resync: true, KVs: kvs, Revision: rev}, nil) {
+			if !yield(ListWatchStep{Resync: true, KVs: kvs, Revision: rev}, nil) {
 				return
 			}
 			wopts := append(slices.Clone(opts), FromRevision(rev+1))
@@ -48,10 +48,10 @@ func (c *Client) ListWatch(ctx context.Context, r KeyRange, opts ...WatchOption)
 					break
 				}
 				if err != nil {
-					yield(Update{}, err)
+					yield(ListWatchStep{}, err)
 					return
 				}
-				if !yield(Update{Event: ev, Revision: ev.Revision}, nil) {
+				if !yield(ListWatchStep{Event: ev, Revision: ev.Revision}, nil) {
 					return
 				}
 			}

@@ -97,7 +97,7 @@ func TestListWatchResyncsAfterCompaction(t *testing.T) {
 		direct.Delete(ctx, Key(fmt.Sprintf("lw/%02d", 20+i)))
 	}
 	last := mustPut(t, direct, "lw/y", "d")
-	if err := direct.Compact(ctx, last); err != nil {
+	if _, err := direct.Compact(ctx, last); err != nil {
 		t.Fatal(err)
 	}
 	m.Proxy().Unblackhole()

@@ -23,13 +23,13 @@ func TestTxnResultPutLease(t *testing.T) {
 		name string
 		txn  Txn
 	}{
-		{"then", Txn{Then: []Op{OpGet(Key("rl/a")), OpPut("rl/a", "1", WithLease(l.ID))}}},
+		{"then", Txn{Then: []Op{OpGet(Key("rl/a")), OpPut("rl/a", "1", AttachLease(l.ID))}}},
 		{"else", Txn{
 			If:   []Cmp{CompareVersion(Key("rl/none")).Greater(0)},
 			Then: []Op{OpPut("rl/a", "x")},
-			Else: []Op{OpGet(Key("rl/a")), OpPut("rl/a", "2", WithLease(l.ID))},
+			Else: []Op{OpGet(Key("rl/a")), OpPut("rl/a", "2", AttachLease(l.ID))},
 		}},
-		{"nested", Txn{Then: []Op{OpGet(Key("rl/a")), OpTxn(Txn{Then: []Op{OpPut("rl/a", "3", WithLease(l.ID))}})}}},
+		{"nested", Txn{Then: []Op{OpGet(Key("rl/a")), OpTxn(Txn{Then: []Op{OpPut("rl/a", "3", AttachLease(l.ID))}})}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := c.Txn(ctx, tc.txn)

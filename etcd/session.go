@@ -37,13 +37,13 @@ type sessionOption func(*sessionConfig)
 
 func (f sessionOption) applySession(c *sessionConfig) { f(c) }
 
-// WithTTL sets the session's TTL: how long its lease outlives a dead holder. Zero means 60s.
-func WithTTL(ttl time.Duration) SessionOption {
+// TTL sets the session's TTL: how long its lease outlives a dead holder. Zero means 60s.
+func TTL(ttl time.Duration) SessionOption {
 	return sessionOption(func(c *sessionConfig) { c.ttl = ttl })
 }
 
-// WithExistingLease resumes a session on a lease granted earlier, instead of granting one.
-func WithExistingLease(id LeaseID) SessionOption {
+// ExistingLease resumes a session on a lease granted earlier, instead of granting one.
+func ExistingLease(id LeaseID) SessionOption {
 	return sessionOption(func(c *sessionConfig) { c.lease = id })
 }
 
@@ -70,7 +70,7 @@ func (c *Client) NewSession(ctx context.Context, opts ...SessionOption) (*Sessio
 	return &Session{c: c, lease: cfg.lease, ttl: ka.TTL(), ka: ka, cancel: cancel}, nil
 }
 
-// Lease returns the session's lease; attach keys to it with WithLease.
+// Lease returns the session's lease; attach keys to it with AttachLease.
 func (s *Session) Lease() LeaseID { return s.lease }
 
 // TTL returns the lease's TTL as granted by the server.
@@ -94,7 +94,7 @@ func (s *Session) bound(ctx context.Context) (context.Context, context.CancelFun
 
 // Orphan stops renewing the lease without revoking it, so that what is attached to it lives
 // on until its TTL runs out: a process hands its locks or leadership to a successor that
-// resumes the lease (WithExistingLease). Done is closed afterwards; Close then does nothing.
+// resumes the lease (ExistingLease). Done is closed afterwards; Close then does nothing.
 func (s *Session) Orphan() {
 	s.closeOnce.Do(func() {
 		s.cancel()

@@ -6,18 +6,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
-
-// ErrSnapshotChecksum: a snapshot's data did not match the sha256 the member sent after it,
-// or the stream ended before the checksum. (It lives here rather than in errors.go because
-// only copies of the kit that keep Maintenance.Snapshot can return it.)
-var ErrSnapshotChecksum = errors.New("etcd: snapshot checksum mismatch")
 
 // SnapshotInfo describes a snapshot written by Snapshot or SaveSnapshot.
 type SnapshotInfo struct {

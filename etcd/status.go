@@ -10,7 +10,7 @@ import (
 
 // Status is one endpoint's view of itself and the cluster (python-etcd's leader).
 type Status struct {
-	Endpoint string
+	Endpoint string // the endpoint asked
 	// Version is the server's etcd version, e.g. "3.7.3".
 	Version string
 	// DBSize is the backend database's size in bytes; DBSizeInUse the part in use.
@@ -22,7 +22,7 @@ type Status struct {
 	RaftIndex        uint64
 	RaftTerm         uint64
 	RaftAppliedIndex uint64
-	IsLearner        bool
+	IsLearner        bool // the member is a learner
 	// Errors are the alarms and errors the member reports.
 	Errors []string
 	// StorageVersion is the version of the member's data files (etcd 3.6 and later, which
@@ -34,14 +34,14 @@ type Status struct {
 	// Downgrade is the cluster's downgrade state as the member reports it (etcd 3.6 and
 	// later); nil from older servers.
 	Downgrade *Downgrade
-	Header    Header
+	Header    Header // the response's header
 }
 
 // Downgrade is a cluster's downgrade state: whether a downgrade is under way, and to which
 // version.
 type Downgrade struct {
-	Enabled       bool
-	TargetVersion string
+	Enabled       bool   // a downgrade is in progress
+	TargetVersion string // the version it goes to ("3.6.0")
 }
 
 // IsLeader reports whether the endpoint is the leader.

@@ -30,6 +30,7 @@ const (
 	LevelRepeatableRead
 )
 
+// String returns the level's name: serializable-snapshot, serializable or repeatable-read.
 func (i IsolationLevel) String() string {
 	switch i {
 	case LevelSerializableSnapshot:
@@ -51,8 +52,8 @@ type updateOption func(*updateConfig)
 
 func (f updateOption) applyUpdate(c *updateConfig) { f(c) }
 
-// WithIsolation sets the isolation level of an Update; the default is LevelSerializableSnapshot.
-func WithIsolation(iso IsolationLevel) UpdateOption {
+// Isolation sets the isolation level of an Update; the default is LevelSerializableSnapshot.
+func Isolation(iso IsolationLevel) UpdateOption {
 	return updateOption(func(c *updateConfig) { c.iso = iso })
 }
 

@@ -53,7 +53,7 @@ func TestUpdateConflicts(t *testing.T) {
 				tx.Put(p+"counter", strconv.Itoa(n+1))
 				tx.Put(p+"blind", "t")
 				return nil
-			}, WithIsolation(tc.iso))
+			}, Isolation(tc.iso))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestUpdateSemantics(t *testing.T) {
 		t.Fatalf("an aborted Update wrote: %v", err)
 	}
 
-	_, err = c.Update(ctx, func(tx *Tx) error { return nil }, WithIsolation(IsolationLevel(7)))
+	_, err = c.Update(ctx, func(tx *Tx) error { return nil }, Isolation(IsolationLevel(7)))
 	if !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("unknown isolation: %v", err)
 	}
@@ -153,7 +153,7 @@ func TestUpdateSemantics(t *testing.T) {
 		if attempts == 1 {
 			tx.rev = old - 1 // pretend the snapshot was taken before the compaction below
 			mustPut(t, c, "stm-sem/e", "2")
-			if err := c.Compact(ctx, old+1); err != nil {
+			if _, err := c.Compact(ctx, old+1); err != nil {
 				return err
 			}
 		}
@@ -227,7 +227,7 @@ func TestUpdateBank(t *testing.T) {
 							sum += n
 						}
 						return nil
-					}, WithIsolation(iso))
+					}, Isolation(iso))
 					if err != nil {
 						if ctx.Err() == nil {
 							t.Errorf("audit: %v", err)
@@ -269,7 +269,7 @@ func TestUpdateBank(t *testing.T) {
 					tx.Put(acct(to), strconv.Itoa(bt+amount))
 					tx.Put(logKey, fmt.Sprintf("%d %d %d", from, to, amount))
 					return nil
-				}, WithIsolation(iso))
+				}, Isolation(iso))
 				st.attempts += res.Attempts
 				switch {
 				case ctx.Err() != nil:

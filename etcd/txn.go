@@ -17,7 +17,7 @@ type Txn struct {
 
 // TxnResult is the answer to a Txn.
 type TxnResult struct {
-	Header Header
+	Header Header // the response's header
 	// Succeeded reports whether If held, so Then was applied (else Else).
 	Succeeded bool
 	// Results has one entry per applied operation, in order.
@@ -27,10 +27,10 @@ type TxnResult struct {
 // OpResult is the result of one operation in a transaction: exactly one field is set, the one
 // matching the operation.
 type OpResult struct {
-	Get    *RangeResult
-	Put    *PutResult
-	Delete *DeleteResult
-	Txn    *TxnResult
+	Get    *RangeResult  // the result of an OpGet
+	Put    *PutResult    // the result of an OpPut
+	Delete *DeleteResult // the result of an OpDelete
+	Txn    *TxnResult    // the result of an OpTxn
 }
 
 // Op is an operation inside a transaction: build it with OpGet, OpPut, OpDelete or OpTxn. The

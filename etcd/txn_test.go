@@ -21,7 +21,7 @@ func TestTxn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustPut(t, c, "t/leased", "x", WithLease(l.ID))
+	mustPut(t, c, "t/leased", "x", AttachLease(l.ID))
 
 	holds := []struct {
 		name string

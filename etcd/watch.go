@@ -25,13 +25,14 @@ const (
 	// ModRevision is the revision of the deletion.
 	EventDelete
 	// EventProgress: no change, only news that the watch has delivered every event up to
-	// Event.Revision. Watches see these only with WithProgressNotify.
+	// Event.Revision. Watches see these only with ProgressNotify.
 	EventProgress
 	// EventCreated: the watch is registered on the server; every change after
 	// Event.Revision will be yielded. It comes first, once, and only with CreatedNotify.
 	EventCreated
 )
 
+// String returns the type's name: PUT, DELETE, PROGRESS or CREATED.
 func (t EventType) String() string {
 	switch t {
 	case EventPut:
@@ -46,10 +47,11 @@ func (t EventType) String() string {
 	return "EventType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// Event is one change to a watched key, or, with WithProgressNotify, a progress notification.
+// Event is one change to a watched key, or, with ProgressNotify, a progress notification.
 // A watch yields events in revision order; several events may share a revision when one
 // transaction changed several keys.
 type Event struct {
+	// Type tells a put, a delete and the notifications apart.
 	Type EventType
 	// KV is the changed key; zero for a progress notification.
 	KV KeyValue
@@ -85,6 +87,7 @@ type CompactedError struct {
 	Revision int64
 }
 
+// Error says which revision the history was compacted at.
 func (e *CompactedError) Error() string {
 	return fmt.Sprintf("etcd: required revision has been compacted (compacted at %d)", e.Revision)
 }
@@ -134,10 +137,10 @@ func NoPut() WatchOption { return watchOption(func(c *watchConfig) { c.noPut = t
 // NoDelete leaves out delete events.
 func NoDelete() WatchOption { return watchOption(func(c *watchConfig) { c.noDelete = true }) }
 
-// WithProgressNotify yields EventProgress events: the server's periodic ones (every 10
+// ProgressNotify yields EventProgress events: the server's periodic ones (every 10
 // minutes by default, --experimental-watch-progress-notify-interval) while the watch is
 // quiet, and the answers to RequestProgress.
-func WithProgressNotify() WatchOption {
+func ProgressNotify() WatchOption {
 	return watchOption(func(c *watchConfig) { c.progress = true })
 }
 
@@ -216,7 +219,7 @@ func (c *Client) watchBatches(ctx context.Context, r KeyRange, opts []WatchOptio
 }
 
 // RequestProgress asks the server to tell every watch of the client that has
-// WithProgressNotify how far it has delivered events, as an EventProgress. It returns once
+// ProgressNotify how far it has delivered events, as an EventProgress. It returns once
 // the request is sent, without waiting for the answer, which the server gives only while
 // every watch of the stream is caught up. The answer is trustworthy only from etcd 3.5.8 on
 // (older servers answer with a revision whose events may still be on the way): on a cluster
@@ -410,5 +413,5 @@ func cancelError(name string, resp *etcdserverpb.WatchResponse) error {
 	if reason == "" {
 		reason = "canceled by the server"
 	}
-	return &Error{Op: "watch", Key: name, Err: fmt.Errorf("etcd: %s", strings.TrimPrefix(reason, "etcdserver: "))}
+	return &Error{Op: "watch", Key: name, Err: fmt.Errorf("%w: %s", ErrServer, strings.TrimPrefix(reason, "etcdserver: "))}
 }

@@ -130,7 +130,7 @@ func TestWatch(t *testing.T) {
 	t.Run("compacted", func(t *testing.T) {
 		first := mustPut(t, c, "w4/a", "1")
 		last := mustPut(t, c, "w4/a", "2")
-		if err := c.Compact(t.Context(), last); err != nil {
+		if _, err := c.Compact(t.Context(), last); err != nil {
 			t.Fatal(err)
 		}
 		_, err := collect(t, c.Watch(t.Context(), Key("w4/a"), FromRevision(first)))(1)
@@ -201,7 +201,7 @@ func TestWatchProgress(t *testing.T) {
 		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DefaultVersion()})
 		c := newClient(t, cl, Config{})
 		rev := mustPut(t, c, "p/a", "1")
-		next := collect(t, c.Watch(t.Context(), Prefix("p/"), WithProgressNotify()))
+		next := collect(t, c.Watch(t.Context(), Prefix("p/"), ProgressNotify()))
 		waitWatching(t, c)
 		if err := c.RequestProgress(t.Context()); err != nil {
 			t.Fatal(err)
@@ -234,7 +234,7 @@ func TestWatchResponses(t *testing.T) {
 	}
 	ch := make(chan item, 16)
 	go func() {
-		for resp, err := range c.WatchResponses(ctx, Prefix("wr/"), CreatedNotify(), WithProgressNotify()) {
+		for resp, err := range c.WatchResponses(ctx, Prefix("wr/"), CreatedNotify(), ProgressNotify()) {
 			ch <- item{resp, err}
 		}
 		close(ch)

@@ -451,7 +451,7 @@ func (o *revokePermOpts) run(a *app, args []string) error {
 		line = fmt.Sprintf("Permission of range [%s, %s) is revoked from role %s", args[1], end, args[0])
 	}
 	return a.authCall(line, func(ctx context.Context, c *etcd.Client) (etcd.Header, error) {
-		return c.RoleRevokePermission(ctx, args[0], key, end)
+		return c.RoleRevokePermission(ctx, args[0], etcd.Permission{Key: key, RangeEnd: end})
 	})
 }
 

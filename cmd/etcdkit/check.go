@@ -118,7 +118,7 @@ func (o *checkOpts) cleanup(a *app, c *etcd.Client) error {
 func (o *checkOpts) maintain(ctx context.Context, a *app, c *etcd.Client, rev int64) error {
 	if o.autoCompact {
 		fmt.Fprintf(a.stdout, "Compacting with revision %d\n", rev)
-		if err := c.Compact(ctx, rev); err != nil {
+		if _, err := c.Compact(ctx, rev); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stdout, "Compacted with revision %d\n", rev)
@@ -126,7 +126,7 @@ func (o *checkOpts) maintain(ctx context.Context, a *app, c *etcd.Client, rev in
 	if o.autoDefrag {
 		for _, ep := range a.endpoints() {
 			fmt.Fprintf(a.stdout, "Defragmenting %q\n", ep)
-			if err := c.Defragment(ctx, ep); err != nil {
+			if _, err := c.Defragment(ctx, ep); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Defragmented %q\n", ep)

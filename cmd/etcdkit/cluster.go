@@ -268,7 +268,7 @@ func (a *app) health(ep string) epHealth {
 		h.Error = errText(err)
 		return h
 	}
-	alarms, _, err := c.Alarms(ctx)
+	alarms, _, err := c.AlarmList(ctx)
 	switch {
 	case err != nil:
 		h.Error = "Unable to fetch the alarm list"

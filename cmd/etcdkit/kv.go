@@ -67,7 +67,7 @@ func (o *putOpts) op(args []string, stdin io.Reader) (key, value string, opts []
 		return "", "", nil, fail(exitBadArgs, "bad lease ID (%v), expecting ID in Hex", err)
 	}
 	if id != 0 {
-		opts = append(opts, etcd.WithLease(etcd.LeaseID(id)))
+		opts = append(opts, etcd.AttachLease(etcd.LeaseID(id)))
 	}
 	if o.prevKV {
 		opts = append(opts, etcd.PrevKV())

@@ -125,7 +125,11 @@ func (o *timeToLiveOpts) run(a *app, args []string) error {
 		return err
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		info, err := c.TimeToLive(ctx, id, o.keys)
+		var opts []etcd.TimeToLiveOption
+		if o.keys {
+			opts = append(opts, etcd.AttachedKeys())
+		}
+		info, err := c.TimeToLive(ctx, id, opts...)
 		gone := errors.Is(err, etcd.ErrLeaseNotFound)
 		if err != nil && !gone {
 			return &exitErr{code: exitBadConnection, err: err}
@@ -173,7 +177,7 @@ func (o *timeToLiveOpts) run(a *app, args []string) error {
 
 func runLeaseList(a *app, _ []string) error {
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		ids, h, err := c.Leases(ctx)
+		ids, h, err := c.LeaseList(ctx)
 		if err != nil {
 			return &exitErr{code: exitBadConnection, err: err}
 		}

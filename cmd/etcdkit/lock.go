@@ -46,7 +46,7 @@ func (o *lockOpts) run(a *app, args []string) error {
 	}
 	var opts []etcd.SessionOption
 	if o.ttl > 0 {
-		opts = append(opts, etcd.WithTTL(time.Duration(o.ttl)*time.Second))
+		opts = append(opts, etcd.TTL(time.Duration(o.ttl)*time.Second))
 	}
 	c, s, err := a.session(opts...)
 	if err != nil {

@@ -51,7 +51,7 @@ func (o *compactOpts) run(a *app, args []string) error {
 		return fail(exitError, "%v", err)
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		if err := c.Compact(ctx, rev); err != nil {
+		if _, err := c.Compact(ctx, rev); err != nil {
 			return err
 		}
 		fmt.Fprintln(a.stdout, "compacted revision", rev)
@@ -72,7 +72,7 @@ func (o *defragOpts) run(a *app, _ []string) error {
 	for _, ep := range eps {
 		err := a.callOn([]string{ep}, func(ctx context.Context, c *etcd.Client) error {
 			start := time.Now()
-			err := c.Defragment(ctx, ep)
+			_, err := c.Defragment(ctx, ep)
 			took := time.Since(start)
 			if err != nil {
 				//lint:ignore ST1005 etcdctl's words, which scripts match
@@ -98,7 +98,7 @@ func runAlarmList(a *app, args []string) error {
 		return fail(exitBadArgs, "alarm list command accepts no arguments")
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		alarms, h, err := c.Alarms(ctx)
+		alarms, h, err := c.AlarmList(ctx)
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func runAlarmDisarm(a *app, args []string) error {
 		return fail(exitBadArgs, "alarm disarm command accepts no arguments")
 	}
 	return a.call(func(ctx context.Context, c *etcd.Client) error {
-		alarms, err := c.DisarmAlarms(ctx)
+		alarms, _, err := c.AlarmDisarm(ctx)
 		if err != nil {
 			return err
 		}

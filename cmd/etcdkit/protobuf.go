@@ -142,7 +142,7 @@ func pbRole(h etcd.Header, perms []etcd.Permission) []byte {
 
 // pbAuthStatus is auth status's answer (AuthStatusResponse: header = 1, enabled = 2,
 // authRevision = 3).
-func pbAuthStatus(st etcd.AuthState) []byte {
+func pbAuthStatus(st etcd.AuthStatus) []byte {
 	return pbVarint(pbVarint(pbHeader(st.Header), 2, pbBool(st.Enabled)), 3, st.Revision)
 }
 

@@ -118,7 +118,7 @@ func (o *watchOpts) options() []etcd.WatchOption {
 		opts = append(opts, etcd.PrevKV())
 	}
 	if o.progress {
-		opts = append(opts, etcd.WithProgressNotify())
+		opts = append(opts, etcd.ProgressNotify())
 	}
 	return opts
 }

@@ -36,9 +36,27 @@ type record struct {
 	Metadata any
 }
 
+// MarshalJSON encodes ep as etcd stores it under "<service>/<id>", in clientv3's format
+// ({"Op":0,"Addr":...,"Metadata":...}), so that a program can write a registration itself:
+// on a lease of its own (a session's, with etcd.AttachLease), or inside a transaction.
+func (ep Endpoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(record{Addr: ep.Addr, Metadata: ep.Metadata})
+}
+
+// UnmarshalJSON decodes a stored endpoint. A value that is not an added endpoint with an
+// address (which List and the resolver skip) is an error wrapping etcd.ErrInvalidArgument.
+func (ep *Endpoint) UnmarshalJSON(b []byte) error {
+	e, ok := decode(b)
+	if !ok {
+		return fmt.Errorf("naming: %w: not a registered endpoint: %.64q", etcd.ErrInvalidArgument, b)
+	}
+	*ep = e
+	return nil
+}
+
 // encode returns ep as stored in etcd.
 func encode(ep Endpoint) (string, error) {
-	b, err := json.Marshal(record{Addr: ep.Addr, Metadata: ep.Metadata})
+	b, err := ep.MarshalJSON()
 	if err != nil {
 		return "", err
 	}

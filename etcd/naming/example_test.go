@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
 
 	"github.com/etcdkit/etcdkit/etcd"
 	"github.com/etcdkit/etcdkit/etcd/naming"
@@ -43,11 +44,12 @@ func Example() {
 
 	reg, err := naming.Register(ctx, c, "example/health", "instance-1",
 		naming.Endpoint{Addr: lis.Addr().String(), Metadata: map[string]string{"zone": "a"}},
-		naming.WithTTL(10*time.Second))
+		naming.TTL(10*time.Second))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer reg.Close() // withdraws the instance
+	fmt.Println("registered at", reg.Key())
 
 	eps, err := naming.List(ctx, c, "example/health")
 	if err != nil {
@@ -59,7 +61,7 @@ func Example() {
 
 	// A client: calls are spread over the live instances of the service.
 	conn, err := grpc.NewClient("etcd:///example/health",
-		grpc.WithResolvers(naming.NewBuilder(c)),
+		grpc.WithResolvers(naming.NewBuilder(c, naming.ServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		log.Fatal(err)
@@ -70,7 +72,52 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(resp.Status)
+
+	// A custom balancer reads an instance's metadata from the endpoints the resolver gives
+	// gRPC; other endpoints have none.
+	_, ok := naming.EndpointMetadata(resolver.Endpoint{Addresses: []resolver.Address{{Addr: "10.0.0.1:80"}}})
+	fmt.Println("metadata of a foreign endpoint:", ok)
 	// Output:
+	// registered at example/health/instance-1
 	// example/health/instance-1 map[zone:a] true
 	// SERVING
+	// metadata of a foreign endpoint: false
+}
+
+// Write a registration yourself, on a lease of your own (here a session's), in the format
+// Register, List, the resolver and clientv3's naming/endpoints share.
+func ExampleEndpoint_MarshalJSON() {
+	endpoints := strings.Split(os.Getenv("ETCDKIT_EXAMPLE_ENDPOINTS"), ",")
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	s, err := c.NewSession(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	value, err := naming.Endpoint{Addr: "10.0.0.2:80", Metadata: "blue"}.MarshalJSON()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(value))
+	if _, err := c.Put(ctx, "example/own-lease/instance-2", string(value), etcd.AttachLease(s.Lease())); err != nil {
+		log.Fatal(err)
+	}
+	eps, err := naming.List(ctx, c, "example/own-lease")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(eps["example/own-lease/instance-2"])
+
+	var ep naming.Endpoint
+	fmt.Println(ep.UnmarshalJSON([]byte(`{"Op":1,"Addr":"10.0.0.2:80"}`)) != nil) // a deletion record
+	// Output:
+	// {"Op":0,"Addr":"10.0.0.2:80","Metadata":"blue"}
+	// {10.0.0.2:80 blue}
+	// true
 }

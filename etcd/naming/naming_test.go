@@ -273,7 +273,7 @@ func TestResolverFollowsInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dc.Compact(ctx, res.Header.Revision); err != nil {
+	if _, err := dc.Compact(ctx, res.Header.Revision); err != nil {
 		t.Fatal(err)
 	}
 	member.Proxy().Unblackhole()
@@ -340,7 +340,7 @@ func TestRegisterRepublishesAndWithdraws(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{})
 	c := newClient(t, cl.Endpoints()...)
 	ctx := t.Context()
-	reg, err := Register(ctx, c, "svc/reg", "a", Endpoint{Addr: "10.0.0.1:80", Metadata: map[string]string{"zone": "z1"}}, WithTTL(5*time.Second))
+	reg, err := Register(ctx, c, "svc/reg", "a", Endpoint{Addr: "10.0.0.1:80", Metadata: map[string]string{"zone": "z1"}}, TTL(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,9 +25,9 @@ type registerOption func(*registerConfig)
 
 func (f registerOption) applyRegister(c *registerConfig) { f(c) }
 
-// WithTTL sets the TTL of the registration's lease: an instance that dies without Close
+// TTL sets the TTL of the registration's lease: an instance that dies without Close
 // drops out of the list within it. Zero means 10 seconds; etcd rounds it up to whole seconds.
-func WithTTL(ttl time.Duration) RegisterOption {
+func TTL(ttl time.Duration) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.ttl = ttl })
 }
 
@@ -83,11 +83,11 @@ func (r *Registration) Key() string { return r.key }
 
 // publish writes the key on a new session's lease.
 func (r *Registration) publish(ctx context.Context) (*etcd.Session, error) {
-	sess, err := r.c.NewSession(ctx, etcd.WithTTL(r.ttl))
+	sess, err := r.c.NewSession(ctx, etcd.TTL(r.ttl))
 	if err != nil {
 		return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
 	}
-	if _, err := r.c.Put(ctx, r.key, r.value, etcd.WithLease(sess.Lease())); err != nil {
+	if _, err := r.c.Put(ctx, r.key, r.value, etcd.AttachLease(sess.Lease())); err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
 	}

@@ -32,10 +32,10 @@ type builderOption func(*builder)
 
 func (f builderOption) applyBuilder(b *builder) { f(b) }
 
-// WithServiceConfig sets the service config (JSON) the resolver gives gRPC with every list.
+// ServiceConfig sets the service config (JSON) the resolver gives gRPC with every list.
 // Empty gives none, leaving gRPC's default (pick_first) or grpc.WithDefaultServiceConfig in
 // charge. Without this option the resolver asks for round_robin over the instances.
-func WithServiceConfig(json string) BuilderOption {
+func ServiceConfig(json string) BuilderOption {
 	return builderOption(func(b *builder) { b.serviceConfig = json })
 }
 

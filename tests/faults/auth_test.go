@@ -72,12 +72,12 @@ func TestAuthTokenExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.NewSession(ctx, etcd.WithTTL(3*time.Second))
+	s, err := c.NewSession(ctx, etcd.TTL(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := c.Put(ctx, "auth/session", "", etcd.WithLease(s.Lease())); err != nil {
+	if _, err := c.Put(ctx, "auth/session", "", etcd.AttachLease(s.Lease())); err != nil {
 		t.Fatal(err)
 	}
 

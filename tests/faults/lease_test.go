@@ -24,7 +24,7 @@ func TestLeaseExpiryUnderPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cut.Put(ctx, "le/k", "v", etcd.WithLease(l.ID)); err != nil {
+	if _, err := cut.Put(ctx, "le/k", "v", etcd.AttachLease(l.ID)); err != nil {
 		t.Fatal(err)
 	}
 	ka, err := cut.KeepAlive(ctx, l.ID)

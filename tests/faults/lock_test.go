@@ -61,9 +61,9 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 	for {
 		if s == nil || s.Err() != nil {
 			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			ns, err := c.NewSession(sctx, etcd.WithTTL(workerTTL))
+			ns, err := c.NewSession(sctx, etcd.TTL(workerTTL))
 			if err == nil {
-				_, err = c.Put(sctx, pidPrefix+ns.Lease().String(), strconv.Itoa(os.Getpid()), etcd.WithLease(ns.Lease()))
+				_, err = c.Put(sctx, pidPrefix+ns.Lease().String(), strconv.Itoa(os.Getpid()), etcd.AttachLease(ns.Lease()))
 			}
 			cancel()
 			if err != nil {

@@ -227,7 +227,7 @@ func TestWatchCompaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Compact(ctx, latest.Header.Revision); err != nil {
+	if _, err := c.Compact(ctx, latest.Header.Revision); err != nil {
 		t.Fatal(err)
 	}
 

@@ -137,7 +137,7 @@ func (k client) KeepAlive(ctx context.Context, id int64) error {
 }
 
 func (k client) TTL(ctx context.Context, id int64) (int64, error) {
-	info, err := k.c.TimeToLive(ctx, etcd.LeaseID(id), false)
+	info, err := k.c.TimeToLive(ctx, etcd.LeaseID(id))
 	if errors.Is(err, etcd.ErrLeaseNotFound) {
 		return -1, nil
 	}
