@@ -91,4 +91,3 @@ func ExampleClient_AuthEnable() {
 	// auth enabled: true
 	// auth enabled: false
 }
-

@@ -221,7 +221,7 @@ func TestScanCompacted(t *testing.T) {
 					continue
 				}
 				if keys++; keys == 1 {
-					if err := c.Compact(ctx, mustPut(t, c, "other", "v")); err != nil {
+					if _, err := c.Compact(ctx, mustPut(t, c, "other", "v")); err != nil {
 						t.Fatal(err)
 					}
 				}
