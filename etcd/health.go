@@ -87,8 +87,8 @@ type health struct {
 	start sync.Once // starts the probe loops, on the first pick
 
 	mu      sync.Mutex
-	eps     []*epState // configured ones first, then those learned from the member list
-	cluster uint64     // the client's cluster; 0 until settled
+	eps     []*epState    // configured ones first, then those learned from the member list
+	cluster uint64        // the client's cluster; 0 until settled
 	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
 	view    atomic.Pointer[healthView]
 
@@ -106,9 +106,9 @@ type healthView struct {
 type use uint8
 
 const (
-	useNever   use = iota // unknown, or of another cluster
-	useHeld               // sick: only when no endpoint is in use
-	useInUse              // in the rotation
+	useNever use = iota // unknown, or of another cluster
+	useHeld             // sick: only when no endpoint is in use
+	useInUse            // in the rotation
 )
 
 func newHealth(c *Client, addrs []string, follow bool) *health {

@@ -84,8 +84,11 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 		checked := method != methodAuthenticate
 		var r *route
 		if c.health != nil {
-			// The tries of one call go to endpoints not tried yet, while there are some.
-			ctx, r = routed(ctx)
+			// The tries of one call (or of calls sharing a route: a hedged revoke) go to
+			// endpoints not tried yet, while there are some.
+			if r = routeOf(ctx); r == nil {
+				ctx, r = routed(ctx)
+			}
 		}
 		plain := c.auth == nil && !c.hedges(method)
 		var bo *backoff // made on the first retry: most calls need none

@@ -102,17 +102,68 @@ func (s *Session) Orphan() {
 	})
 }
 
-// Close stops renewing the lease and revokes it, releasing everything attached to it. It is
-// idempotent. A lease that is already gone is not an error.
+// Close stops renewing the lease and revokes it, releasing everything attached to it. It
+// returns within one second whatever the cluster does: a revoke whose member
+// does not answer within revokeHedgeDelay is sent again through another member, and when no
+// revoke is answered in time the lease still expires after its TTL. It is idempotent. A lease
+// that is already gone is not an error.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		<-s.ka.Done()
-		ctx, cancel := context.WithTimeout(s.c.life, min(s.ttl, 5*time.Second))
+		ctx, cancel := context.WithTimeout(s.c.life, closeTimeout)
 		defer cancel()
-		if _, err := s.c.Revoke(ctx, s.lease); !errors.Is(err, ErrLeaseNotFound) {
-			s.closeErr = err
-		}
+		s.closeErr = s.c.revokeHedged(ctx, s.lease)
 	})
 	return s.closeErr
+}
+
+// closeTimeout bounds Session.Close.
+const closeTimeout = time.Second
+
+// revokeHedgeDelay is how long a revoke on close waits for its member before it is also sent
+// through another one.
+const revokeHedgeDelay = 200 * time.Millisecond
+
+// revokeHedged revokes lease id within ctx; when the revoke has no answer after
+// revokeHedgeDelay it is sent once more, to another endpoint in use. Revoking twice is
+// harmless (the second finds the lease gone), so unlike other writes a revoke may be sent
+// twice. A lease already gone is not an error.
+func (c *Client) revokeHedged(ctx context.Context, id LeaseID) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.health != nil && routeOf(ctx) == nil {
+		ctx, _ = routed(ctx) // both tries share it: the second goes elsewhere
+	}
+	errs := make(chan error, 2)
+	revoke := func() {
+		_, err := c.Revoke(ctx, id)
+		errs <- err
+	}
+	go revoke()
+	t := time.NewTimer(revokeHedgeDelay)
+	defer t.Stop()
+	out, hedged := 1, c.health == nil
+	var last error
+	for {
+		select {
+		case err := <-errs:
+			if err == nil || errors.Is(err, ErrLeaseNotFound) {
+				return nil
+			}
+			last = err
+			if out--; out == 0 && hedged {
+				return last
+			}
+			if out == 0 { // failed fast: try elsewhere at once
+				t.Reset(0)
+			}
+		case <-t.C:
+			if !hedged {
+				hedged = true
+				out++
+				go revoke()
+			}
+		}
+	}
 }
