@@ -1,0 +1,365 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/etcdkit/etcdkit/etcd"
+	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+)
+
+// The sick-member scenarios (issue 20): one member frozen (SIGSTOP) or gone while clients
+// work, each measured beside a control in the same run, the same load without the sick
+// member. Their rows carry the figures the README's Reliability section gives.
+
+// Load of the throughput scenarios: callers each doing Put then Get, each call with its own
+// deadline.
+const (
+	callers      = 8
+	callDeadline = 2 * time.Second
+	settleAfter  = 3 * time.Second // the goals hold from this long after the fault
+	measureFor   = 5 * time.Second
+)
+
+// sample is one caller's Put-then-Get: when it ended, how long it took, whether it failed.
+type sample struct {
+	end    time.Time
+	took   time.Duration
+	failed bool
+}
+
+// load runs callers against a client until stopped, recording every Put-then-Get.
+type load struct {
+	mu      sync.Mutex
+	samples []sample
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func startLoad(ctx context.Context, c *etcd.Client, prefix string) *load {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &load{stop: cancel}
+	for g := range callers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				key := fmt.Sprintf("%s/%d/%d", prefix, g, i)
+				start := time.Now()
+				cctx, cancel := context.WithTimeout(ctx, callDeadline)
+				_, err := c.Put(cctx, key, "v")
+				if err == nil {
+					var kv etcd.KeyValue
+					kv, err = c.Get(cctx, key)
+					if err == nil && string(kv.Value) != "v" {
+						err = fmt.Errorf("read %q back as %q", key, kv.Value)
+					}
+				}
+				cancel()
+				if ctx.Err() != nil {
+					return
+				}
+				l.mu.Lock()
+				l.samples = append(l.samples, sample{time.Now(), time.Since(start), err != nil})
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// end stops the callers and waits for them.
+func (l *load) end() {
+	l.stop()
+	l.wg.Wait()
+}
+
+// figures are a window's figures.
+type figures struct {
+	ops    int
+	rate   float64 // Put-then-Get pairs a second
+	p99    time.Duration
+	errors int
+}
+
+func (f figures) String() string {
+	return fmt.Sprintf("%.0f/s p99 %v %d errors", f.rate, f.p99.Round(100*time.Microsecond), f.errors)
+}
+
+// window returns the figures of the pairs that ended in [from, to).
+func (l *load) window(from, to time.Time) figures {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var f figures
+	var took []time.Duration
+	for _, s := range l.samples {
+		if s.end.Before(from) || !s.end.Before(to) {
+			continue
+		}
+		f.ops++
+		took = append(took, s.took)
+		if s.failed {
+			f.errors++
+		}
+	}
+	f.rate = float64(f.ops) / to.Sub(from).Seconds()
+	if len(took) > 0 {
+		slices.Sort(took)
+		f.p99 = took[len(took)*99/100]
+	}
+	return f
+}
+
+// newLeaderWithout waits until the members other than gone name a leader among them, and
+// returns when they did.
+func newLeaderWithout(t *testing.T, cl *etcdtest.Cluster, gone *etcdtest.Member, goneID uint64) time.Time {
+	t.Helper()
+	waitUntil(t, 15*time.Second, "a new leader", func() bool {
+		for _, m := range cl.Members {
+			if m == gone {
+				continue
+			}
+			st, err := m.Status(t.Context())
+			if err != nil || st.Leader == 0 || st.Leader == goneID {
+				return false
+			}
+		}
+		return true
+	})
+	return time.Now()
+}
+
+// TestFrozenMemberLoad: 8 callers of Put-then-Get with 2 s deadlines on a client of all three
+// members; one member (a follower, then in a second run the leader) is frozen with SIGSTOP.
+// From 3 s after the freeze (after a new leader exists, for the leader) the rate must be at
+// least 0.8 of the rate before, p99 at most 100 ms, no call failing. The control is a client
+// of the two other members under the same load, in the same run, while the member is
+// still frozen.
+func TestFrozenMemberLoad(t *testing.T) {
+	for _, leader := range []bool{false, true} {
+		name := map[bool]string{false: "follower", true: "leader"}[leader]
+		t.Run(name, func(t *testing.T) {
+			cl := startCluster(t)
+			ctx := t.Context()
+			lead, err := cl.Leader(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			victim := lead
+			if !leader {
+				victim = cl.Members[(slices.Index(cl.Members, lead)+1)%len(cl.Members)]
+			}
+			st, err := victim.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, fast, cl.Endpoints()...)
+			l := startLoad(ctx, c, "sick/"+name)
+			time.Sleep(time.Second) // connections up, warm
+			before := time.Now()
+			time.Sleep(3 * time.Second)
+			frozenAt := time.Now()
+			if err := victim.Pause(); err != nil {
+				t.Fatal(err)
+			}
+			defer victim.Resume()
+			from := frozenAt
+			if leader {
+				from = newLeaderWithout(t, cl, victim, st.MemberID)
+			}
+			from = from.Add(settleAfter)
+			time.Sleep(time.Until(from.Add(measureFor)))
+			l.end()
+			pre, post := l.window(before, frozenAt), l.window(from, from.Add(measureFor))
+			held := ""
+			for _, e := range c.EndpointStates() {
+				if !e.InUse {
+					held += fmt.Sprintf(" %s (%s)", e.Endpoint, e.Reason)
+				}
+			}
+
+			// The control: the same load on the two other members, the victim still frozen.
+			ctl := newClient(t, fast, otherEndpoints(cl, victim)...)
+			cl2 := startLoad(ctx, ctl, "sick/ctl-"+name)
+			time.Sleep(time.Second)
+			cfrom := time.Now()
+			time.Sleep(measureFor)
+			cl2.end()
+			control := cl2.window(cfrom, cfrom.Add(measureFor))
+
+			ratio := post.rate / pre.rate
+			row{
+				scenario: "sick/frozen " + name + " under load", ops: int64(pre.ops + post.ops), faults: 1,
+				lost: int64(post.errors), recovery: settleAfter,
+				note: fmt.Sprintf("before %v; from 3s after: %v (%.2fx); control (2 members) %v (%.2fx); held:%s",
+					pre, post, ratio, control, post.rate/control.rate, held),
+			}.log(t)
+			if post.errors > 0 || post.p99 > 100*time.Millisecond || ratio < 0.8 {
+				t.Errorf("from 3s after the freeze: %v, %.2fx the rate before (%v); want >= 0.8x, p99 <= 100ms, no errors", post, ratio, pre)
+			}
+		})
+	}
+}
+
+// otherEndpoints lists the endpoints of cl's members other than m.
+func otherEndpoints(cl *etcdtest.Cluster, m *etcdtest.Member) []string {
+	var out []string
+	for _, x := range cl.Members {
+		if x != m {
+			out = append(out, x.Endpoint())
+		}
+	}
+	return out
+}
+
+// TestWatchOnlyLeavesFrozenMember: a client that only watches (no call before) has its
+// stream's member frozen; a writer on the other members puts a key every 20 ms. The watch
+// must deliver a key written after the freeze within 3 s, in every run.
+func TestWatchOnlyLeavesFrozenMember(t *testing.T) {
+	runs := pick(3, 10)
+	cl := startCluster(t)
+	ctx := t.Context()
+	var worst time.Duration
+	for run := range runs {
+		c, err := etcd.New(etcd.Config{Endpoints: cl.Endpoints()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := fmt.Sprintf("wo/%d/", run)
+		wctx, cancel := context.WithCancel(ctx)
+		seen := make(chan string, 1024)
+		var member atomic.Uint64 // the member of the latest response
+		go func() {
+			for resp, err := range c.WatchResponses(wctx, etcd.Prefix(prefix)) {
+				if err != nil {
+					return
+				}
+				member.Store(resp.Header.MemberID)
+				for _, ev := range resp.Events {
+					select {
+					case seen <- string(ev.KV.Key):
+					default:
+					}
+				}
+			}
+		}()
+		// The first event says the watch is live; its member is the one to freeze.
+		writer := newClient(t, fast, cl.Endpoints()...)
+		var victim *etcdtest.Member
+		waitUntil(t, 10*time.Second, "the watch's first event", func() bool {
+			writer.Put(ctx, prefix+"first", "v")
+			select {
+			case <-seen:
+				return true
+			case <-time.After(100 * time.Millisecond):
+				return false
+			}
+		})
+		victim = memberWithID(t, cl, member.Load())
+		if err := victim.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		frozenAt := time.Now()
+		w := newClient(t, fast, otherEndpoints(cl, victim)...)
+		pctx, stopPuts := context.WithCancel(ctx)
+		go func() {
+			for i := 0; pctx.Err() == nil; i++ {
+				cctx, cancel := context.WithTimeout(pctx, time.Second)
+				w.Put(cctx, fmt.Sprintf("%safter/%d", prefix, i), "v")
+				cancel()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+		var took time.Duration
+	drain:
+		for {
+			select {
+			case k := <-seen:
+				if strings.HasPrefix(k, prefix+"after/") {
+					took = time.Since(frozenAt)
+					break drain
+				}
+			case <-time.After(10 * time.Second):
+				took = time.Since(frozenAt)
+				break drain
+			}
+		}
+		stopPuts()
+		victim.Resume()
+		cancel()
+		c.Close()
+		worst = max(worst, took)
+		t.Logf("run %d: the watch delivered again %v after its member froze", run, took.Round(time.Millisecond))
+		if took > 3*time.Second {
+			t.Errorf("run %d: the watch delivered again only %v after its member froze; want 3s", run, took)
+		}
+		if err := cl.WaitHealthy(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row{scenario: "sick/watch-only client, member frozen", ops: int64(runs), faults: runs, recovery: worst,
+		note: fmt.Sprintf("worst of %d runs %v (goal 3s)", runs, worst.Round(time.Millisecond))}.log(t)
+}
+
+// memberWithID returns the member of cl whose ID is id.
+func memberWithID(t *testing.T, cl *etcdtest.Cluster, id uint64) *etcdtest.Member {
+	t.Helper()
+	for _, m := range cl.Members {
+		if st, err := m.Status(t.Context()); err == nil && st.MemberID == id {
+			return m
+		}
+	}
+	t.Fatalf("no member has ID %x", id)
+	return nil
+}
+
+// TestFirstEndpointFrozen: a new client whose first endpoint's member is frozen makes its
+// first Put and Get within 1.5 s each; the control is a new client of the healthy cluster.
+func TestFirstEndpointFrozen(t *testing.T) {
+	cl := startCluster(t)
+	ctx := t.Context()
+	first := func(c *etcd.Client) (put, get time.Duration) {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, err := c.Put(cctx, "ff/k", "v"); err != nil {
+			t.Fatal(err)
+		}
+		put = time.Since(start)
+		start = time.Now()
+		if _, err := c.Get(cctx, "ff/k"); err != nil {
+			t.Fatal(err)
+		}
+		return put, time.Since(start)
+	}
+	cput, cget := first(newClient(t, fast, cl.Endpoints()...))
+	var victim *etcdtest.Member
+	lead, err := cl.Leader(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range cl.Members { // a follower: a frozen leader needs an election first
+		if m != lead {
+			victim = m
+			break
+		}
+	}
+	if err := victim.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer victim.Resume()
+	eps := append([]string{victim.Endpoint()}, otherEndpoints(cl, victim)...)
+	put, get := first(newClient(t, fast, eps...))
+	row{scenario: "sick/new client, first endpoint frozen", ops: 2, faults: 1, recovery: max(put, get),
+		note: fmt.Sprintf("first put %v, get %v (goal 1.5s each); control (healthy) %v, %v",
+			put.Round(time.Millisecond), get.Round(time.Millisecond), cput.Round(100*time.Microsecond), cget.Round(100*time.Microsecond))}.log(t)
+	if put > 1500*time.Millisecond || get > 1500*time.Millisecond {
+		t.Errorf("first put %v, get %v with the first endpoint frozen; want 1.5s each", put, get)
+	}
+}
