@@ -106,9 +106,10 @@ type healthView struct {
 type use uint8
 
 const (
-	useNever use = iota // unknown, or of another cluster
-	useHeld             // sick: only when no endpoint is in use
-	useInUse            // in the rotation
+	useNever  use = iota // unknown, or of another cluster
+	useSilent            // sick and silent: only when no endpoint is in use, last
+	useHeld              // sick but answering (no leader): only when no endpoint is in use
+	useInUse             // in the rotation
 )
 
 func newHealth(c *Client, addrs []string, follow bool) *health {
@@ -158,13 +159,20 @@ func (h *health) probeLoop(ctx context.Context, e *epState) {
 		case <-t.C:
 		}
 		start := time.Now()
-		h.probe(ctx, e)
-		t.Reset(max(0, probeInterval-time.Since(start)))
+		every := probeInterval
+		if !h.probe(ctx, e) {
+			every = heldProbeInterval // to bring it back soon after it recovers
+		}
+		t.Reset(max(0, every-time.Since(start)))
 	}
 }
 
-// probe asks e once: its status until it has answered once, then the linearizable probe.
-func (h *health) probe(ctx context.Context, e *epState) {
+// heldProbeInterval is how often an endpoint out of use is probed.
+const heldProbeInterval = 100 * time.Millisecond
+
+// probe asks e once: its status until it has answered once, then the linearizable probe. It
+// reports whether e is in use afterwards.
+func (h *health) probe(ctx context.Context, e *epState) bool {
 	h.mu.Lock()
 	first := e.member == 0
 	h.mu.Unlock()
@@ -181,9 +189,9 @@ func (h *health) probe(ctx context.Context, e *epState) {
 		cluster, member = resp.GetHeader().GetClusterId(), resp.GetHeader().GetMemberId()
 	}
 	if ctx.Err() != nil && h.c.isClosed() {
-		return
+		return false
 	}
-	h.report(e, cluster, member, probeFailure(err))
+	return h.report(e, cluster, member, probeFailure(err))
 }
 
 // probeFailure says why a probe's error shows a sick member, or "" when the error is an
@@ -203,8 +211,9 @@ func probeFailure(err error) string {
 }
 
 // report records a probe's outcome: the cluster and member that answered (0 when none
-// said), and why the endpoint is sick ("" when it answered).
-func (h *health) report(e *epState, cluster, member uint64, reason string) {
+// said), and why the endpoint is sick ("" when it answered), and reports whether e is in
+// use.
+func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
 	h.mu.Lock()
 	e.contacted = true
 	if member != 0 {
@@ -224,10 +233,12 @@ func (h *health) report(e *epState, cluster, member uint64, reason string) {
 		reason = reasonForeign
 	}
 	changed = h.set(e, reason) || changed
+	used := e.inUse(h.cluster)
 	h.mu.Unlock()
 	if changed {
 		h.publish()
 	}
+	return used
 }
 
 // set gives e its reason, logging a change of use, and reports whether anything changed.
@@ -339,6 +350,8 @@ func (h *health) refresh() {
 			v.use[e.addr] = useInUse
 			v.anyUsed = true
 		case e.reason == reasonForeign:
+		case e.reason == reasonSilent:
+			v.use[e.addr] = useSilent
 		case e.reason != reasonUnchecked:
 			v.use[e.addr] = useHeld
 		case !e.contacted:

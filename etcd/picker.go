@@ -14,7 +14,7 @@ import (
 
 // The client's connection balances with a picker of its own: round-robin over the ready
 // endpoints the health tracker has in use (health.go), the held ones only when none is in
-// use. A call may carry a route: pinned to one endpoint (a health probe), or remembering the
+// use (those that answer, with no leader, before the silent ones). A call may carry a route: pinned to one endpoint (a health probe), or remembering the
 // endpoints its tries went to, so that a hedge or a retry goes to an endpoint not tried yet
 // when there is one. The tracker rides on every address the client gives the resolver, so
 // the picker finds it without any global state.
@@ -139,17 +139,20 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	}
 	p.h.begin()
 	v := p.h.view.Load()
-	best, bestRank := -1, 4
+	best, bestRank := -1, 6
 	for i := range n {
 		j := (start + i) % n
 		var rank int
-		switch v.use[p.addrs[j]] {
+		switch u := v.use[p.addrs[j]]; u {
 		case useInUse:
-		case useHeld:
+		case useHeld, useSilent:
 			if v.anyUsed || v.pending {
 				continue
 			}
 			rank = 2
+			if u == useSilent {
+				rank = 4
+			}
 		default:
 			continue
 		}

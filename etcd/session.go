@@ -121,46 +121,43 @@ func (s *Session) Close() error {
 // closeTimeout bounds Session.Close.
 const closeTimeout = time.Second
 
-// revokeHedgeDelay is how long a revoke on close waits for its member before it is also sent
-// through another one.
+// revokeHedgeDelay is how long a revoke on close waits for an answer before it is sent
+// again.
 const revokeHedgeDelay = 200 * time.Millisecond
 
-// revokeHedged revokes lease id within ctx; when the revoke has no answer after
-// revokeHedgeDelay it is sent once more, to another endpoint in use. Revoking twice is
-// harmless (the second finds the lease gone), so unlike other writes a revoke may be sent
-// twice. A lease already gone is not an error.
+// revokeHedged revokes lease id within ctx, sending the revoke again every revokeHedgeDelay
+// while none has been answered, each time to an endpoint in use that no try went to yet when
+// there is one. Revoking twice is harmless (the second finds the lease gone), so unlike other
+// writes a revoke may be sent more than once; a try also outlives a leader change, whose
+// proposals in flight are lost. A lease already gone is not an error.
 func (c *Client) revokeHedged(ctx context.Context, id LeaseID) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if c.health != nil && routeOf(ctx) == nil {
-		ctx, _ = routed(ctx) // both tries share it: the second goes elsewhere
+		ctx, _ = routed(ctx) // the tries share it: each goes elsewhere while it can
 	}
-	errs := make(chan error, 2)
+	const most = 5
+	errs := make(chan error, most)
 	revoke := func() {
 		_, err := c.Revoke(ctx, id)
 		errs <- err
 	}
 	go revoke()
-	t := time.NewTimer(revokeHedgeDelay)
+	sent, out := 1, 1
+	t := time.NewTicker(revokeHedgeDelay)
 	defer t.Stop()
-	out, hedged := 1, c.health == nil
-	var last error
 	for {
 		select {
 		case err := <-errs:
 			if err == nil || errors.Is(err, ErrLeaseNotFound) {
 				return nil
 			}
-			last = err
-			if out--; out == 0 && hedged {
-				return last
-			}
-			if out == 0 { // failed fast: try elsewhere at once
-				t.Reset(0)
+			if out--; out == 0 && (sent == most || ctx.Err() != nil || errors.Is(err, ErrClosed)) {
+				return err
 			}
 		case <-t.C:
-			if !hedged {
-				hedged = true
+			if sent < most && ctx.Err() == nil {
+				sent++
 				out++
 				go revoke()
 			}

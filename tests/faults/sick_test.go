@@ -2,7 +2,9 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/etcdkit/etcdkit/etcd"
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/etcd/naming"
 )
 
 // The sick-member scenarios (issue 20): one member frozen (SIGSTOP) or gone while clients
@@ -362,4 +365,56 @@ func TestFirstEndpointFrozen(t *testing.T) {
 	if put > 1500*time.Millisecond || get > 1500*time.Millisecond {
 		t.Errorf("first put %v, get %v with the first endpoint frozen; want 1.5s each", put, get)
 	}
+}
+
+// TestShutdownWithFrozenMember: a service closes its registration, its session and its
+// client just after one member froze (each member in turn): the whole shutdown takes at
+// most 1 s, and the registration's key and the session's lease are gone at once.
+func TestShutdownWithFrozenMember(t *testing.T) {
+	cl := startCluster(t)
+	ctx := t.Context()
+	check := newClient(t, fast, cl.Endpoints()...)
+	var worst time.Duration
+	for i, victim := range cl.Members {
+		var logs lockedBuffer
+		c, err := etcd.New(etcd.Config{Endpoints: cl.Endpoints(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := c.NewSession(ctx, etcd.WithTTL(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := naming.Register(ctx, c, "sick/svc", fmt.Sprint(i), naming.Endpoint{Addr: "10.0.0.1:80"}, naming.WithTTL(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := victim.Pause(); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		regErr, sessErr := reg.Close(), sess.Close()
+		c.Close()
+		took := time.Since(start)
+		victim.Resume()
+		worst = max(worst, took)
+		t.Logf("member %d frozen: registration, session and client closed in %v (%v, %v)", i, took.Round(time.Millisecond), regErr, sessErr)
+		if took > time.Second || regErr != nil || sessErr != nil {
+			t.Logf("client log:\n%s", logs.String())
+			t.Errorf("member %d frozen: shutdown took %v (%v, %v); want 1s and no error", i, took, regErr, sessErr)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if _, err := check.Get(cctx, reg.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
+			t.Errorf("member %d frozen: the registration is still listed after Close: %v", i, err)
+		}
+		if _, err := check.TimeToLive(cctx, sess.Lease(), false); !errors.Is(err, etcd.ErrLeaseNotFound) {
+			t.Errorf("member %d frozen: the session's lease outlived Close: %v", i, err)
+		}
+		cancel()
+		if err := cl.WaitHealthy(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row{scenario: "sick/shutdown with a member frozen", ops: 3, faults: 3, recovery: worst,
+		note: fmt.Sprintf("registration+session+client, worst of 3 %v (goal 1s)", worst.Round(time.Millisecond))}.log(t)
 }
