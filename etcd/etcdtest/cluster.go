@@ -77,6 +77,9 @@ type Cluster struct {
 	TLS *TLSFiles
 
 	binary    string
+	dir       string // the members' files
+	token     string // --initial-cluster-token
+	named     int    // members named so far (AddMember names the next one)
 	ownDir    string // removed by Stop; set by Start
 	opts      Options
 	clientTLS *tls.Config
@@ -238,6 +241,7 @@ func (c *Cluster) start(dir string) error {
 		initial = append(initial, m.Name+"="+m.peerURL)
 	}
 	initialCluster, clusterToken := strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token)
+	c.dir, c.token, c.named = dir, clusterToken, c.opts.Size
 	for _, m := range c.Members {
 		m.args = c.args(m, initialCluster, clusterToken)
 		if err := c.restore(m, initialCluster, clusterToken); err != nil {

@@ -418,3 +418,68 @@ func TestShutdownWithFrozenMember(t *testing.T) {
 	row{scenario: "sick/shutdown with a member frozen", ops: 3, faults: 3, recovery: worst,
 		note: fmt.Sprintf("registration+session+client, worst of 3 %v (goal 1s)", worst.Round(time.Millisecond))}.log(t)
 }
+
+// TestRollingReplacement: under the 8-caller load, every member of the cluster is replaced
+// in turn by one on new ports (member add, start, catch up, member remove), as operators do.
+// The client, given only the original endpoints, must never go more than 3 s without a
+// successful call, run at 0.8 of its rate before in the 5 s after the last replacement, and
+// end on the new members. The control is a client given the new members' endpoints.
+func TestRollingReplacement(t *testing.T) {
+	cl := startCluster(t)
+	ctx := t.Context()
+	c := newClient(t, fast, cl.Endpoints()...)
+	l := startLoad(ctx, c, "roll")
+	time.Sleep(time.Second)
+	before := time.Now()
+	time.Sleep(3 * time.Second)
+	beforeEnd := time.Now()
+	for _, old := range slices.Clone(cl.Members) {
+		if _, err := cl.AddMember(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second) // the new member serves for a while before the old one goes
+		if err := cl.RemoveMember(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replaced := time.Now()
+	time.Sleep(measureFor)
+	l.end()
+	pre, post := l.window(before, beforeEnd), l.window(replaced, replaced.Add(measureFor))
+	// The longest stretch without a success, from the first replacement on.
+	var gap time.Duration
+	last := beforeEnd
+	l.mu.Lock()
+	var ok []time.Time
+	for _, s := range l.samples {
+		if !s.failed && s.end.After(beforeEnd) {
+			ok = append(ok, s.end)
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(ok, func(a, b time.Time) int { return a.Compare(b) })
+	for _, at := range ok {
+		gap = max(gap, at.Sub(last))
+		last = at
+	}
+	gap = max(gap, replaced.Add(measureFor).Sub(last))
+	got, want := c.Endpoints(), cl.Endpoints()
+	slices.Sort(got)
+	slices.Sort(want)
+
+	ctl := newClient(t, fast, cl.Endpoints()...)
+	cl2 := startLoad(ctx, ctl, "roll-ctl")
+	time.Sleep(time.Second)
+	cfrom := time.Now()
+	time.Sleep(measureFor)
+	cl2.end()
+	control := cl2.window(cfrom, cfrom.Add(measureFor))
+
+	ratio := post.rate / pre.rate
+	row{scenario: "sick/rolling replacement of all members", ops: int64(len(ok)), faults: 3, recovery: gap,
+		note: fmt.Sprintf("longest stretch without success %v (goal 3s); before %v; 5s after: %v (%.2fx); control (new members) %v (%.2fx); ends on new members: %v",
+			gap.Round(time.Millisecond), pre, post, ratio, control, post.rate/control.rate, slices.Equal(got, want))}.log(t)
+	if gap > 3*time.Second || ratio < 0.8 || !slices.Equal(got, want) {
+		t.Errorf("rolling replacement: longest stretch without success %v, %.2fx the rate before, endpoints %v (cluster %v); want 3s, 0.8x, the new members", gap, ratio, got, want)
+	}
+}
