@@ -63,6 +63,14 @@ func (c *Client) frozen(id uint64) {
 	}
 }
 
+// leaves reports whether a stream on member id should move: the member's endpoint is out of
+// the rotation while another is in use. Streams' loops ask it at each pass, so that a
+// stream leaves a member the health probe found sick (cut off from its peers, it would
+// still answer the stream's own probe) without waiting for the stream to fall silent.
+func (c *Client) leaves(id uint64) bool {
+	return c.health != nil && id != 0 && c.health.view.Load().out[id]
+}
+
 // EndpointStates lists the client's endpoints (the configured ones, and with a member list
 // followed, those of members added since, less those of members removed) with whether calls
 // go to each and why not. A client with one endpoint reports it in use.

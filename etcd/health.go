@@ -58,6 +58,10 @@ type EndpointState struct {
 	Since time.Time
 }
 
+// errSick is the cause given when a stream leaves a member its endpoint's health probe
+// found sick.
+var errSick = errors.New("etcd: the member's endpoint left the rotation")
+
 // Reasons an endpoint is not in use.
 const (
 	reasonUnchecked = "not answered yet"
@@ -98,6 +102,7 @@ type health struct {
 // healthView is what the picker reads: each endpoint's use, and whether any is in use.
 type healthView struct {
 	use     map[string]use
+	out     map[uint64]bool // members whose endpoint is held while another is in use
 	anyUsed bool
 	pending bool // some endpoint has not had its first answer or failure yet
 }
@@ -361,6 +366,16 @@ func (h *health) refresh() {
 			// held one.
 			if h.cluster == 0 {
 				v.use[e.addr] = useHeld
+			}
+		}
+	}
+	if v.anyUsed {
+		for _, e := range h.eps {
+			if e.member != 0 && v.use[e.addr] != useInUse {
+				if v.out == nil {
+					v.out = make(map[uint64]bool)
+				}
+				v.out[e.member] = true
 			}
 		}
 	}
