@@ -36,23 +36,21 @@ func (c *Cluster) AddMember(ctx context.Context) (*Member, error) {
 		peerURL: "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		scheme:  "http",
 	}
-	if c.opts.Proxy {
-		if m.proxy, err = NewProxy(m.direct); err != nil {
-			return nil, err
-		}
+	if err := c.proxies(m); err != nil {
+		return nil, err
 	}
 	asked := c.runningMember()
 	if asked == nil {
 		return nil, errors.New("etcdtest: no running member to add a member through")
 	}
-	body := fmt.Sprintf(`{"peerURLs":[%q]}`, m.peerURL)
+	body := fmt.Sprintf(`{"peerURLs":[%q]}`, m.PeerURL())
 	if err := reconfigure(ctx, asked, "/v3/cluster/member/add", body); err != nil {
 		return nil, err
 	}
 	c.named++
-	initial := []string{m.Name + "=" + m.peerURL}
+	initial := []string{m.Name + "=" + m.PeerURL()}
 	for _, x := range c.Members {
-		initial = append(initial, x.Name+"="+x.peerURL)
+		initial = append(initial, x.Name+"="+x.PeerURL())
 	}
 	m.args = c.args(m, strings.Join(initial, ","), c.token)
 	i := slices.Index(m.args, "--initial-cluster-state=new")
@@ -96,9 +94,7 @@ func (c *Cluster) RemoveMember(ctx context.Context, m *Member) error {
 			err = m.Kill()
 		}
 	}
-	if m.proxy != nil {
-		m.proxy.Close()
-	}
+	m.closeProxies()
 	return err
 }
 

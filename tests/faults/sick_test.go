@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -481,5 +482,215 @@ func TestRollingReplacement(t *testing.T) {
 			gap.Round(time.Millisecond), pre, post, ratio, control, post.rate/control.rate, slices.Equal(got, want))}.log(t)
 	if gap > 3*time.Second || ratio < 0.8 || !slices.Equal(got, want) {
 		t.Errorf("rolling replacement: longest stretch without success %v, %.2fx the rate before, endpoints %v (cluster %v); want 3s, 0.8x, the new members", gap, ratio, got, want)
+	}
+}
+
+// TestMemberCutOffFromPeers: the member a client's watch is on is cut off from its peers
+// (peer traffic dropped both ways, client port open: alive, answering, no leader) while the
+// client watches, writes and reads linearizably. The watch must deliver a key written after
+// the cut within 3 s, no Get may take over 2.5 s, no Put begun 3 s after the cut may go to
+// the cut member (each such Put answers within 1 s), and afterwards every acknowledged key
+// is stored once, and seen once by the watch. The control is the same load over the two other
+// members, before the cut.
+func TestMemberCutOffFromPeers(t *testing.T) {
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true, PeerProxy: true})
+	ctx := t.Context()
+	cutFor := pick(10*time.Second, 15*time.Second)
+
+	type op struct {
+		begun time.Time
+		took  time.Duration
+		err   error
+	}
+	// run drives 4 writers (unique keys) and 4 linearizable readers on c until stop, and
+	// returns every op and the keys whose puts were acknowledged.
+	run := func(c *etcd.Client, prefix string, stop <-chan struct{}) (puts, gets []op, acked []string) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					begun := time.Now()
+					var err error
+					key := fmt.Sprintf("%s%d/%d", prefix, g, i)
+					if g%2 == 0 {
+						_, err = c.Put(cctx, key, strconv.FormatInt(begun.UnixNano(), 10))
+					} else {
+						_, err = c.Get(cctx, prefix+"0/0")
+						if errors.Is(err, etcd.ErrKeyNotFound) {
+							err = nil
+						}
+					}
+					cancel()
+					o := op{begun, time.Since(begun), err}
+					mu.Lock()
+					if g%2 == 0 {
+						puts = append(puts, o)
+						if err == nil {
+							acked = append(acked, key)
+						}
+					} else {
+						gets = append(gets, o)
+					}
+					mu.Unlock()
+					time.Sleep(10 * time.Millisecond)
+				}
+			}()
+		}
+		wg.Wait()
+		return puts, gets, acked
+	}
+
+	// The member the client's watch stream is on is the one cut off.
+	var logs lockedBuffer
+	cfg := fast
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := newClient(t, cfg, cl.Endpoints()...)
+	var seenMu sync.Mutex
+	seen := map[string]int{}
+	var firstAfterCut time.Time
+	var cutAt time.Time
+	var member atomic.Uint64
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for resp, err := range c.WatchResponses(wctx, etcd.Prefix("cut/run/"), etcd.CreatedNotify()) {
+			if err != nil {
+				return
+			}
+			member.Store(resp.Header.MemberID)
+			seenMu.Lock()
+			for _, ev := range resp.Events {
+				if ev.Type != etcd.EventPut {
+					continue
+				}
+				seen[string(ev.KV.Key)]++
+				if ns, err := strconv.ParseInt(string(ev.KV.Value), 10, 64); err == nil && !cutAt.IsZero() && firstAfterCut.IsZero() && time.Unix(0, ns).After(cutAt) {
+					firstAfterCut = time.Now()
+				}
+			}
+			seenMu.Unlock()
+		}
+	}()
+	waitUntil(t, 10*time.Second, "the watch created", func() bool { return member.Load() != 0 })
+	victim := memberWithID(t, cl, member.Load())
+
+	// The control: the same load on the two other members, healthy cluster.
+	ctl := newClient(t, fast, otherEndpoints(cl, victim)...)
+	stopCtl := make(chan struct{})
+	time.AfterFunc(3*time.Second, func() { close(stopCtl) })
+	cputs, cgets, _ := run(ctl, "cut/ctl/", stopCtl)
+
+	stop := make(chan struct{})
+	type result struct {
+		puts, gets []op
+		acked      []string
+	}
+	results := make(chan result, 1)
+	go func() {
+		p, g, a := run(c, "cut/run/", stop)
+		results <- result{p, g, a}
+	}()
+	// A writer on the two other members marks time for the watch: c's own writers may wait
+	// out their deadline on the cut member with a write sent before the cut was noticed.
+	marker := newClient(t, fast, otherEndpoints(cl, victim)...)
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			marker.Put(cctx, fmt.Sprintf("cut/run/mark/%d", i), strconv.FormatInt(time.Now().UnixNano(), 10))
+			cancel()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	seenMu.Lock()
+	cutAt = time.Now()
+	seenMu.Unlock()
+	if err := cl.CutOff(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(cutFor)
+	if err := cl.Reconnect(ctx, victim); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	res := <-results
+	if err := cl.WaitHealthy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the watch catches up
+	stopWatch()
+	<-watched
+
+	var slowGet, slowPutLate time.Duration
+	var getErrs, lateBadPuts int
+	for _, o := range res.gets {
+		slowGet = max(slowGet, o.took)
+		if o.err != nil {
+			getErrs++
+		}
+	}
+	for _, o := range res.puts {
+		if o.begun.After(cutAt.Add(3*time.Second)) && o.begun.Before(cutAt.Add(cutFor)) {
+			slowPutLate = max(slowPutLate, o.took)
+			if o.err != nil || o.took > time.Second {
+				lateBadPuts++
+			}
+		}
+	}
+	var cslow time.Duration
+	for _, o := range append(cputs, cgets...) {
+		cslow = max(cslow, o.took)
+	}
+	// Nothing lost or applied twice: every acknowledged key is stored at version 1, and the
+	// watch saw each stored key once.
+	var lost, twice, missed, dupSeen int
+	stored := map[string]bool{}
+	for kv, err := range c.Scan(ctx, etcd.Prefix("cut/run/")) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[string(kv.Key)] = true
+		if kv.Version != 1 {
+			twice++
+		}
+		switch n := seen[string(kv.Key)]; {
+		case n == 0:
+			missed++
+		case n > 1:
+			dupSeen++
+		}
+	}
+	for _, k := range res.acked {
+		if !stored[k] {
+			lost++
+		}
+	}
+	watchGap := firstAfterCut.Sub(cutAt)
+	if firstAfterCut.IsZero() {
+		watchGap = cutFor
+	}
+	row{scenario: "sick/member cut off from its peers", ops: int64(len(res.puts) + len(res.gets)), faults: 1,
+		lost: int64(lost), dup: int64(twice + dupSeen), recovery: watchGap,
+		note: fmt.Sprintf("watch delivered %v after the cut (goal 3s); slowest get %v (goal 2.5s), %d get errors; puts begun 3s after the cut: slowest %v, %d slow or failed (goal 0); %d missed by the watch; control (2 members, healthy): slowest call %v",
+			watchGap.Round(time.Millisecond), slowGet.Round(time.Millisecond), getErrs, slowPutLate.Round(time.Millisecond), lateBadPuts, missed, cslow.Round(time.Millisecond))}.log(t)
+	if watchGap > 3*time.Second || slowGet > 2500*time.Millisecond || lateBadPuts > 0 || lost+twice+dupSeen+missed > 0 || getErrs > 0 {
+		t.Logf("cut at %v; client log:\n%s", cutAt.Format(time.RFC3339Nano), logs.String())
+		t.Errorf("cut-off member: watch %v, slowest get %v (%d errors), %d late puts slow or failed, %d lost, %d applied twice, %d seen twice, %d missed by the watch",
+			watchGap, slowGet, getErrs, lateBadPuts, lost, twice, dupSeen, missed)
 	}
 }
