@@ -36,10 +36,10 @@ type Member struct {
 	// ID as its peers' X-Server-From header spells it, once CutOff learned it.
 	peerProxy *peerProxy
 	peerID    string
-	scheme  string // http or https
-	socket  string // the unix socket it also listens on (Options.UnixSocket), or ""
-	proxy   *Proxy
-	args    []string
+	scheme    string // http or https
+	socket    string // the unix socket it also listens on (Options.UnixSocket), or ""
+	proxy     *Proxy
+	args      []string
 
 	mu   sync.Mutex
 	proc *process // the last process started; nil before the first start
