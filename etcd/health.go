@@ -165,7 +165,7 @@ func (h *health) probeLoop(ctx context.Context, e *epState) {
 		}
 		start := time.Now()
 		every := probeInterval
-		if !h.probe(ctx, e) {
+		if h.probe(ctx, e) {
 			every = heldProbeInterval // to bring it back soon after it recovers
 		}
 		t.Reset(max(0, every-time.Since(start)))
@@ -176,7 +176,7 @@ func (h *health) probeLoop(ctx context.Context, e *epState) {
 const heldProbeInterval = 100 * time.Millisecond
 
 // probe asks e once: its status until it has answered once, then the linearizable probe. It
-// reports whether e is in use afterwards.
+// reports whether e is held out, sick, afterwards.
 func (h *health) probe(ctx context.Context, e *epState) bool {
 	h.mu.Lock()
 	first := e.member == 0
@@ -216,8 +216,8 @@ func probeFailure(err error) string {
 }
 
 // report records a probe's outcome: the cluster and member that answered (0 when none
-// said), and why the endpoint is sick ("" when it answered), and reports whether e is in
-// use.
+// said), and why the endpoint is sick ("" when it answered), and reports whether e is held
+// out, sick (not in use, of the client's cluster as far as is known).
 func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
 	h.mu.Lock()
 	e.contacted = true
@@ -238,12 +238,12 @@ func (h *health) report(e *epState, cluster, member uint64, reason string) bool 
 		reason = reasonForeign
 	}
 	changed = h.set(e, reason) || changed
-	used := e.inUse(h.cluster)
+	sick := !e.inUse(h.cluster) && e.reason != reasonForeign
 	h.mu.Unlock()
 	if changed {
 		h.publish()
 	}
-	return used
+	return sick
 }
 
 // set gives e its reason, logging a change of use, and reports whether anything changed.

@@ -170,7 +170,7 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 		err   error
 	}
 	r := routeOf(ctx)
-	most := len(c.health.addrs()) - 1 // hedges at most
+	most := max(len(c.health.view.Load().use)-1, 0) // hedges at most: one per other endpoint
 	answers := make(chan answer, most)
 	// Hedges decode into messages of their own, of reply's type, taken here: reading reply
 	// in a hedge would race with the first try decoding into it.
