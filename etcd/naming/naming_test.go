@@ -452,7 +452,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestRegisterWithSession: a registration riding a session is on its lease; Close deletes
-// the key and leaves the session running; the session's end ends the registration.
+// the key and leaves the session running; the session's end ends the registration. One on a
+// lease the caller keeps leaves the lease alone.
 func TestRegisterWithSession(t *testing.T) {
 	t.Parallel()
 	cl := etcdtest.StartCluster(t, etcdtest.Options{})
@@ -499,5 +500,27 @@ func TestRegisterWithSession(t *testing.T) {
 	}
 	if err := reg2.Close(); err != nil {
 		t.Fatalf("Close after the session ended: %v", err)
+	}
+
+	// On a lease the caller keeps: Close deletes the key, the lease lives on.
+	l, err := c.Grant(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg3, err := Register(ctx, c, "svc/shared", "c", Endpoint{Addr: "10.0.0.3:80"}, WithLease(l.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv, err := c.Get(ctx, reg3.Key()); err != nil || kv.Lease != l.ID {
+		t.Fatalf("registered key %+v, %v; want it on lease %v", kv, err, l.ID)
+	}
+	if err := reg3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, reg3.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
+		t.Fatalf("after Close: %v", err)
+	}
+	if _, err := c.TimeToLive(ctx, l.ID, false); err != nil {
+		t.Fatalf("the caller's lease after Close: %v", err)
 	}
 }

@@ -16,15 +16,16 @@ import (
 // stays listed.
 const defaultTTL = 10 * time.Second
 
-// closeTimeout bounds the delete of a registration made WithSession.
+// closeTimeout bounds the delete of a registration made WithSession or WithLease.
 const closeTimeout = time.Second
 
 // RegisterOption configures Register.
 type RegisterOption interface{ applyRegister(*registerConfig) }
 
 type registerConfig struct {
-	ttl  time.Duration
-	sess *etcd.Session
+	ttl   time.Duration
+	sess  *etcd.Session
+	lease etcd.LeaseID
 }
 
 type registerOption func(*registerConfig)
@@ -46,6 +47,13 @@ func WithSession(s *etcd.Session) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.sess = s })
 }
 
+// WithLease publishes the instance on lease id, which the caller grants and keeps alive,
+// instead of a lease of its own. The key lives as long as the lease; Close deletes the key and
+// leaves the lease alone. WithTTL has no effect with it; WithSession, when also given, wins.
+func WithLease(id etcd.LeaseID) RegisterOption {
+	return registerOption(func(c *registerConfig) { c.lease = id })
+}
+
 // Registration is a published instance, kept in etcd until Close.
 type Registration struct {
 	c     *etcd.Client
@@ -56,7 +64,7 @@ type Registration struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
 	sess   *etcd.Session // owned by run until done
-	shared bool          // sess is the caller's (WithSession)
+	shared bool          // the lease is the caller's (WithSession, with sess set; WithLease)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -86,8 +94,11 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 	}
 	r := &Registration{c: c, key: p + id, value: value, ttl: cfg.ttl, done: make(chan struct{})}
 	if cfg.sess != nil {
+		cfg.lease = cfg.sess.Lease()
+	}
+	if cfg.lease != 0 {
 		r.sess, r.shared = cfg.sess, true
-		if _, err := c.Put(ctx, r.key, r.value, etcd.WithLease(cfg.sess.Lease())); err != nil {
+		if _, err := c.Put(ctx, r.key, r.value, etcd.WithLease(cfg.lease)); err != nil {
 			return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
 		}
 	} else if r.sess, err = r.publish(ctx); err != nil {
@@ -99,8 +110,8 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 	return r, nil
 }
 
-// Done is closed when the registration ends: after Close, when the client is closed, or,
-// with WithSession, when the session ends.
+// Done is closed when the registration ends: after Close, when the client is closed (with a
+// lease of its own), or, with WithSession, when the session ends.
 func (r *Registration) Done() <-chan struct{} { return r.done }
 
 // Key returns the key the instance is published under.
@@ -126,10 +137,14 @@ func (r *Registration) run(ctx context.Context) {
 	b := newBackoff(2 * time.Second)
 	defer b.stop()
 	for {
+		var lost <-chan struct{} // nil with WithLease: the caller watches its lease
+		if r.sess != nil {
+			lost = r.sess.Done()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.sess.Done():
+		case <-lost:
 		}
 		if r.shared {
 			return // the caller's session ended, and the key with its lease
@@ -151,9 +166,9 @@ func (r *Registration) run(ctx context.Context) {
 }
 
 // Close withdraws the instance: it stops the background work and revokes the lease, which
-// deletes the key (with WithSession, it deletes the key). It returns within one second
-// whatever the cluster does (see etcd.Session.Close); a key it could not withdraw in time
-// goes when its lease expires. It is idempotent.
+// deletes the key (with WithSession or WithLease, it deletes the key). It returns within one
+// second whatever the cluster does (see etcd.Session.Close); a key it could not withdraw in
+// time goes when its lease expires. It is idempotent.
 func (r *Registration) Close() error {
 	r.closeOnce.Do(func() {
 		r.cancel()
