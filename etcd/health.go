@@ -80,9 +80,12 @@ type epState struct {
 	stop      context.CancelFunc // ends its probe loop
 }
 
-// inUse reports whether calls may go to e, for a client of cluster.
+// inUse reports whether calls may go to e, for a client of cluster: its last probe answered,
+// and it serves that cluster, or has not said which (under auth only the root role may ask
+// a member's status, so an endpoint may answer its probes with refusals that carry no
+// header; its first call's reply then says, see heard).
 func (e *epState) inUse(cluster uint64) bool {
-	return e.reason == "" && cluster != 0 && e.cluster == cluster
+	return e.reason == "" && cluster != 0 && (e.cluster == cluster || e.cluster == 0)
 }
 
 // health tracks a client's endpoints (see above).
@@ -102,6 +105,7 @@ type health struct {
 // healthView is what the picker reads: each endpoint's use, and whether any is in use.
 type healthView struct {
 	use     map[string]use
+	known   map[string]bool // endpoints whose member is known
 	out     map[uint64]bool // members whose endpoint is held while another is in use
 	anyUsed bool
 	pending bool // some endpoint has not had its first answer or failure yet
@@ -181,20 +185,26 @@ func (h *health) probe(ctx context.Context, e *epState) bool {
 	h.mu.Lock()
 	first := e.member == 0
 	h.mu.Unlock()
+	loop := ctx
 	ctx, cancel := context.WithTimeout(pinned(ctx, e.addr), probeInterval)
 	defer cancel()
 	var cluster, member uint64
 	var err error
 	if first {
 		cluster, member, _, err = statusOf(ctx, h.c.conn)
-	} else {
+	}
+	if !first || (err != nil && probeFailure(err) == "") {
+		// Status answered with a refusal (under auth it needs a token of the root role, and
+		// probes carry none, so that they never keep a token alive nor wait for a login): the
+		// member is learned from the replies of calls instead (see heard), and judged here;
+		// etcd checks a read's permission after the read's linearizable wait.
 		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
 		var resp etcdserverpb.RangeResponse
 		err = h.c.conn.Invoke(ctx, methodRange, &etcdserverpb.RangeRequest{Key: []byte(probeKey), CountOnly: true}, &resp)
 		cluster, member = resp.GetHeader().GetClusterId(), resp.GetHeader().GetMemberId()
 	}
-	if ctx.Err() != nil && h.c.isClosed() {
-		return false
+	if loop.Err() != nil {
+		return false // the client closed, or e was dropped
 	}
 	return h.report(e, cluster, member, probeFailure(err))
 }
@@ -220,6 +230,7 @@ func probeFailure(err error) string {
 // out, sick (not in use, of the client's cluster as far as is known).
 func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
 	h.mu.Lock()
+	first := !e.contacted
 	e.contacted = true
 	if member != 0 {
 		e.member = member
@@ -227,13 +238,11 @@ func (h *health) report(e *epState, cluster, member uint64, reason string) bool 
 	if cluster != 0 {
 		e.cluster = cluster
 	}
-	if reason == "" && e.member == 0 {
-		reason = reasonUnchecked
-	}
 	changed := h.settle()
 	if changed {
 		h.kickSync() // the first look at the member list
 	}
+	changed = changed || first // the picker waits for every endpoint's first probe
 	if h.cluster != 0 && e.cluster != 0 && e.cluster != h.cluster {
 		reason = reasonForeign
 	}
@@ -302,6 +311,38 @@ func (h *health) settle() bool {
 	return true
 }
 
+// heard learns from a call's reply which cluster and member answered on addr, when the
+// tracker does not know it yet: under auth, only the root role may ask a member's status.
+func (h *health) heard(addr string, reply any) {
+	if addr == "" || h.view.Load().known[addr] {
+		return
+	}
+	r, ok := reply.(headered)
+	if !ok || r.GetHeader().GetMemberId() == 0 {
+		return
+	}
+	h.mu.Lock()
+	changed := false
+	for _, e := range h.eps {
+		if e.addr == addr && e.member == 0 {
+			e.member, e.cluster = r.GetHeader().GetMemberId(), r.GetHeader().GetClusterId()
+			changed = h.settle()
+			if h.cluster != 0 && e.cluster != h.cluster {
+				changed = h.set(e, reasonForeign) || changed
+			} else {
+				changed = true // known now
+				if e.reason == reasonUnchecked {
+					h.set(e, "")
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+}
+
 // silent holds out the endpoint of member, when known, after a stream found the member
 // silent; its probe loop brings it back once it answers.
 func (h *health) silent(member uint64) {
@@ -348,8 +389,9 @@ func (h *health) kickSync() {
 
 // refresh rebuilds the picker's view. The caller holds mu (or owns h alone).
 func (h *health) refresh() {
-	v := &healthView{use: make(map[string]use, len(h.eps))}
+	v := &healthView{use: make(map[string]use, len(h.eps)), known: make(map[string]bool, len(h.eps))}
 	for _, e := range h.eps {
+		v.known[e.addr] = e.member != 0
 		switch {
 		case e.inUse(h.cluster):
 			v.use[e.addr] = useInUse

@@ -99,6 +99,9 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 			} else {
 				err = c.attempt(ctx, method, req, reply, cc, invoker, opts)
 			}
+			if err == nil && r != nil {
+				c.health.heard(r.last(), reply)
+			}
 			if err == nil && checked && c.foreign(reply) {
 				if r != nil {
 					c.health.foreignReply(r.last())
