@@ -109,13 +109,22 @@ func (c *Cluster) runningMember() *Member {
 }
 
 // reconfigure asks member m for a membership change. etcd refuses one that would leave too
-// few members it has heard from for a few seconds ("unhealthy cluster"); that refusal is
-// retried every 200 ms until ctx ends.
+// few members it has heard from for a few seconds ("unhealthy cluster"), and on a loaded
+// machine the answer may come after the call's deadline: both are retried every 200 ms
+// until ctx ends. A retried change that finds itself done (the member is there, or gone)
+// succeeded.
 func reconfigure(ctx context.Context, m *Member, path, body string) error {
-	for {
+	for retried := false; ; retried = true {
 		var out struct{}
 		err := m.call(ctx, http.MethodPost, path, []byte(body), &out)
-		if err == nil || !strings.Contains(err.Error(), "unhealthy cluster") {
+		if err == nil {
+			return nil
+		}
+		msg := err.Error()
+		if retried && (strings.Contains(msg, "already exists") || strings.Contains(msg, "member not found")) {
+			return nil
+		}
+		if !strings.Contains(msg, "unhealthy cluster") && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(msg, "timed out") {
 			return err
 		}
 		if serr := sleep(ctx, 200*time.Millisecond); serr != nil {
