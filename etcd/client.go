@@ -12,7 +12,6 @@ import (
 	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
 )
 
@@ -31,14 +30,9 @@ type Client struct {
 	parts   map[string]unsafe.Pointer // the optional parts' shared state, started on first use (see part)
 
 	resolver   *manual.Resolver // the endpoints the balancer uses (endpoints.go)
-	addrMu     sync.Mutex       // guards the three maps below and resolver updates
-	foreignEP  map[string]bool  // endpoints of another cluster
-	heldEP     map[string]bool  // endpoints out of use until they answer (endpoints.go)
-	memberEP   map[uint64]string
-	verifyOnce sync.Once     // starts the first cluster check (clusterid.go)
-	verified   chan struct{} // closed when the first cluster check is over
-	verifyMu   sync.Mutex    // serializes cluster checks
-	clusterID  atomic.Uint64 // the cluster's ID; 0 until known
+	health     *health          // the endpoints' health; nil with one endpoint (health.go)
+	clusterID  atomic.Uint64    // the cluster's ID; 0 until known
+	soleMember atomic.Uint64    // with one endpoint, the member that answered on it
 
 	mu       sync.Mutex         // guards closed against loops.Add
 	closed   bool               // set by Close
@@ -61,25 +55,25 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:       cfg,
-		ns:        namespace(cfg.Namespace),
-		log:       cfg.logger(),
-		verified:  make(chan struct{}),
-		foreignEP: make(map[string]bool),
-		heldEP:    make(map[string]bool),
-		memberEP:  make(map[uint64]string),
+		cfg: cfg,
+		ns:  namespace(cfg.Namespace),
+		log: cfg.logger(),
 	}
 	c.life, c.end = context.WithCancel(context.Background())
 	c.closing = c.life.Done()
 
+	registerBalancer()
 	c.dialOpt = c.dialOptions()
-	r := manual.NewBuilderWithScheme(fmt.Sprintf("etcdkit-%d", schemes.Add(1)))
 	names := make([]string, len(eps))
 	for i, ep := range eps {
 		names[i] = ep.addr
 	}
-	r.InitialState(resolver.State{Addresses: addresses(names)})
-	c.resolver = r
+	if len(names) > 1 {
+		c.health = newHealth(c, names, !cfg.StaticEndpoints)
+	}
+	c.resolver = manual.NewBuilderWithScheme(fmt.Sprintf("etcdkit-%d", schemes.Add(1)))
+	c.setAddresses(names)
+	r := c.resolver
 	// The target names no endpoint: each address carries its own TLS server name.
 	target := r.Scheme() + ":///etcd"
 	conn, err := grpc.NewClient(target, append(c.dialOpt, grpc.WithResolvers(r))...)
@@ -87,16 +81,16 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	c.conn = conn
-	c.endpoints = names
+	c.endpoints = names // the configured ones
 	if cfg.Username != "" {
 		c.auth = &authenticator{user: cfg.Username, password: cfg.Password, conn: conn}
 	}
 	return c, nil
 }
 
-// serviceConfig balances calls round-robin over every ready endpoint: a dead endpoint drops
-// out of the rotation until it reconnects. Retries are unaryInterceptor's.
-const serviceConfig = `{"loadBalancingConfig": [{"round_robin": {}}]}`
+// serviceConfig balances calls over the ready endpoints in use with the client's picker
+// (picker.go). Retries are unaryInterceptor's.
+const serviceConfig = `{"loadBalancingConfig": [{"` + balancerName + `": {}}]}`
 
 // dialOptions are the gRPC options shared by the balanced connection and the one-endpoint
 // connections of Status.
@@ -140,8 +134,15 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Endpoints returns the configured endpoints as "host:port".
-func (c *Client) Endpoints() []string { return append([]string(nil), c.endpoints...) }
+// Endpoints returns the client's endpoints as "host:port": the configured ones, and when the
+// client follows the member list, those of members added since, less those of members
+// removed. EndpointStates says which are in use.
+func (c *Client) Endpoints() []string {
+	if c.health == nil {
+		return append([]string(nil), c.endpoints...)
+	}
+	return c.health.addrs()
+}
 
 // Conn returns the client's gRPC connection, for calling gen/ stubs directly. Calls made on
 // it carry the auth token but bypass the namespace and the error mapping.

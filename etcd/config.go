@@ -21,8 +21,18 @@ type Config struct {
 	// "https://host:port", or unix sockets as etcd names them, "unix://path" and
 	// "unixs://path" (TLS, verified as the socket's host:port file name's host, else
 	// localhost). At least one is required, and they must agree on plaintext or TLS.
-	// Calls are balanced over every endpoint that is up; a dead one is skipped.
+	// Calls are balanced over every endpoint whose member answers; with several, each is
+	// probed twice a second, and one that stops answering or has no leader leaves the
+	// rotation until it answers again (Client.EndpointStates shows them).
 	Endpoints []string
+
+	// StaticEndpoints keeps the client on the configured endpoints. False (the default)
+	// makes a client given more than one endpoint follow the cluster's member list: it reads
+	// it after its first contact, every 5 seconds and whenever an endpoint leaves the
+	// rotation, and uses the client URLs of members added since (learners excepted) and
+	// drops the endpoints of members removed, so that it survives a rolling replacement of
+	// every member. Set it when members advertise URLs the client cannot reach.
+	StaticEndpoints bool
 
 	// TLS turns on TLS for every endpoint: etcdtls.New(tlsConfig), from package
 	// etcd/etcdtls (package etcd links no TLS code of its own). Nil means plaintext, and

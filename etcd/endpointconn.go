@@ -19,7 +19,7 @@ func (c *Client) dialEndpoint(op, endpoint string) (*grpc.ClientConn, error) {
 		return nil, &Error{Op: op, Key: endpoint, Err: wrapArg(err.Error())}
 	}
 	r := manual.NewBuilderWithScheme("etcdkit-endpoint")
-	r.InitialState(resolver.State{Addresses: addresses([]string{ep.addr})})
+	r.InitialState(resolver.State{Addresses: addresses([]string{ep.addr}, nil)})
 	conn, err := grpc.NewClient(r.Scheme()+":///"+ep.addr, append(c.dialOpt, grpc.WithResolvers(r))...)
 	if err != nil {
 		return nil, &Error{Op: op, Key: endpoint, Err: err}

@@ -174,6 +174,9 @@ func (kp *keeper) tick(now time.Time) time.Time {
 		kp.pipe.shut()
 		return now.Add(time.Hour)
 	}
+	if kp.pipe.live() && kp.c.leaves(kp.pipe.member) {
+		kp.pipe.fail(errSick, now) // to a member in use
+	}
 	kp.pipe.ensure(now)
 	kp.pipe.check(now, kp.probe)
 	next := kp.pipe.wake(now)

@@ -67,21 +67,27 @@ func retryable(method string, err error) bool {
 // every cycle.
 func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if r := routeOf(ctx); r != nil && r.pin != "" {
+			// A health probe: one try at its endpoint, no token (any answer will do).
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
 		if method == methodStatus {
 			// Status asks one endpoint on a connection of its own, without retries: it is how
-			// the cluster check and callers inspect endpoints one by one.
+			// callers inspect endpoints one by one.
 			ctx, _, err := c.withToken(ctx, method)
 			if err != nil {
 				return err
 			}
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
-		// Authenticate runs while the token is being fetched, which the cluster check itself
-		// needs: it must not wait for that check.
+		// Authenticate runs while the token is being fetched: its reply is not checked.
 		checked := method != methodAuthenticate
-		if checked {
-			if err := c.awaitCluster(ctx); err != nil {
-				return err
+		var r *route
+		if c.health != nil {
+			// The tries of one call (or of calls sharing a route: a hedged revoke) go to
+			// endpoints not tried yet, while there are some.
+			if r = routeOf(ctx); r == nil {
+				ctx, r = routed(ctx)
 			}
 		}
 		plain := c.auth == nil && !c.hedges(method)
@@ -93,8 +99,13 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 			} else {
 				err = c.attempt(ctx, method, req, reply, cc, invoker, opts)
 			}
+			if err == nil && r != nil {
+				c.health.heard(r.last(), reply)
+			}
 			if err == nil && checked && c.foreign(reply) {
-				c.verifyEndpoints(ctx)
+				if r != nil {
+					c.health.foreignReply(r.last())
+				}
 				err = status.Error(codes.FailedPrecondition, clusterMismatch)
 			}
 			if err == nil || attempt == maxRetries || ctx.Err() != nil {
@@ -128,7 +139,7 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 
 // hedges reports whether a call of method is hedged: it only reads and another endpoint
 // could answer instead.
-func (c *Client) hedges(method string) bool { return len(c.endpoints) > 1 && readOnly[method] }
+func (c *Client) hedges(method string) bool { return c.health != nil && readOnly[method] }
 
 // attempt makes one try of a call with the current token, hedged when hedges says so.
 func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
@@ -148,8 +159,8 @@ func (c *Client) attempt(ctx context.Context, method string, req, reply any, cc 
 }
 
 // hedged sends a read, and each time it has no answer after Config.ReadHedgeDelay sends it
-// once more (the balancer picks the next endpoint), up to one try per endpoint, taking the
-// first answer. A hung endpoint, whose connection still looks healthy, costs the delay rather
+// once more to an endpoint in use that no try went to yet (see route), while there is one,
+// taking the first answer. A hung endpoint, whose connection still looks healthy, costs the delay rather
 // than the caller's deadline, while a read that is slow everywhere still completes. The first
 // try runs on the caller's goroutine; only hedges start others. When the first try ends, the
 // hedges still out are cancelled and their answers collected: a success among them wins.
@@ -161,7 +172,9 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 		reply proto.Message
 		err   error
 	}
-	answers := make(chan answer, len(c.endpoints))
+	r := routeOf(ctx)
+	most := max(len(c.health.view.Load().use)-1, 0) // hedges at most: one per other endpoint
+	answers := make(chan answer, most)
 	// Hedges decode into messages of their own, of reply's type, taken here: reading reply
 	// in a hedge would race with the first try decoding into it.
 	replyType := reply.(proto.Message).ProtoReflect().Type()
@@ -174,7 +187,7 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 	var hedge func()
 	hedge = func() {
 		mu.Lock()
-		if over || sent == len(c.endpoints)-1 {
+		if over || sent == most || r.untried(c.health) == 0 {
 			mu.Unlock()
 			return
 		}

@@ -102,17 +102,65 @@ func (s *Session) Orphan() {
 	})
 }
 
-// Close stops renewing the lease and revokes it, releasing everything attached to it. It is
-// idempotent. A lease that is already gone is not an error.
+// Close stops renewing the lease and revokes it, releasing everything attached to it. It
+// returns within one second whatever the cluster does: a revoke whose member
+// does not answer within revokeHedgeDelay is sent again through another member, and when no
+// revoke is answered in time the lease still expires after its TTL. It is idempotent. A lease
+// that is already gone is not an error.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.cancel()
 		<-s.ka.Done()
-		ctx, cancel := context.WithTimeout(s.c.life, min(s.ttl, 5*time.Second))
+		ctx, cancel := context.WithTimeout(s.c.life, closeTimeout)
 		defer cancel()
-		if _, err := s.c.Revoke(ctx, s.lease); !errors.Is(err, ErrLeaseNotFound) {
-			s.closeErr = err
-		}
+		s.closeErr = s.c.revokeHedged(ctx, s.lease)
 	})
 	return s.closeErr
+}
+
+// closeTimeout bounds Session.Close.
+const closeTimeout = time.Second
+
+// revokeHedgeDelay is how long a revoke on close waits for an answer before it is sent
+// again.
+const revokeHedgeDelay = 200 * time.Millisecond
+
+// revokeHedged revokes lease id within ctx, sending the revoke again every revokeHedgeDelay
+// while none has been answered, each time to an endpoint in use that no try went to yet when
+// there is one. Revoking twice is harmless (the second finds the lease gone), so unlike other
+// writes a revoke may be sent more than once; a try also outlives a leader change, whose
+// proposals in flight are lost. A lease already gone is not an error.
+func (c *Client) revokeHedged(ctx context.Context, id LeaseID) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.health != nil && routeOf(ctx) == nil {
+		ctx, _ = routed(ctx) // the tries share it: each goes elsewhere while it can
+	}
+	const most = 5
+	errs := make(chan error, most)
+	revoke := func() {
+		_, err := c.Revoke(ctx, id)
+		errs <- err
+	}
+	go revoke()
+	sent, out := 1, 1
+	t := time.NewTicker(revokeHedgeDelay)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-errs:
+			if err == nil || errors.Is(err, ErrLeaseNotFound) {
+				return nil
+			}
+			if out--; out == 0 && (sent == most || ctx.Err() != nil || errors.Is(err, ErrClosed)) {
+				return err
+			}
+		case <-t.C:
+			if sent < most && ctx.Err() == nil {
+				sent++
+				out++
+				go revoke()
+			}
+		}
+	}
 }

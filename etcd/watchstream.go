@@ -90,6 +90,9 @@ func (h *watchHub) run() {
 		if len(s.all) == 0 {
 			s.closeStream()
 		} else {
+			if s.pipe.live() && h.c.leaves(s.pipe.member) {
+				s.pipe.fail(errSick, now) // to a member in use
+			}
 			s.pipe.ensure(now)
 			if s.pipe.check(now, s.probe) {
 				s.sendCreates()

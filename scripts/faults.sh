@@ -30,5 +30,4 @@ echo "|----------|----:|-------:|-----:|-----------:|----------:|---------:|----
 grep -o 'FAULTROW|.*' "$log" | cut -d'|' -f2- | sed 's/^/| /; s/$/ |/' || true
 echo
 grep -E '^\s*--- (PASS|FAIL|SKIP)' "$log" | sed 's/^ *//' || true
-grep -oE '(KNOWN CLIENT BUG|MISSING CLIENT CHECK): .*' "$log" | sed 's/^/  /' || true
 exit "$status"

@@ -39,6 +39,9 @@ type Options struct {
 	// Proxy puts a Proxy in front of each member's client port; Endpoints, ClientURLs and the
 	// advertised client URLs then name the proxies. False lets clients reach members directly.
 	Proxy bool
+	// PeerProxy puts a proxy in front of each member's peer port, so that Cluster.CutOff can
+	// cut a member off from its peers. False lets peers talk directly.
+	PeerProxy bool
 	// Args are extra command-line flags for every member, after the harness's own, so that they
 	// override them (for example "--heartbeat-interval=100", "--max-request-bytes=1048576").
 	Args []string
@@ -77,6 +80,9 @@ type Cluster struct {
 	TLS *TLSFiles
 
 	binary    string
+	dir       string // the members' files
+	token     string // --initial-cluster-token
+	named     int    // members named so far (AddMember names the next one)
 	ownDir    string // removed by Stop; set by Start
 	opts      Options
 	clientTLS *tls.Config
@@ -229,15 +235,14 @@ func (c *Cluster) start(dir string) error {
 		if c.opts.UnixSocket {
 			m.socket = filepath.Join(dir, fmt.Sprintf("m%d.sock", i))
 		}
-		if c.opts.Proxy {
-			if m.proxy, err = NewProxy(m.direct); err != nil {
-				return err
-			}
+		if err := c.proxies(m); err != nil {
+			return err
 		}
 		c.Members = append(c.Members, m)
-		initial = append(initial, m.Name+"="+m.peerURL)
+		initial = append(initial, m.Name+"="+m.PeerURL())
 	}
 	initialCluster, clusterToken := strings.Join(initial, ","), "etcdtest-"+hex.EncodeToString(token)
+	c.dir, c.token, c.named = dir, clusterToken, c.opts.Size
 	for _, m := range c.Members {
 		m.args = c.args(m, initialCluster, clusterToken)
 		if err := c.restore(m, initialCluster, clusterToken); err != nil {
@@ -260,7 +265,7 @@ func (c *Cluster) args(m *Member, initialCluster, token string) []string {
 		"--listen-client-urls=" + strings.Join(m.listenURLs(), ","),
 		"--advertise-client-urls=" + m.ClientURL(),
 		"--listen-peer-urls=" + m.peerURL,
-		"--initial-advertise-peer-urls=" + m.peerURL,
+		"--initial-advertise-peer-urls=" + m.PeerURL(),
 		"--initial-cluster=" + initialCluster,
 		"--initial-cluster-state=new",
 		"--initial-cluster-token=" + token,
@@ -296,7 +301,7 @@ func (c *Cluster) restore(m *Member, initialCluster, token string) error {
 		"--name="+m.Name,
 		"--initial-cluster="+initialCluster,
 		"--initial-cluster-token="+token,
-		"--initial-advertise-peer-urls="+m.peerURL,
+		"--initial-advertise-peer-urls="+m.PeerURL(),
 	).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("etcdtest: restoring %s into member %s: %w\n%s", c.opts.Snapshot, m.Name, err, out)
@@ -322,9 +327,7 @@ func (c *Cluster) stop() {
 		go func() {
 			defer wg.Done()
 			m.Kill()
-			if m.proxy != nil {
-				m.proxy.Close()
-			}
+			m.closeProxies()
 		}()
 	}
 	wg.Wait()
@@ -477,4 +480,30 @@ func environ() []string {
 		}
 	}
 	return env
+}
+
+// proxies starts m's client and peer proxies, as the options ask.
+func (c *Cluster) proxies(m *Member) error {
+	var err error
+	if c.opts.Proxy {
+		if m.proxy, err = NewProxy(m.direct); err != nil {
+			return err
+		}
+	}
+	if c.opts.PeerProxy {
+		if m.peerProxy, err = newPeerProxy(strings.TrimPrefix(m.peerURL, "http://")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeProxies closes m's proxies.
+func (m *Member) closeProxies() {
+	if m.proxy != nil {
+		m.proxy.Close()
+	}
+	if m.peerProxy != nil {
+		m.peerProxy.close()
+	}
 }

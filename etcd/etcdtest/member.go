@@ -32,10 +32,14 @@ type Member struct {
 	cluster *Cluster
 	direct  string // host:port etcd listens on for clients
 	peerURL string
-	scheme  string // http or https
-	socket  string // the unix socket it also listens on (Options.UnixSocket), or ""
-	proxy   *Proxy
-	args    []string
+	// peerProxy is in front of the peer port with Options.PeerProxy; peerID is the member's
+	// ID as its peers' X-Server-From header spells it, once CutOff learned it.
+	peerProxy *peerProxy
+	peerID    string
+	scheme    string // http or https
+	socket    string // the unix socket it also listens on (Options.UnixSocket), or ""
+	proxy     *Proxy
+	args      []string
 
 	mu   sync.Mutex
 	proc *process // the last process started; nil before the first start
@@ -82,8 +86,14 @@ func (m *Member) UnixEndpoint() string {
 	return strings.Replace(m.scheme, "http", "unix", 1) + "://" + m.socket
 }
 
-// PeerURL returns the member's peer URL.
-func (m *Member) PeerURL() string { return m.peerURL }
+// PeerURL returns the member's peer URL, as it advertises it (its peer proxy's with
+// Options.PeerProxy).
+func (m *Member) PeerURL() string {
+	if m.peerProxy != nil {
+		return m.peerProxy.url()
+	}
+	return m.peerURL
+}
 
 // Proxy returns the proxy in front of the member's client port, or nil without Options.Proxy.
 func (m *Member) Proxy() *Proxy { return m.proxy }

@@ -450,3 +450,77 @@ func TestBadInput(t *testing.T) {
 	}
 	build(t, NewBuilder(c), "etcd:///svc/skip").waitAddrs(t, []string{"x:1"}, 5*time.Second)
 }
+
+// TestRegisterWithSession: a registration riding a session is on its lease; Close deletes
+// the key and leaves the session running; the session's end ends the registration. One on a
+// lease the caller keeps leaves the lease alone.
+func TestRegisterWithSession(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{})
+	c := newClient(t, cl.Endpoints()...)
+	ctx := t.Context()
+	sess, err := c.NewSession(ctx, etcd.WithTTL(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	reg, err := Register(ctx, c, "svc/shared", "a", Endpoint{Addr: "10.0.0.1:80"}, WithSession(sess))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv, err := c.Get(ctx, reg.Key()); err != nil || kv.Lease != sess.Lease() {
+		t.Fatalf("registered key %+v, %v; want it on the session's lease %v", kv, err, sess.Lease())
+	}
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, reg.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
+		t.Fatalf("after Close: %v", err)
+	}
+	select {
+	case <-sess.Done():
+		t.Fatalf("Close ended the caller's session: %v", sess.Err())
+	default:
+	}
+
+	reg2, err := Register(ctx, c, "svc/shared", "b", Endpoint{Addr: "10.0.0.2:80"}, WithSession(sess))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reg2.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the registration outlived its session")
+	}
+	if _, err := c.Get(ctx, reg2.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
+		t.Fatalf("key after its session closed: %v", err)
+	}
+	if err := reg2.Close(); err != nil {
+		t.Fatalf("Close after the session ended: %v", err)
+	}
+
+	// On a lease the caller keeps: Close deletes the key, the lease lives on.
+	l, err := c.Grant(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg3, err := Register(ctx, c, "svc/shared", "c", Endpoint{Addr: "10.0.0.3:80"}, WithLease(l.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv, err := c.Get(ctx, reg3.Key()); err != nil || kv.Lease != l.ID {
+		t.Fatalf("registered key %+v, %v; want it on lease %v", kv, err, l.ID)
+	}
+	if err := reg3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, reg3.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
+		t.Fatalf("after Close: %v", err)
+	}
+	if _, err := c.TimeToLive(ctx, l.ID, false); err != nil {
+		t.Fatalf("the caller's lease after Close: %v", err)
+	}
+}

@@ -16,10 +16,17 @@ import (
 // stays listed.
 const defaultTTL = 10 * time.Second
 
+// closeTimeout bounds the delete of a registration made WithSession or WithLease.
+const closeTimeout = time.Second
+
 // RegisterOption configures Register.
 type RegisterOption interface{ applyRegister(*registerConfig) }
 
-type registerConfig struct{ ttl time.Duration }
+type registerConfig struct {
+	ttl   time.Duration
+	sess  *etcd.Session
+	lease etcd.LeaseID
+}
 
 type registerOption func(*registerConfig)
 
@@ -29,6 +36,22 @@ func (f registerOption) applyRegister(c *registerConfig) { f(c) }
 // drops out of the list within it. Zero means 10 seconds; etcd rounds it up to whole seconds.
 func TTL(ttl time.Duration) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.ttl = ttl })
+}
+
+// WithSession publishes the instance on s's lease instead of a lease of its own, so that one
+// keep-alive serves a process's registrations, locks and elections. The key then lives as
+// long as the session: when the session ends, the key goes with its lease and is not
+// published again (Done says so), and Close deletes the key and leaves the session running.
+// WithTTL has no effect with it.
+func WithSession(s *etcd.Session) RegisterOption {
+	return registerOption(func(c *registerConfig) { c.sess = s })
+}
+
+// WithLease publishes the instance on lease id, which the caller grants and keeps alive,
+// instead of a lease of its own. The key lives as long as the lease; Close deletes the key and
+// leaves the lease alone. WithTTL has no effect with it; WithSession, when also given, wins.
+func WithLease(id etcd.LeaseID) RegisterOption {
+	return registerOption(func(c *registerConfig) { c.lease = id })
 }
 
 // Registration is a published instance, kept in etcd until Close.
@@ -41,6 +64,7 @@ type Registration struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
 	sess   *etcd.Session // owned by run until done
+	shared bool          // the lease is the caller's (WithSession, with sess set; WithLease)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,7 +93,15 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 		return nil, fmt.Errorf("naming: register %q: %w: metadata: %v", p+id, etcd.ErrInvalidArgument, err)
 	}
 	r := &Registration{c: c, key: p + id, value: value, ttl: cfg.ttl, done: make(chan struct{})}
-	if r.sess, err = r.publish(ctx); err != nil {
+	if cfg.sess != nil {
+		cfg.lease = cfg.sess.Lease()
+	}
+	if cfg.lease != 0 {
+		r.sess, r.shared = cfg.sess, true
+		if _, err := c.Put(ctx, r.key, r.value, etcd.WithLease(cfg.lease)); err != nil {
+			return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
+		}
+	} else if r.sess, err = r.publish(ctx); err != nil {
 		return nil, err
 	}
 	lctx, cancel := context.WithCancel(context.Background())
@@ -77,6 +109,10 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 	go r.run(lctx)
 	return r, nil
 }
+
+// Done is closed when the registration ends: after Close, when the client is closed (with a
+// lease of its own), or, with WithSession, when the session ends.
+func (r *Registration) Done() <-chan struct{} { return r.done }
 
 // Key returns the key the instance is published under.
 func (r *Registration) Key() string { return r.key }
@@ -101,10 +137,17 @@ func (r *Registration) run(ctx context.Context) {
 	b := newBackoff(2 * time.Second)
 	defer b.stop()
 	for {
+		var lost <-chan struct{} // nil with WithLease: the caller watches its lease
+		if r.sess != nil {
+			lost = r.sess.Done()
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.sess.Done():
+		case <-lost:
+		}
+		if r.shared {
+			return // the caller's session ended, and the key with its lease
 		}
 		r.sess.Close() // the lease is gone; this only releases the session
 		for {
@@ -123,11 +166,21 @@ func (r *Registration) run(ctx context.Context) {
 }
 
 // Close withdraws the instance: it stops the background work and revokes the lease, which
-// deletes the key. It is idempotent.
+// deletes the key (with WithSession or WithLease, it deletes the key). It returns within one
+// second whatever the cluster does (see etcd.Session.Close); a key it could not withdraw in
+// time goes when its lease expires. It is idempotent.
 func (r *Registration) Close() error {
 	r.closeOnce.Do(func() {
 		r.cancel()
 		<-r.done
+		if r.shared {
+			ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+			defer cancel()
+			if _, err := r.c.Delete(ctx, etcd.Key(r.key)); err != nil {
+				r.closeErr = fmt.Errorf("naming: withdraw %q: %w", r.key, err)
+			}
+			return
+		}
 		if r.sess != nil {
 			if err := r.sess.Close(); err != nil {
 				r.closeErr = fmt.Errorf("naming: withdraw %q: %w", r.key, err)

@@ -67,7 +67,7 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 			}
 			cancel()
 			if err != nil {
-				fmt.Println("error", err)
+				fmt.Println("error", time.Now().UnixMilli(), err)
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
@@ -78,7 +78,7 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 		err := m.Lock(lctx)
 		cancel()
 		if err != nil {
-			fmt.Println("error", err)
+			fmt.Println("error", time.Now().UnixMilli(), err)
 			continue
 		}
 		token := m.FencingToken()
@@ -92,7 +92,7 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 			cancel()
 			switch {
 			case err != nil:
-				fmt.Println("error", err)
+				fmt.Println("error", time.Now().UnixMilli(), err)
 			case res.Succeeded:
 				fmt.Println("applied")
 			default:
@@ -108,9 +108,35 @@ func lockWorker(ctx context.Context, c *etcd.Client, name string) {
 
 // worker is one worker process seen from the test.
 type worker struct {
-	name string
-	cmd  *exec.Cmd
-	out  bytes.Buffer
+	name    string
+	cmd     *exec.Cmd
+	out     bytes.Buffer
+	stopped [][2]time.Time // when it was stopped and resumed
+}
+
+// stopGrace is how long after its resume a worker's errors still count as the stop's: its
+// session expired meanwhile, and its calls under way when it stopped ran out of time.
+const stopGrace = 5 * time.Second
+
+// unexpectedErrors returns the error lines w printed outside its stops (and stopGrace after
+// each): with the cluster healthy throughout, a worker that runs has no reason to fail.
+func (w *worker) unexpectedErrors() []string {
+	var out []string
+	for line := range strings.Lines(w.out.String()) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "error" {
+			continue
+		}
+		ms, err := strconv.ParseInt(f[1], 10, 64)
+		at := time.UnixMilli(ms)
+		during := slices.ContainsFunc(w.stopped, func(s [2]time.Time) bool {
+			return !at.Before(s[0]) && !at.After(s[1].Add(stopGrace))
+		})
+		if err != nil || !during {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
 }
 
 // TestLockWorkers: four worker processes contend for one Mutex while the test kills the
@@ -215,6 +241,7 @@ func TestLockWorkers(t *testing.T) {
 			kills++
 		} else {
 			pid := victim.cmd.Process.Pid
+			stoppedAt := time.Now()
 			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 				t.Fatal(err)
 			}
@@ -222,6 +249,7 @@ func TestLockWorkers(t *testing.T) {
 			if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
 				t.Fatal(err)
 			}
+			victim.stopped = append(victim.stopped, [2]time.Time{stoppedAt, time.Now()})
 			stops++
 			if held && victim == holder() {
 				t.Logf("fault %d: %s was stopped past the TTL and still holds the lock", i, victim.name)
@@ -266,6 +294,9 @@ func TestLockWorkers(t *testing.T) {
 		applied += strings.Count(w.out.String(), "applied\n")
 		fenced += strings.Count(w.out.String(), "fenced\n")
 		errs += strings.Count(w.out.String(), "error ")
+		for _, line := range w.unexpectedErrors() {
+			t.Errorf("worker %s failed while it ran: %s", w.name, line)
+		}
 	}
 	if len(writes) == 0 {
 		t.Fatal("no guarded write was applied")

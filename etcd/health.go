@@ -1,0 +1,502 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// A client with several endpoints judges each of them by what it does, not by its TCP
+// connection: a frozen member keeps its connections open, and a member cut off from its
+// peers answers gRPC but cannot serve a linearizable read or a write. The health tracker owns
+// every endpoint's state; the picker (picker.go) reads it on every call and stream.
+//
+// Each endpoint has a probe loop. Its first probe asks Maintenance.Status, which any member
+// answers at once, for the cluster and member behind the endpoint; the client's cluster is
+// the one more than half of the endpoints answer for (or, once every endpoint has answered
+// or failed its first probe, the one most of them answer for, a tie going to the endpoint
+// listed first), and an endpoint of another cluster is never used. From then on the loop
+// sends, every probeInterval, a linearizable count of one key with etcd's hasleader
+// metadata: a member that does not answer within probeInterval, or answers that it has no
+// leader, is held out of the rotation until a probe answers again. Calls and streams go
+// only to endpoints in use; when none is, the held ones are used (a slow cluster beats none).
+//
+// Invariant: an endpoint is in use iff its cluster is the client's and its last probe
+// answered. Only a probe loop, the member list's sync (membership.go) and a stream that
+// finds its member silent change an endpoint's state, and each change is logged and
+// published to the picker at once.
+
+// probeInterval is both how often an endpoint is probed and how long a probe may take: a
+// member that stops answering leaves the rotation within twice this.
+const probeInterval = 500 * time.Millisecond
+
+// probeKey is the key the health probe counts; any key serves, and an auth user without
+// access to it gets a refusal, which is an answer too.
+const probeKey = "health"
+
+// EndpointState is one endpoint as the client sees it, for a user's health check or
+// metrics: Client.EndpointStates lists them.
+type EndpointState struct {
+	// Endpoint is the endpoint as "host:port" (or "unix://path").
+	Endpoint string
+	// MemberID is the member that answered on it; 0 until one did.
+	MemberID uint64
+	// InUse reports whether calls go to it. With one endpoint it is always true.
+	InUse bool
+	// Reason says why it is not in use ("" when it is): it has not answered yet, did not
+	// answer its health probe, has no leader, belongs to another cluster.
+	Reason string
+	// Since is when InUse or Reason last changed; zero for a client with one endpoint.
+	Since time.Time
+}
+
+// errSick is the cause given when a stream leaves a member its endpoint's health probe
+// found sick.
+var errSick = errors.New("etcd: the member's endpoint left the rotation")
+
+// Reasons an endpoint is not in use.
+const (
+	reasonUnchecked = "not answered yet"
+	reasonSilent    = "no answer to the health probe"
+	reasonForeign   = "belongs to another cluster"
+)
+
+// epState is the tracker's state of one endpoint. Its fields are guarded by health.mu.
+type epState struct {
+	addr      string
+	member    uint64
+	cluster   uint64
+	contacted bool   // its first probe has ended, answered or not
+	reason    string // "" when its last probe answered
+	since     time.Time
+	stop      context.CancelFunc // ends its probe loop
+}
+
+// inUse reports whether calls may go to e, for a client of cluster: its last probe answered,
+// and it serves that cluster, or has not said which (under auth only the root role may ask
+// a member's status, so an endpoint may answer its probes with refusals that carry no
+// header; its first call's reply then says, see heard).
+func (e *epState) inUse(cluster uint64) bool {
+	return e.reason == "" && cluster != 0 && (e.cluster == cluster || e.cluster == 0)
+}
+
+// health tracks a client's endpoints (see above).
+type health struct {
+	c     *Client
+	start sync.Once // starts the probe loops, on the first pick
+
+	mu      sync.Mutex
+	eps     []*epState    // configured ones first, then those learned from the member list
+	cluster uint64        // the client's cluster; 0 until settled
+	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
+	view    atomic.Pointer[healthView]
+
+	pubMu sync.Mutex // serializes publishing to the resolver
+}
+
+// healthView is what the picker reads: each endpoint's use, and whether any is in use.
+type healthView struct {
+	use     map[string]use
+	known   map[string]bool // endpoints whose member is known
+	out     map[uint64]bool // members whose endpoint is held while another is in use
+	anyUsed bool
+	pending bool // some endpoint has not had its first answer or failure yet
+}
+
+// use is how the picker may use an endpoint.
+type use uint8
+
+const (
+	useNever  use = iota // unknown, or of another cluster
+	useSilent            // sick and silent: only when no endpoint is in use, last
+	useHeld              // sick but answering (no leader): only when no endpoint is in use
+	useInUse             // in the rotation
+)
+
+func newHealth(c *Client, addrs []string, follow bool) *health {
+	h := &health{c: c}
+	now := time.Now()
+	for _, a := range addrs {
+		h.eps = append(h.eps, &epState{addr: a, reason: reasonUnchecked, since: now})
+	}
+	if follow {
+		h.synced = make(chan struct{}, 1)
+	}
+	h.refresh()
+	return h
+}
+
+// begin starts the probe loops and the member list's sync, once.
+func (h *health) begin() {
+	h.start.Do(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, e := range h.eps {
+			h.watch(e)
+		}
+		if h.synced != nil {
+			h.c.goLoop(h.c.followMembers)
+		}
+	})
+}
+
+// watch starts e's probe loop. The caller holds mu.
+func (h *health) watch(e *epState) {
+	ctx, cancel := context.WithCancel(h.c.life)
+	e.stop = cancel
+	if !h.c.goLoop(func() { h.probeLoop(ctx, e) }) {
+		cancel()
+	}
+}
+
+// probeLoop probes e every probeInterval until ctx ends.
+func (h *health) probeLoop(ctx context.Context, e *epState) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		every := probeInterval
+		if h.probe(ctx, e) {
+			every = heldProbeInterval // to bring it back soon after it recovers
+		}
+		t.Reset(max(0, every-time.Since(start)))
+	}
+}
+
+// heldProbeInterval is how often an endpoint out of use is probed.
+const heldProbeInterval = 100 * time.Millisecond
+
+// probe asks e once: its status until it has answered once, then the linearizable probe. It
+// reports whether e is held out, sick, afterwards.
+func (h *health) probe(ctx context.Context, e *epState) bool {
+	h.mu.Lock()
+	first := e.member == 0
+	h.mu.Unlock()
+	loop := ctx
+	ctx, cancel := context.WithTimeout(pinned(ctx, e.addr), probeInterval)
+	defer cancel()
+	var cluster, member uint64
+	var err error
+	if first {
+		cluster, member, _, err = statusOf(ctx, h.c.conn)
+	}
+	if !first || (err != nil && probeFailure(err) == "") {
+		// Status answered with a refusal (under auth it needs a token of the root role, and
+		// probes carry none, so that they never keep a token alive nor wait for a login): the
+		// member is learned from the replies of calls instead (see heard), and judged here;
+		// etcd checks a read's permission after the read's linearizable wait.
+		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
+		var resp etcdserverpb.RangeResponse
+		err = h.c.conn.Invoke(ctx, methodRange, &etcdserverpb.RangeRequest{Key: []byte(probeKey), CountOnly: true}, &resp)
+		cluster, member = resp.GetHeader().GetClusterId(), resp.GetHeader().GetMemberId()
+	}
+	if loop.Err() != nil {
+		return false // the client closed, or e was dropped
+	}
+	return h.report(e, cluster, member, probeFailure(err))
+}
+
+// probeFailure says why a probe's error shows a sick member, or "" when the error is an
+// answer (a refusal, a stale token): the member is alive and has a leader.
+func probeFailure(err error) string {
+	if err == nil {
+		return ""
+	}
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.DeadlineExceeded, codes.Canceled:
+		return reasonSilent
+	case codes.Unavailable, codes.Unknown, codes.Internal:
+		return st.Message()
+	}
+	return ""
+}
+
+// report records a probe's outcome: the cluster and member that answered (0 when none
+// said), and why the endpoint is sick ("" when it answered), and reports whether e is held
+// out, sick (not in use, of the client's cluster as far as is known).
+func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
+	h.mu.Lock()
+	first := !e.contacted
+	e.contacted = true
+	if member != 0 {
+		e.member = member
+	}
+	if cluster != 0 {
+		e.cluster = cluster
+	}
+	changed := h.settle()
+	if changed {
+		h.kickSync() // the first look at the member list
+	}
+	changed = changed || first // the picker waits for every endpoint's first probe
+	if h.cluster != 0 && e.cluster != 0 && e.cluster != h.cluster {
+		reason = reasonForeign
+	}
+	changed = h.set(e, reason) || changed
+	sick := !e.inUse(h.cluster) && e.reason != reasonForeign
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+	return sick
+}
+
+// set gives e its reason, logging a change of use, and reports whether anything changed.
+// The caller holds mu.
+func (h *health) set(e *epState, reason string) bool {
+	if e.reason == reason {
+		return false
+	}
+	was := e.inUse(h.cluster)
+	e.reason, e.since = reason, time.Now()
+	switch now := e.inUse(h.cluster); {
+	case now && !was:
+		h.c.log.Info("etcd: endpoint answers; using it", "endpoint", e.addr, "member", e.member)
+	case was && !now:
+		h.c.log.Warn("etcd: endpoint left the rotation", "endpoint", e.addr, "member", e.member, "reason", reason)
+		h.kickSync()
+	case reason == reasonForeign:
+		h.c.log.Warn("etcd: endpoint belongs to another cluster; not using it", "endpoint", e.addr, "cluster", e.cluster, "want", h.cluster)
+	}
+	return true
+}
+
+// settle decides the client's cluster once enough endpoints have answered, and reports
+// whether it did. The caller holds mu.
+func (h *health) settle() bool {
+	if h.cluster != 0 {
+		return false
+	}
+	votes := make(map[uint64]int)
+	done := true
+	for _, e := range h.eps {
+		if e.cluster != 0 {
+			votes[e.cluster]++
+		}
+		done = done && e.contacted
+	}
+	var best uint64
+	for _, e := range h.eps { // the most votes; a tie goes to the endpoint listed first
+		if e.cluster != 0 && votes[e.cluster] > votes[best] {
+			best = e.cluster
+		}
+	}
+	if best == 0 || (votes[best] <= len(h.eps)/2 && !done) {
+		return false
+	}
+	h.cluster = best
+	h.c.clusterID.CompareAndSwap(0, best)
+	for _, e := range h.eps {
+		switch {
+		case e.cluster != 0 && e.cluster != best:
+			h.set(e, reasonForeign)
+		case e.cluster == best && e.reason == reasonUnchecked:
+			h.set(e, "")
+		}
+	}
+	return true
+}
+
+// heard learns from a call's reply which cluster and member answered on addr, when the
+// tracker does not know it yet: under auth, only the root role may ask a member's status.
+func (h *health) heard(addr string, reply any) {
+	if addr == "" || h.view.Load().known[addr] {
+		return
+	}
+	r, ok := reply.(headered)
+	if !ok || r.GetHeader().GetMemberId() == 0 {
+		return
+	}
+	h.mu.Lock()
+	changed := false
+	for _, e := range h.eps {
+		if e.addr == addr && e.member == 0 {
+			e.member, e.cluster = r.GetHeader().GetMemberId(), r.GetHeader().GetClusterId()
+			changed = h.settle()
+			if h.cluster != 0 && e.cluster != h.cluster {
+				changed = h.set(e, reasonForeign) || changed
+			} else {
+				changed = true // known now
+				if e.reason == reasonUnchecked {
+					h.set(e, "")
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+}
+
+// silent holds out the endpoint of member, when known, after a stream found the member
+// silent; its probe loop brings it back once it answers.
+func (h *health) silent(member uint64) {
+	h.mu.Lock()
+	changed := false
+	for _, e := range h.eps {
+		if e.member == member && e.reason == "" {
+			changed = h.set(e, reasonSilent) || changed
+		}
+	}
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+}
+
+// foreignReply holds out addr, whose reply came from another cluster than the client's.
+func (h *health) foreignReply(addr string) {
+	h.mu.Lock()
+	changed := false
+	for _, e := range h.eps {
+		if e.addr == addr {
+			e.cluster = 0 // its next status says which cluster it serves
+			e.member = 0
+			changed = h.set(e, reasonUnchecked)
+		}
+	}
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+}
+
+// kickSync asks the member list's sync to run now. The caller holds mu.
+func (h *health) kickSync() {
+	if h.synced == nil {
+		return
+	}
+	select {
+	case h.synced <- struct{}{}:
+	default:
+	}
+}
+
+// refresh rebuilds the picker's view. The caller holds mu (or owns h alone).
+func (h *health) refresh() {
+	v := &healthView{use: make(map[string]use, len(h.eps)), known: make(map[string]bool, len(h.eps))}
+	for _, e := range h.eps {
+		v.known[e.addr] = e.member != 0
+		switch {
+		case e.inUse(h.cluster):
+			v.use[e.addr] = useInUse
+			v.anyUsed = true
+		case e.reason == reasonForeign:
+		case e.reason == reasonSilent:
+			v.use[e.addr] = useSilent
+		case e.reason != reasonUnchecked:
+			v.use[e.addr] = useHeld
+		case !e.contacted:
+			v.pending = true
+		default:
+			// It never answered: once the others have settled nothing, it is as good as a
+			// held one.
+			if h.cluster == 0 {
+				v.use[e.addr] = useHeld
+			}
+		}
+	}
+	if v.anyUsed {
+		for _, e := range h.eps {
+			if e.member != 0 && v.use[e.addr] != useInUse {
+				if v.out == nil {
+					v.out = make(map[uint64]bool)
+				}
+				v.out[e.member] = true
+			}
+		}
+	}
+	h.view.Store(v)
+}
+
+// publish rebuilds the view and gives the resolver the endpoints to connect to, which makes
+// gRPC build a new picker: calls waiting for an endpoint are picked again.
+func (h *health) publish() {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	h.mu.Lock()
+	h.refresh()
+	var addrs []string
+	for _, e := range h.eps {
+		if e.reason != reasonForeign {
+			addrs = append(addrs, e.addr)
+		}
+	}
+	h.mu.Unlock()
+	h.c.setAddresses(addrs)
+}
+
+// states lists the endpoints' states.
+func (h *health) states() []EndpointState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]EndpointState, len(h.eps))
+	for i, e := range h.eps {
+		out[i] = EndpointState{Endpoint: e.addr, MemberID: e.member, InUse: e.inUse(h.cluster), Reason: e.reason, Since: e.since}
+	}
+	return out
+}
+
+// addrs lists the endpoints, in order.
+func (h *health) addrs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, len(h.eps))
+	for i, e := range h.eps {
+		out[i] = e.addr
+	}
+	return out
+}
+
+// statusOf asks the endpoint conn's picker gives it for its cluster, member and version.
+// Maintenance.Status is called by method path with its response decoded here (header = 1
+// holding cluster_id = 1 and member_id = 2; version = 2), so that every copy of the kit checks
+// its endpoints whatever its stubs keep.
+func statusOf(ctx context.Context, conn grpc.ClientConnInterface) (clusterID, memberID uint64, version string, err error) {
+	resp, err := invokeRaw(ctx, conn, methodStatus, nil)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	fields, err := rawFields(resp)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	for _, f := range fields {
+		switch f.num {
+		case 1:
+			hdr, err := rawFields(f.bytes)
+			if err != nil {
+				return 0, 0, "", err
+			}
+			for _, h := range hdr {
+				switch h.num {
+				case 1:
+					clusterID = h.varint
+				case 2:
+					memberID = h.varint
+				}
+			}
+		case 2:
+			version = string(f.bytes)
+		}
+	}
+	if clusterID == 0 {
+		return 0, 0, "", errors.New("etcd: status without a header")
+	}
+	return clusterID, memberID, version, nil
+}

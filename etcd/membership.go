@@ -1,0 +1,156 @@
+package etcd
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// A client given several endpoints follows its cluster's member list, unless
+// Config.StaticEndpoints: it reads the list once its cluster is settled, every
+// memberSyncInterval, and whenever an endpoint leaves the rotation (its member may have
+// been removed). A member none of the endpoints serves gets an endpoint for its first client
+// URL of the client's kind (plaintext or TLS), probed like the others before any call goes
+// to it; an endpoint whose member has left the list is dropped. Learners are skipped: they
+// serve no client calls. The list is read with Cluster.MemberList by method path, its
+// messages encoded here (request: linearizable = 1, which servers before 3.5 ignore;
+// response: header = 1 holding cluster_id = 1, members = 2, each with ID = 1,
+// clientURLs = 4, isLearner = 5), so that every copy of the kit follows its cluster whatever
+// its stubs keep.
+
+// memberSyncInterval is how often a client reads its cluster's member list.
+const memberSyncInterval = 5 * time.Second
+
+// listedMember is what the client uses of a member in the list.
+type listedMember struct {
+	id      uint64
+	urls    []string
+	learner bool
+}
+
+// followMembers reads the member list when kicked or every memberSyncInterval, until the
+// client closes, and gives it to the health tracker.
+func (c *Client) followMembers() {
+	h := c.health
+	t := time.NewTimer(memberSyncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-h.synced:
+		case <-t.C:
+		}
+		if c.clusterID.Load() != 0 {
+			ctx, cancel := context.WithTimeout(c.life, 2*probeInterval)
+			ms, cluster, err := readMembers(ctx, c.conn)
+			cancel()
+			if err != nil {
+				c.log.Debug("etcd: reading the member list", "err", err)
+			} else {
+				h.follow(ms, cluster)
+			}
+		}
+		t.Reset(memberSyncInterval)
+	}
+}
+
+// readMembers reads the cluster's member list and the cluster that answered.
+func readMembers(ctx context.Context, conn grpc.ClientConnInterface) ([]listedMember, uint64, error) {
+	req := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
+	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Cluster/MemberList", req)
+	if err != nil {
+		return nil, 0, err
+	}
+	fields, err := rawFields(resp)
+	if err != nil {
+		return nil, 0, err
+	}
+	var cluster uint64
+	var ms []listedMember
+	for _, f := range fields {
+		sub, err := rawFields(f.bytes)
+		if err != nil {
+			return nil, 0, err
+		}
+		switch f.num {
+		case 1:
+			for _, g := range sub {
+				if g.num == 1 {
+					cluster = g.varint
+				}
+			}
+		case 2:
+			var m listedMember
+			for _, g := range sub {
+				switch g.num {
+				case 1:
+					m.id = g.varint
+				case 4:
+					m.urls = append(m.urls, string(g.bytes))
+				case 5:
+					m.learner = g.varint != 0
+				}
+			}
+			ms = append(ms, m)
+		}
+	}
+	return ms, cluster, nil
+}
+
+// follow brings the endpoints in line with the member list ms of cluster: endpoints for
+// members none serves, none for members gone. It never drops the last endpoint.
+func (h *health) follow(ms []listedMember, cluster uint64) {
+	h.mu.Lock()
+	if cluster == 0 || cluster != h.cluster || len(ms) == 0 {
+		h.mu.Unlock()
+		return
+	}
+	listed := make(map[uint64]bool, len(ms))
+	for _, m := range ms {
+		listed[m.id] = true
+	}
+	changed := false
+	kept := make([]*epState, 0, len(h.eps)+len(ms))
+	for _, e := range h.eps {
+		if e.member != 0 && e.cluster == h.cluster && !listed[e.member] && len(h.eps) > 1 {
+			h.c.log.Info("etcd: member removed from the cluster; dropping its endpoint", "endpoint", e.addr, "member", e.member)
+			e.stop()
+			changed = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	served := make(map[uint64]bool)
+	present := make(map[string]bool)
+	for _, e := range kept {
+		served[e.member] = true
+		present[e.addr] = true
+	}
+	secure := h.c.cfg.TLS != nil
+	for _, m := range ms {
+		if m.learner || served[m.id] {
+			continue
+		}
+		for _, u := range m.urls {
+			ep, err := parseEndpoint(u)
+			if err != nil || ep.secure != secure || present[ep.addr] {
+				continue
+			}
+			h.c.log.Info("etcd: member added to the cluster; probing its endpoint", "endpoint", ep.addr, "member", m.id)
+			e := &epState{addr: ep.addr, reason: reasonUnchecked, since: time.Now()}
+			kept = append(kept, e)
+			present[ep.addr] = true
+			h.watch(e)
+			changed = true
+			break
+		}
+	}
+	h.eps = kept
+	h.mu.Unlock()
+	if changed {
+		h.publish()
+	}
+}
