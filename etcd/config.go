@@ -68,7 +68,8 @@ type Config struct {
 	ReadHedgeDelay time.Duration
 
 	// MaxResponseBytes is the largest response the client accepts. Zero means gRPC's 4 MiB.
-	// Larger ranges are read in pages with Client.Scan.
+	// Client.Scan reads larger ranges: streamed at one revision on etcd 3.7 and later, in pages
+	// before.
 	MaxResponseBytes int
 
 	// DialOptions are extra gRPC dial options, applied after the client's own: interceptors

@@ -20,8 +20,13 @@
 //
 // # Endpoints and retries
 //
-// One gRPC connection balances calls round-robin over every endpoint that is up; a dead
-// endpoint drops out until it reconnects. Reads are retried on the next endpoint when one is
+// One gRPC connection balances calls round-robin over the endpoints in use. The client judges
+// each member by what it does, not by its connection: a linearizable probe every 500 ms takes
+// a member that does not answer within 500 ms, or answers without a leader, out of the
+// rotation for every call and stream, and brings it back when it answers again
+// (Client.EndpointStates shows the state). With more than one endpoint the client follows the
+// cluster's member list, so members added later are used and removed ones dropped
+// (Config.StaticEndpoints opts out). Reads are retried on the next endpoint when one is
 // unavailable, with jittered backoff, within the call's context. Writes (Put, Delete, Txn and
 // the compare-and-swap calls) are sent at most once: they are retried only when the server
 // refused them before applying (no leader, too many requests). A write that fails with
@@ -30,8 +35,9 @@
 // Every stream and dial lives under the client's lifetime: Close and a caller's cancel return
 // at once whatever the network does. Calls wait for a ready connection within their context
 // (nothing is sent before, so even a write may wait). A read without an answer after
-// Config.ReadHedgeDelay is also sent to the next endpoint. Watch and keep-alive streams probe
-// a silent member and leave it within about 2.5 s when it stops answering.
+// Config.ReadHedgeDelay is also sent to an endpoint it has not tried. Watch and keep-alive
+// streams leave a member as soon as its probe takes it out of the rotation (about 1 s after
+// it stops answering), and probe a silent stream themselves within about 2.5 s.
 //
 // # TLS
 //

@@ -87,7 +87,8 @@ func (e *Election) FencingToken() int64 { return e.m.FencingToken() }
 func (e *Election) LeaderCmp() Cmp { return e.m.OwnerCmp() }
 
 // Lost returns a channel closed when our leadership ends: our key was deleted, the session
-// ended, or Resign.
+// ended, or Resign. Before Campaign first wins it returns a closed channel (we do not lead),
+// so call it after Campaign returns, once per term.
 func (e *Election) Lost() <-chan struct{} { return e.m.Lost() }
 
 // Leader returns the current leader's key and value, or ErrKeyNotFound when nobody leads.

@@ -332,3 +332,18 @@ func ExampleConfig_namespace() {
 	// Output:
 	// stored at tenants/a/cfg; the tenant sees "cfg"
 }
+
+// The endpoints' health, for a health check or metrics: whether calls go to each endpoint
+// and, when not, why (it did not answer its probe, has no leader, belongs to another cluster).
+func ExampleClient_EndpointStates() {
+	c := connect()
+	defer c.Close()
+	if _, err := c.Get(context.Background(), "any"); err != nil && !errors.Is(err, etcd.ErrKeyNotFound) {
+		log.Fatal(err)
+	}
+	for _, st := range c.EndpointStates() {
+		fmt.Printf("first endpoint: %v, in use: %v, reason: %q\n", st.Endpoint == c.Endpoints()[0], st.InUse, st.Reason)
+	}
+	// Output:
+	// first endpoint: true, in use: true, reason: ""
+}

@@ -121,3 +121,71 @@ func ExampleEndpoint_MarshalJSON() {
 	// {10.0.0.2:80 blue}
 	// true
 }
+
+// Register instances on a lease the program already keeps alive: a session's (AttachSession),
+// so that one keep-alive serves the process's registrations, locks and elections, or a lease
+// of its own (AttachLease). Close deletes the key and leaves the lease; Done is closed when the
+// registration ends.
+func ExampleAttachSession() {
+	endpoints := strings.Split(os.Getenv("ETCDKIT_EXAMPLE_ENDPOINTS"), ",")
+	c, err := etcd.New(etcd.Config{Endpoints: endpoints})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+
+	s, err := c.NewSession(ctx, etcd.TTL(10*time.Second))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	onSession, err := naming.Register(ctx, c, "example/attached", "on-session",
+		naming.Endpoint{Addr: "10.0.0.1:80"}, naming.AttachSession(s))
+	if err != nil {
+		log.Fatal(err)
+	}
+	lease, err := c.Grant(ctx, 10*time.Second)
+	if err != nil {
+		log.Fatal(err)
+	}
+	onLease, err := naming.Register(ctx, c, "example/attached", "on-lease",
+		naming.Endpoint{Addr: "10.0.0.2:80"}, naming.AttachLease(lease.ID))
+	if err != nil {
+		log.Fatal(err)
+	}
+	eps, err := naming.List(ctx, c, "example/attached")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("instances:", len(eps))
+
+	if err := onSession.Close(); err != nil {
+		log.Fatal(err)
+	}
+	<-onSession.Done()
+	if err := onLease.Close(); err != nil {
+		log.Fatal(err)
+	}
+	eps, err = naming.List(ctx, c, "example/attached")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("instances after Close:", len(eps))
+	ttl, err := c.TimeToLive(ctx, lease.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("the lease lives on:", ttl.TTL > 0)
+	select {
+	case <-s.Done():
+		fmt.Println("session ended")
+	default:
+		fmt.Println("the session lives on")
+	}
+	// Output:
+	// instances: 2
+	// instances after Close: 0
+	// the lease lives on: true
+	// the session lives on
+}

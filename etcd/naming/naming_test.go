@@ -459,12 +459,12 @@ func TestRegisterWithSession(t *testing.T) {
 	cl := etcdtest.StartCluster(t, etcdtest.Options{})
 	c := newClient(t, cl.Endpoints()...)
 	ctx := t.Context()
-	sess, err := c.NewSession(ctx, etcd.WithTTL(5*time.Second))
+	sess, err := c.NewSession(ctx, etcd.TTL(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	reg, err := Register(ctx, c, "svc/shared", "a", Endpoint{Addr: "10.0.0.1:80"}, WithSession(sess))
+	reg, err := Register(ctx, c, "svc/shared", "a", Endpoint{Addr: "10.0.0.1:80"}, AttachSession(sess))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +483,7 @@ func TestRegisterWithSession(t *testing.T) {
 	default:
 	}
 
-	reg2, err := Register(ctx, c, "svc/shared", "b", Endpoint{Addr: "10.0.0.2:80"}, WithSession(sess))
+	reg2, err := Register(ctx, c, "svc/shared", "b", Endpoint{Addr: "10.0.0.2:80"}, AttachSession(sess))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestRegisterWithSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg3, err := Register(ctx, c, "svc/shared", "c", Endpoint{Addr: "10.0.0.3:80"}, WithLease(l.ID))
+	reg3, err := Register(ctx, c, "svc/shared", "c", Endpoint{Addr: "10.0.0.3:80"}, AttachLease(l.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +520,7 @@ func TestRegisterWithSession(t *testing.T) {
 	if _, err := c.Get(ctx, reg3.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
 		t.Fatalf("after Close: %v", err)
 	}
-	if _, err := c.TimeToLive(ctx, l.ID, false); err != nil {
+	if _, err := c.TimeToLive(ctx, l.ID); err != nil {
 		t.Fatalf("the caller's lease after Close: %v", err)
 	}
 }

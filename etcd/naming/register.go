@@ -16,7 +16,7 @@ import (
 // stays listed.
 const defaultTTL = 10 * time.Second
 
-// closeTimeout bounds the delete of a registration made WithSession or WithLease.
+// closeTimeout bounds the delete of a registration made AttachSession or AttachLease.
 const closeTimeout = time.Second
 
 // RegisterOption configures Register.
@@ -38,19 +38,19 @@ func TTL(ttl time.Duration) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.ttl = ttl })
 }
 
-// WithSession publishes the instance on s's lease instead of a lease of its own, so that one
+// AttachSession publishes the instance on s's lease instead of a lease of its own, so that one
 // keep-alive serves a process's registrations, locks and elections. The key then lives as
 // long as the session: when the session ends, the key goes with its lease and is not
 // published again (Done says so), and Close deletes the key and leaves the session running.
-// WithTTL has no effect with it.
-func WithSession(s *etcd.Session) RegisterOption {
+// TTL has no effect with it.
+func AttachSession(s *etcd.Session) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.sess = s })
 }
 
-// WithLease publishes the instance on lease id, which the caller grants and keeps alive,
+// AttachLease publishes the instance on lease id, which the caller grants and keeps alive,
 // instead of a lease of its own. The key lives as long as the lease; Close deletes the key and
-// leaves the lease alone. WithTTL has no effect with it; WithSession, when also given, wins.
-func WithLease(id etcd.LeaseID) RegisterOption {
+// leaves the lease alone. TTL has no effect with it; AttachSession, when also given, wins.
+func AttachLease(id etcd.LeaseID) RegisterOption {
 	return registerOption(func(c *registerConfig) { c.lease = id })
 }
 
@@ -64,7 +64,7 @@ type Registration struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
 	sess   *etcd.Session // owned by run until done
-	shared bool          // the lease is the caller's (WithSession, with sess set; WithLease)
+	shared bool          // the lease is the caller's (AttachSession, with sess set; AttachLease)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -98,7 +98,7 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 	}
 	if cfg.lease != 0 {
 		r.sess, r.shared = cfg.sess, true
-		if _, err := c.Put(ctx, r.key, r.value, etcd.WithLease(cfg.lease)); err != nil {
+		if _, err := c.Put(ctx, r.key, r.value, etcd.AttachLease(cfg.lease)); err != nil {
 			return nil, fmt.Errorf("naming: register %q: %w", r.key, err)
 		}
 	} else if r.sess, err = r.publish(ctx); err != nil {
@@ -111,7 +111,7 @@ func Register(ctx context.Context, c *etcd.Client, service, id string, ep Endpoi
 }
 
 // Done is closed when the registration ends: after Close, when the client is closed (with a
-// lease of its own), or, with WithSession, when the session ends.
+// lease of its own), or, with AttachSession, when the session ends.
 func (r *Registration) Done() <-chan struct{} { return r.done }
 
 // Key returns the key the instance is published under.
@@ -137,7 +137,7 @@ func (r *Registration) run(ctx context.Context) {
 	b := newBackoff(2 * time.Second)
 	defer b.stop()
 	for {
-		var lost <-chan struct{} // nil with WithLease: the caller watches its lease
+		var lost <-chan struct{} // nil with AttachLease: the caller watches its lease
 		if r.sess != nil {
 			lost = r.sess.Done()
 		}
@@ -166,7 +166,7 @@ func (r *Registration) run(ctx context.Context) {
 }
 
 // Close withdraws the instance: it stops the background work and revokes the lease, which
-// deletes the key (with WithSession or WithLease, it deletes the key). It returns within one
+// deletes the key (with AttachSession or AttachLease, it deletes the key). It returns within one
 // second whatever the cluster does (see etcd.Session.Close); a key it could not withdraw in
 // time goes when its lease expires. It is idempotent.
 func (r *Registration) Close() error {

@@ -382,11 +382,11 @@ func TestShutdownWithFrozenMember(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sess, err := c.NewSession(ctx, etcd.WithTTL(10*time.Second))
+		sess, err := c.NewSession(ctx, etcd.TTL(10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg, err := naming.Register(ctx, c, "sick/svc", fmt.Sprint(i), naming.Endpoint{Addr: "10.0.0.1:80"}, naming.WithTTL(10*time.Second))
+		reg, err := naming.Register(ctx, c, "sick/svc", fmt.Sprint(i), naming.Endpoint{Addr: "10.0.0.1:80"}, naming.TTL(10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -408,7 +408,7 @@ func TestShutdownWithFrozenMember(t *testing.T) {
 		if _, err := check.Get(cctx, reg.Key()); !errors.Is(err, etcd.ErrKeyNotFound) {
 			t.Errorf("member %d frozen: the registration is still listed after Close: %v", i, err)
 		}
-		if _, err := check.TimeToLive(cctx, sess.Lease(), false); !errors.Is(err, etcd.ErrLeaseNotFound) {
+		if _, err := check.TimeToLive(cctx, sess.Lease()); !errors.Is(err, etcd.ErrLeaseNotFound) {
 			t.Errorf("member %d frozen: the session's lease outlived Close: %v", i, err)
 		}
 		cancel()
