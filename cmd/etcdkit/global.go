@@ -218,7 +218,9 @@ type tlsFiles struct {
 }
 
 // tlsConfig builds the TLS that f asks for, as etcdctl decides it: nil (plaintext) unless a
-// file is given, TLS is asked for or an endpoint is https://.
+// file is given, TLS is asked for or an endpoint is https://; and nil whatever f asks when
+// the first endpoint is http://, as etcdctl's client takes that scheme for every connection
+// (the files are still loaded, so that a bad one fails as it does in etcdctl).
 func tlsConfig(f tlsFiles, endpoints []string) (*tls.Config, error) {
 	if f.cacert == "" && f.cert == "" && f.key == "" && !f.skipVerify && f.insecure && !anyHTTPS(endpoints) {
 		return nil, nil
@@ -226,6 +228,9 @@ func tlsConfig(f tlsFiles, endpoints []string) (*tls.Config, error) {
 	tc, err := etcdtls.Load(f.cacert, f.cert, f.key)
 	if err != nil {
 		return nil, &exitErr{code: exitBadArgs, err: err}
+	}
+	if len(endpoints) > 0 && strings.HasPrefix(endpoints[0], "http://") {
+		return nil, nil
 	}
 	tc.InsecureSkipVerify = f.skipVerify
 	return tc, nil
