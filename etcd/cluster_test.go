@@ -250,6 +250,23 @@ func TestForeignEndpointIsDropped(t *testing.T) {
 	if members, _, err := c.MemberList(ctx); err != nil || len(members) != len(want) {
 		t.Fatalf("member list through the mixed client = %d members, %v; want %d", len(members), err, len(want))
 	}
+
+	// A read may go out before the cluster is settled (to the foreign endpoint, listed first):
+	// its answer must still come from the majority's cluster.
+	otherOnly := newClient(t, other, Config{})
+	if _, err := otherOnly.Put(ctx, "fe/first", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := homeOnly.Put(ctx, "fe/first", "home"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		fresh := newClient(t, home, Config{Endpoints: append(other.Endpoints(), home.Endpoints()...)})
+		kv, err := fresh.Get(ctx, "fe/first")
+		if err != nil || string(kv.Value) != "home" {
+			t.Fatalf("first read %d of a fresh client = %q, %v; want the home cluster's value", i, kv.Value, err)
+		}
+	}
 }
 
 // TestUnixSocketEndpoints: a client reaches members through their unix sockets, plaintext

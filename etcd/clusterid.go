@@ -17,7 +17,8 @@ type headered interface {
 }
 
 // foreign reports whether reply came from another cluster than the client's. A client with
-// one endpoint takes its cluster, and its member, from the first reply.
+// one endpoint takes its cluster, and its member, from the first reply; with several, the
+// health tracker settles it.
 func (c *Client) foreign(reply any) bool {
 	h, ok := reply.(headered)
 	if !ok {
@@ -25,6 +26,9 @@ func (c *Client) foreign(reply any) bool {
 	}
 	id := h.GetHeader().GetClusterId()
 	want := c.clusterID.Load()
+	if want == 0 && c.health != nil {
+		return false
+	}
 	if want == 0 && id != 0 {
 		c.clusterID.CompareAndSwap(0, id)
 		if c.health == nil {

@@ -32,6 +32,10 @@ var (
 	// ErrNoLeader: the member has no leader. The request was refused before it was applied, so
 	// it is safe to retry (see SafeToRetry).
 	ErrNoLeader = errors.New("etcd: no leader")
+	// ErrLearner: the member is a learner, which serves no requests but serializable reads
+	// and status. The request was refused before it was applied, so it is safe to retry on
+	// another member (see SafeToRetry); the client does so itself.
+	ErrLearner = errors.New("etcd: rpc not supported for learner")
 	// ErrTooManyRequests: the server is overloaded and refused the request.
 	ErrTooManyRequests = errors.New("etcd: too many requests")
 	// ErrRequestTooLarge: the request exceeds the server's or the client's message limit.
@@ -108,6 +112,7 @@ var serverErrors = map[string]error{
 	"etcdserver: requested lease not found":                          ErrLeaseNotFound,
 	"etcdserver: no leader":                                          ErrNoLeader,
 	"etcdserver: too many requests":                                  ErrTooManyRequests,
+	"etcdserver: rpc not supported for learner":                      ErrLearner,
 	"etcdserver: request is too large":                               ErrRequestTooLarge,
 	"etcdserver: permission denied":                                  ErrPermissionDenied,
 	"etcdserver: user name is empty":                                 ErrPermissionDenied,
@@ -166,6 +171,7 @@ const (
 var kinds = map[error]kind{
 	ErrNoLeader:         refused,
 	ErrTooManyRequests:  refused,
+	ErrLearner:          refused,
 	ErrInvalidAuthToken: refused | staleToken,
 	ErrClosed:           refused,
 	ErrAuthFailed:       final,

@@ -106,6 +106,7 @@ func TestOneClassification(t *testing.T) {
 	}{
 		{codes.Unavailable, "etcdserver: no leader", true, false, false},
 		{codes.ResourceExhausted, "etcdserver: too many requests", true, false, false},
+		{codes.Unavailable, "etcdserver: rpc not supported for learner", true, false, false},
 		{codes.Unauthenticated, "etcdserver: invalid auth token", true, true, false},
 		{codes.InvalidArgument, "etcdserver: revision of auth store is old", true, true, false},
 		{codes.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password", false, false, true},

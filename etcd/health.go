@@ -96,6 +96,7 @@ type health struct {
 	mu      sync.Mutex
 	eps     []*epState    // configured ones first, then those learned from the member list
 	cluster uint64        // the client's cluster; 0 until settled
+	settled chan struct{} // closed when cluster is settled
 	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
 	view    atomic.Pointer[healthView]
 
@@ -109,6 +110,9 @@ type healthView struct {
 	out     map[uint64]bool // members whose endpoint is held while another is in use
 	anyUsed bool
 	pending bool // some endpoint has not had its first answer or failure yet
+	// early are the endpoints a read may go to before the cluster is settled: none is known
+	// sick or foreign yet. The read's reply then waits for the settling (awaitSettled).
+	early map[string]bool
 }
 
 // use is how the picker may use an endpoint.
@@ -122,7 +126,7 @@ const (
 )
 
 func newHealth(c *Client, addrs []string, follow bool) *health {
-	h := &health{c: c}
+	h := &health{c: c, settled: make(chan struct{})}
 	now := time.Now()
 	for _, a := range addrs {
 		h.eps = append(h.eps, &epState{addr: a, reason: reasonUnchecked, since: now})
@@ -300,6 +304,7 @@ func (h *health) settle() bool {
 	}
 	h.cluster = best
 	h.c.clusterID.CompareAndSwap(0, best)
+	close(h.settled)
 	for _, e := range h.eps {
 		switch {
 		case e.cluster != 0 && e.cluster != best:
@@ -309,6 +314,17 @@ func (h *health) settle() bool {
 		}
 	}
 	return true
+}
+
+// awaitSettled waits, within ctx, until the client's cluster is settled, so that a reply
+// read before it (from an early endpoint) can be checked against it.
+func (h *health) awaitSettled(ctx context.Context) error {
+	select {
+	case <-h.settled:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // heard learns from a call's reply which cluster and member answered on addr, when the
@@ -392,6 +408,12 @@ func (h *health) refresh() {
 	v := &healthView{use: make(map[string]use, len(h.eps)), known: make(map[string]bool, len(h.eps))}
 	for _, e := range h.eps {
 		v.known[e.addr] = e.member != 0
+		if h.cluster == 0 && (e.reason == reasonUnchecked || e.reason == "") {
+			if v.early == nil {
+				v.early = make(map[string]bool)
+			}
+			v.early[e.addr] = true
+		}
 		switch {
 		case e.inUse(h.cluster):
 			v.use[e.addr] = useInUse

@@ -163,6 +163,17 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 			best, bestRank = j, rank
 		}
 	}
+	if best < 0 && !v.anyUsed && readOnly[info.FullMethodName] {
+		// Before the cluster is settled, a read goes to any ready endpoint not known to be
+		// sick or foreign: its reply waits for the settling and is checked against it
+		// (retry.go), so the first read costs one round trip after connecting, not two.
+		for i := range n {
+			j := (start + i) % n
+			if v.early[p.addrs[j]] && (best < 0 || r != nil && r.wasTried(p.addrs[best]) && !r.wasTried(p.addrs[j])) {
+				best = j
+			}
+		}
+	}
 	if best < 0 {
 		// An endpoint in use is not ready yet, or none has answered: wait for the next
 		// picker, which comes with every change of an endpoint's connection or health.

@@ -101,6 +101,10 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 			}
 			if err == nil && r != nil {
 				c.health.heard(r.last(), reply)
+				if checked {
+					// A read sent before the cluster was settled is checked against it.
+					err = c.health.awaitSettled(ctx)
+				}
 			}
 			if err == nil && checked && c.foreign(reply) {
 				if r != nil {
@@ -115,7 +119,9 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 			switch {
 			case c.auth != nil && tokenRejected(err):
 				// attempt dropped the token: go again at once with a fresh one.
-			case retryable(method, err):
+			case retryable(method, err) || tokenRejected(err):
+				// (A client without a token, under certificate auth, is refused when the auth
+				// store changed under its request: the server turned it away before applying it.)
 				if bo == nil {
 					bo = newBackoff()
 				}
