@@ -19,16 +19,21 @@ import (
 // exampleEndpointsEnv passes the examples' server to example_test.go (package etcd_test).
 const exampleEndpointsEnv = "ETCDKIT_EXAMPLE_ENDPOINTS"
 
-// apiTestPrefix starts the names of the tests that need no server (api_test.go): TestMain runs
-// them without etcd when the binary is missing outside CI and -run selects only them.
-const apiTestPrefix = "TestAPI"
+// pureTests are the name prefixes of the tests that need no server: the API listing
+// (api_test.go) and the table tests of range ends, errors, the config and the codec. TestMain
+// runs them without etcd when the binary is missing outside CI and -run selects only them.
+var pureTests = []string{
+	"TestAPI", "TestPrefixEnd", "TestKeyRanges", "TestOpErrorMapping", "TestLargeResponseIsNamedForReads",
+	"TestSafeToRetry", "TestReasonMessage", "TestOneClassification", "TestZeroValues",
+	"TestNewValidatesConfig", "TestNilLoggerIsSilent", "TestCloseIsIdempotentAndFailsCalls", "TestCodec",
+}
 
 // TestMain starts the etcd server the examples print from, runs everything, and then checks
 // that no goroutine outlived its test. Without an etcd binary it fails, except outside CI when
-// -run selects only the API tests.
+// -run selects only pure tests.
 func TestMain(m *testing.M) {
 	cl, err := etcdtest.Start(etcdtest.Options{})
-	if etcdtest.ServerOptional(err, apiTestPrefix) {
+	if etcdtest.ServerOptional(err, pureTests...) {
 		os.Exit(m.Run())
 	}
 	if err != nil {
