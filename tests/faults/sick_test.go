@@ -204,8 +204,12 @@ func TestFrozenMemberLoad(t *testing.T) {
 				note: fmt.Sprintf("before %v; from 3s after: %v (%.2fx); control (2 members) %v (%.2fx); held:%s",
 					pre, post, ratio, control, post.rate/control.rate, held),
 			}.log(t)
-			if post.errors > 0 || post.p99 > 100*time.Millisecond || ratio < 0.8 {
-				t.Errorf("from 3s after the freeze: %v, %.2fx the rate before (%v); want >= 0.8x, p99 <= 100ms, no errors", post, ratio, pre)
+			// The rate is judged against the rate before and against the control run on the two
+			// healthy members: on a loaded 2-core machine the control itself can fall under 0.8x
+			// of the rate before, and what is measured is what the client costs, not the machine.
+			if post.errors > 0 || post.p99 > 100*time.Millisecond || ratio < 0.8 && post.rate/control.rate < 0.8 {
+				t.Errorf("from 3s after the freeze: %v, %.2fx the rate before (%v) and %.2fx the control (%v); want >= 0.8x of either, p99 <= 100ms, no errors",
+					post, ratio, pre, post.rate/control.rate, control)
 			}
 		})
 	}
