@@ -328,7 +328,7 @@ func TestFrozenMemberIsLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	frozen := memberByID(t, c, cl, c.watchHub().member.Load())
-	writer := newClient(t, cl, Config{Endpoints: otherEndpoints(cl, frozen)})
+	writer := newClient(t, cl, Config{Endpoints: cl.EndpointsExcept(frozen)})
 	mustPut(t, writer, "frozen/0", "before")
 	if _, err := next(1); err != nil {
 		t.Fatal(err)
@@ -405,17 +405,6 @@ func memberByID(t *testing.T, c *Client, cl *etcdtest.Cluster, id uint64) *etcdt
 	}
 	t.Fatalf("no member has ID %x", id)
 	return nil
-}
-
-// otherEndpoints lists the endpoints of cl's members other than m.
-func otherEndpoints(cl *etcdtest.Cluster, m *etcdtest.Member) []string {
-	var out []string
-	for _, x := range cl.Members {
-		if x != m {
-			out = append(out, x.Endpoint())
-		}
-	}
-	return out
 }
 
 // TestWriteWaitsForRestart: a write issued while the only endpoint restarts waits for it

@@ -94,8 +94,8 @@ const etcdutlName = "etcdutl-snapshot"
 // BinaryPath returns the path of the program name ("etcd", "etcdctl" or "etcdutl-snapshot")
 // of the given release (Version() when empty), as built by scripts/etcd.sh: CACHE/etcd/VERSION/NAME, where CACHE is
 // the value of the environment variable named by CacheEnv or else the .cache directory of the
-// repository, found by walking up from the working directory to the directory that holds
-// .cache/etcd or the go.mod of module github.com/etcdkit/etcdkit. The error wraps ErrNoBinary
+// repository, found by walking up from the working directory to the directory that holds the
+// go.mod of module github.com/etcdkit/etcdkit. The error wraps ErrNoBinary
 // when the file is missing.
 func BinaryPath(name, version string) (string, error) {
 	if version == "" {
@@ -150,24 +150,11 @@ func cacheDir() (string, error) {
 	if dir := os.Getenv(CacheEnv); dir != "" {
 		return dir, nil
 	}
-	wd, err := os.Getwd()
+	root, err := repoRoot()
 	if err != nil {
-		return "", fmt.Errorf("etcdtest: %w", err)
+		return "", fmt.Errorf("%w: %w; set %s", ErrNoBinary, err, CacheEnv)
 	}
-	for dir := wd; ; {
-		if fi, err := os.Stat(filepath.Join(dir, ".cache", "etcd")); err == nil && fi.IsDir() {
-			return filepath.Join(dir, ".cache"), nil
-		}
-		if isRootModule(filepath.Join(dir, "go.mod")) {
-			return filepath.Join(dir, ".cache"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w: no .cache/etcd or go.mod of %s above %s; set %s",
-				ErrNoBinary, module, wd, CacheEnv)
-		}
-		dir = parent
-	}
+	return filepath.Join(root, ".cache"), nil
 }
 
 // isRootModule reports whether the go.mod file at path declares the kit's root module.

@@ -343,6 +343,18 @@ func (c *Cluster) Endpoints() []string {
 	return out
 }
 
+// EndpointsExcept returns the endpoints of every member but m, for a client that must not
+// reach m (a control beside a sick member).
+func (c *Cluster) EndpointsExcept(m *Member) []string {
+	var out []string
+	for _, x := range c.Members {
+		if x != m {
+			out = append(out, x.Endpoint())
+		}
+	}
+	return out
+}
+
 // ClientURLs returns each member's client URL (http:// or https://), the proxy's when proxied.
 func (c *Cluster) ClientURLs() []string {
 	out := make([]string, len(c.Members))

@@ -96,6 +96,17 @@ func (f figures) String() string {
 	return fmt.Sprintf("%.0f/s p99 %v %d errors", f.rate, f.p99.Round(100*time.Microsecond), f.errors)
 }
 
+// measureLoad runs the load on c alone, a control: one second to warm up, then measureFor
+// measured.
+func measureLoad(ctx context.Context, c *etcd.Client, prefix string) figures {
+	l := startLoad(ctx, c, prefix)
+	time.Sleep(time.Second)
+	from := time.Now()
+	time.Sleep(measureFor)
+	l.end()
+	return l.window(from, from.Add(measureFor))
+}
+
 // window returns the figures of the pairs that ended in [from, to).
 func (l *load) window(from, to time.Time) figures {
 	l.mu.Lock()
@@ -189,13 +200,8 @@ func TestFrozenMemberLoad(t *testing.T) {
 			}
 
 			// The control: the same load on the two other members, the victim still frozen.
-			ctl := newClient(t, fast, otherEndpoints(cl, victim)...)
-			cl2 := startLoad(ctx, ctl, "sick/ctl-"+name)
-			time.Sleep(time.Second)
-			cfrom := time.Now()
-			time.Sleep(measureFor)
-			cl2.end()
-			control := cl2.window(cfrom, cfrom.Add(measureFor))
+			ctl := newClient(t, fast, cl.EndpointsExcept(victim)...)
+			control := measureLoad(ctx, ctl, "sick/ctl-"+name)
 
 			ratio := post.rate / pre.rate
 			row{
@@ -213,17 +219,6 @@ func TestFrozenMemberLoad(t *testing.T) {
 			}
 		})
 	}
-}
-
-// otherEndpoints lists the endpoints of cl's members other than m.
-func otherEndpoints(cl *etcdtest.Cluster, m *etcdtest.Member) []string {
-	var out []string
-	for _, x := range cl.Members {
-		if x != m {
-			out = append(out, x.Endpoint())
-		}
-	}
-	return out
 }
 
 // TestWatchOnlyLeavesFrozenMember: a client that only watches (no call before) has its
@@ -274,7 +269,7 @@ func TestWatchOnlyLeavesFrozenMember(t *testing.T) {
 			t.Fatal(err)
 		}
 		frozenAt := time.Now()
-		w := newClient(t, fast, otherEndpoints(cl, victim)...)
+		w := newClient(t, fast, cl.EndpointsExcept(victim)...)
 		pctx, stopPuts := context.WithCancel(ctx)
 		go func() {
 			for i := 0; pctx.Err() == nil; i++ {
@@ -362,7 +357,7 @@ func TestFirstEndpointFrozen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer victim.Resume()
-	eps := append([]string{victim.Endpoint()}, otherEndpoints(cl, victim)...)
+	eps := append([]string{victim.Endpoint()}, cl.EndpointsExcept(victim)...)
 	put, get := first(newClient(t, fast, eps...))
 	row{scenario: "sick/new client, first endpoint frozen", ops: 2, faults: 1, recovery: max(put, get),
 		note: fmt.Sprintf("first put %v, get %v (goal 1.5s each); control (healthy) %v, %v",
@@ -474,12 +469,7 @@ func TestRollingReplacement(t *testing.T) {
 	slices.Sort(want)
 
 	ctl := newClient(t, fast, cl.Endpoints()...)
-	cl2 := startLoad(ctx, ctl, "roll-ctl")
-	time.Sleep(time.Second)
-	cfrom := time.Now()
-	time.Sleep(measureFor)
-	cl2.end()
-	control := cl2.window(cfrom, cfrom.Add(measureFor))
+	control := measureLoad(ctx, ctl, "roll-ctl")
 
 	ratio := post.rate / pre.rate
 	row{scenario: "sick/rolling replacement of all members", ops: int64(len(ok)), faults: 3, recovery: gap,
@@ -592,7 +582,7 @@ func TestMemberCutOffFromPeers(t *testing.T) {
 	victim := memberWithID(t, cl, member.Load())
 
 	// The control: the same load on the two other members, healthy cluster.
-	ctl := newClient(t, fast, otherEndpoints(cl, victim)...)
+	ctl := newClient(t, fast, cl.EndpointsExcept(victim)...)
 	stopCtl := make(chan struct{})
 	time.AfterFunc(3*time.Second, func() { close(stopCtl) })
 	cputs, cgets, _ := run(ctl, "cut/ctl/", stopCtl)
@@ -609,7 +599,7 @@ func TestMemberCutOffFromPeers(t *testing.T) {
 	}()
 	// A writer on the two other members marks time for the watch: c's own writers may wait
 	// out their deadline on the cut member with a write sent before the cut was noticed.
-	marker := newClient(t, fast, otherEndpoints(cl, victim)...)
+	marker := newClient(t, fast, cl.EndpointsExcept(victim)...)
 	go func() {
 		for i := 0; ; i++ {
 			select {

@@ -17,11 +17,7 @@ type kitFile struct {
 // kitSources returns the non-test sources of package etcd and its sub-packages, read live
 // from the root module the generator was built with (etcdkit.Sources), in name order.
 func kitSources() ([]kitFile, error) {
-	return readKit(etcdkit.Sources())
-}
-
-// readKit returns the non-test .go files of a tree laid out as etcd/ is, in name order.
-func readKit(fsys fs.FS) ([]kitFile, error) {
+	fsys := etcdkit.Sources()
 	var files []kitFile
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
