@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,11 +90,18 @@ func startCluster(t *testing.T, args ...string) *etcdtest.Cluster {
 	return etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true, Args: args})
 }
 
+// clients numbers the clients newClient makes, for their logs.
+var clients atomic.Int64
+
 // newClient connects to endpoints (cfg's other fields as given) and closes the client when
-// the test ends.
+// the test ends. Without a logger in cfg, the client's last log lines are shown if the test
+// fails (see logTo).
 func newClient(t *testing.T, cfg etcd.Config, endpoints ...string) *etcd.Client {
 	t.Helper()
 	cfg.Endpoints = endpoints
+	if cfg.Logger == nil {
+		cfg.Logger = logTo(t, fmt.Sprint(clients.Add(1)))
+	}
 	c, err := etcd.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -88,6 +88,11 @@ func TestWatchUnderFlaps(t *testing.T) {
 	var worst time.Duration
 	caughtUp := func(what string) {
 		target := acked.Load()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("%s: waited for revision %d; the watch reached %d; the watcher's endpoints: %+v", what, target, highest.Load(), watcher.EndpointStates())
+			}
+		})
 		worst = max(worst, waitUntil(t, 30*time.Second, what, func() bool { return highest.Load() >= target }))
 	}
 	time.Sleep(300 * time.Millisecond)
