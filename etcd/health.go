@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,15 +20,29 @@ import (
 // peers answers gRPC but cannot serve a linearizable read or a write. The health tracker owns
 // every endpoint's state; the picker (picker.go) reads it on every call and stream.
 //
-// Each endpoint has a probe loop. Its first probe asks Maintenance.Status, which any member
-// answers at once, for the cluster and member behind the endpoint; the client's cluster is
-// the one more than half of the endpoints answer for (or, once every endpoint has answered
-// or failed its first probe, the one most of them answer for, a tie going to the endpoint
-// listed first), and an endpoint of another cluster is never used. From then on the loop
-// sends, every probeInterval, a linearizable count of one key with etcd's hasleader
-// metadata: a member that does not answer within probeInterval, or answers that it has no
-// leader, is held out of the rotation until a probe answers again. Calls and streams go
-// only to endpoints in use; when none is, the held ones are used (a slow cluster beats none).
+// Each endpoint has a probe loop. Its first probe reads the answering member's own view of
+// the member list (Cluster.MemberList, not linearizable: any member answers at once, and
+// under auth it needs no role), whose header says which cluster and member serve the
+// endpoint. The client's cluster is settled by the first of two rules to hold:
+//   - one answer: the cluster of a list whose members' client URLs name more than half of
+//     the configured endpoints (host:port, or the socket's path, compared exactly);
+//   - the vote: the cluster more than half of the endpoints answer for (or, once every
+//     endpoint has answered or failed its first probe, the one most of them answer for, a
+//     tie going to the endpoint listed first).
+// The first rule assumes that a member's advertised client URL, when it names a configured
+// endpoint, reaches that member: true unless addresses are rewritten between the client and
+// the cluster (a port forward giving one cluster's advertised ports to another's). URLs that
+// name the endpoints otherwise (a host name for an IP, a member not started yet, so without
+// URLs) only make the first rule not hold, never settle a wrong cluster. Either way an
+// endpoint is used only once its own probe answered for the client's cluster, and one of
+// another cluster is never used. The settling list is the first the member list's sync
+// follows (membership.go).
+//
+// From then on the loop sends, every probeInterval, a linearizable count of one key with
+// etcd's hasleader metadata: a member that does not answer within probeInterval, or answers
+// that it has no leader, is held out of the rotation until a probe answers again. Calls and
+// streams go only to endpoints in use; when none is, the held ones are used (a slow cluster
+// beats none).
 //
 // Invariant: an endpoint is in use iff its cluster is the client's and its last probe
 // answered. Only a probe loop, the member list's sync (membership.go) and a stream that
@@ -90,8 +105,9 @@ func (e *epState) inUse(cluster uint64) bool {
 
 // health tracks a client's endpoints (see above).
 type health struct {
-	c     *Client
-	start sync.Once // starts the probe loops, on the first pick
+	c          *Client
+	start      sync.Once // starts the first probe, on the first pick
+	spreadOnce sync.Once // starts the probe loops, after the first probe
 
 	mu      sync.Mutex
 	eps     []*epState    // configured ones first, then those learned from the member list
@@ -100,7 +116,9 @@ type health struct {
 	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
 	view    atomic.Pointer[healthView]
 
-	pubMu sync.Mutex // serializes publishing to the resolver
+	repicker  atomic.Pointer[repicker] // set by the balancer once built (picker.go)
+	pubMu     sync.Mutex               // serializes publishing; guards published
+	published []string                 // the endpoints last given to the resolver
 }
 
 // healthView is what the picker reads: each endpoint's use, and whether any is in use.
@@ -134,36 +152,84 @@ func newHealth(c *Client, addrs []string, follow bool) *health {
 	if follow {
 		h.synced = make(chan struct{}, 1)
 	}
+	h.published = addrs // New gives them to the resolver
 	h.refresh()
 	return h
 }
 
-// begin starts the probe loops and the member list's sync, once.
+// begin starts the first probe and the member list's sync, once.
 func (h *health) begin() {
 	h.start.Do(func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, e := range h.eps {
-			h.watch(e)
-		}
-		if h.synced != nil {
+		if h.c.goLoop(h.firstProbe) && h.synced != nil {
 			h.c.goLoop(h.c.followMembers)
 		}
 	})
 }
 
-// watch starts e's probe loop. The caller holds mu.
-func (h *health) watch(e *epState) {
+// spreadDelay is how long the first probe has alone before every endpoint's probe loop
+// starts anyway: a silent endpoint probed first delays the settling by no more than this.
+const spreadDelay = 100 * time.Millisecond
+
+// firstProbe reads the member list from the first endpoint a read could go to, which
+// usually settles the client's cluster at once (see above), then starts every endpoint's
+// probe loop (spread): the others are not asked before they are needed.
+func (h *health) firstProbe() {
+	t := time.AfterFunc(spreadDelay, func() { h.spread(nil, 0) })
+	defer t.Stop()
+	ctx, cancel := context.WithTimeout(h.c.life, probeInterval)
+	defer cancel()
+	r := &route{pin: anyEndpoint}
+	l, err := readMembers(context.WithValue(ctx, routeKey{}, r), h.c.conn, false)
+	var e *epState
+	h.mu.Lock()
+	for _, x := range h.eps {
+		if x.addr == r.last() {
+			e = x
+		}
+	}
+	h.mu.Unlock()
+	if e == nil || h.c.life.Err() != nil {
+		h.spread(nil, 0)
+		return
+	}
+	next := probeInterval
+	if h.report(e, l, probeFailure(err)) {
+		next = heldProbeInterval
+	}
+	h.spread(e, next)
+}
+
+// spread starts the probe loop of every endpoint that has none, once: first's after next,
+// the others' at once.
+func (h *health) spread(first *epState, next time.Duration) {
+	h.spreadOnce.Do(func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, e := range h.eps {
+			if e.stop != nil {
+				continue // added by the member list's sync, already probed
+			}
+			if e == first {
+				h.watch(e, next)
+			} else {
+				h.watch(e, 0)
+			}
+		}
+	})
+}
+
+// watch starts e's probe loop, its first probe after first. The caller holds mu.
+func (h *health) watch(e *epState, first time.Duration) {
 	ctx, cancel := context.WithCancel(h.c.life)
 	e.stop = cancel
-	if !h.c.goLoop(func() { h.probeLoop(ctx, e) }) {
+	if !h.c.goLoop(func() { h.probeLoop(ctx, e, first) }) {
 		cancel()
 	}
 }
 
-// probeLoop probes e every probeInterval until ctx ends.
-func (h *health) probeLoop(ctx context.Context, e *epState) {
-	t := time.NewTimer(0)
+// probeLoop probes e, first after first and then every probeInterval, until ctx ends.
+func (h *health) probeLoop(ctx context.Context, e *epState, first time.Duration) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -183,8 +249,8 @@ func (h *health) probeLoop(ctx context.Context, e *epState) {
 // heldProbeInterval is how often an endpoint out of use is probed.
 const heldProbeInterval = 100 * time.Millisecond
 
-// probe asks e once: its status until it has answered once, then the linearizable probe. It
-// reports whether e is held out, sick, afterwards.
+// probe asks e once: the member list until it has answered once, then the linearizable
+// probe. It reports whether e is held out, sick, afterwards.
 func (h *health) probe(ctx context.Context, e *epState) bool {
 	h.mu.Lock()
 	first := e.member == 0
@@ -192,25 +258,26 @@ func (h *health) probe(ctx context.Context, e *epState) bool {
 	loop := ctx
 	ctx, cancel := context.WithTimeout(pinned(ctx, e.addr), probeInterval)
 	defer cancel()
-	var cluster, member uint64
+	var l listing
 	var err error
 	if first {
-		cluster, member, _, err = statusOf(ctx, h.c.conn)
+		l, err = readMembers(ctx, h.c.conn, false)
 	}
 	if !first || (err != nil && probeFailure(err) == "") {
-		// Status answered with a refusal (under auth it needs a token of the root role, and
-		// probes carry none, so that they never keep a token alive nor wait for a login): the
-		// member is learned from the replies of calls instead (see heard), and judged here;
-		// etcd checks a read's permission after the read's linearizable wait.
+		// The list answered with a refusal (from something in front of the member that
+		// does not serve it): the member is learned from the replies of calls instead (see
+		// heard), and judged here. Probes carry no token, so that they never keep a token
+		// alive nor wait for a login; etcd checks a read's permission after the read's
+		// linearizable wait.
 		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
 		var resp etcdserverpb.RangeResponse
 		err = h.c.conn.Invoke(ctx, methodRange, &etcdserverpb.RangeRequest{Key: []byte(probeKey), CountOnly: true}, &resp)
-		cluster, member = resp.GetHeader().GetClusterId(), resp.GetHeader().GetMemberId()
+		l = listing{cluster: resp.GetHeader().GetClusterId(), member: resp.GetHeader().GetMemberId()}
 	}
 	if loop.Err() != nil {
 		return false // the client closed, or e was dropped
 	}
-	return h.report(e, cluster, member, probeFailure(err))
+	return h.report(e, l, probeFailure(err))
 }
 
 // probeFailure says why a probe's error shows a sick member, or "" when the error is an
@@ -229,22 +296,32 @@ func probeFailure(err error) string {
 	return ""
 }
 
-// report records a probe's outcome: the cluster and member that answered (0 when none
-// said), and why the endpoint is sick ("" when it answered), and reports whether e is held
-// out, sick (not in use, of the client's cluster as far as is known).
-func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
+// report records a probe's outcome: what answered (the cluster and member, 0 when none
+// said, and the member list when the probe read it), and why the endpoint is sick ("" when
+// it answered). It reports whether e is held out, sick (not in use, of the client's cluster
+// as far as is known).
+func (h *health) report(e *epState, l listing, reason string) bool {
 	h.mu.Lock()
 	first := !e.contacted
 	e.contacted = true
-	if member != 0 {
-		e.member = member
+	if l.member != 0 {
+		e.member = l.member
 	}
-	if cluster != 0 {
-		e.cluster = cluster
+	if l.cluster != 0 {
+		e.cluster = l.cluster
 	}
-	changed := h.settle()
+	var by uint64
+	if h.cluster == 0 && h.names(l.members) {
+		by = l.cluster
+	}
+	changed := h.settle(by)
+	var follow listing // the list to follow at once: the settling one
 	if changed {
-		h.kickSync() // the first look at the member list
+		if l.cluster == h.cluster && len(l.members) > 0 && h.synced != nil {
+			follow = l
+		} else {
+			h.kickSync() // the first look at the member list
+		}
 	}
 	changed = changed || first // the picker waits for every endpoint's first probe
 	if h.cluster != 0 && e.cluster != 0 && e.cluster != h.cluster {
@@ -256,7 +333,34 @@ func (h *health) report(e *epState, cluster, member uint64, reason string) bool 
 	if changed {
 		h.publish()
 	}
+	if follow.members != nil {
+		h.follow(follow)
+	}
 	return sick
+}
+
+// names reports whether the client URLs of the members ms name more than half of the
+// configured endpoints (see the first rule above). The caller holds mu, before the cluster
+// is settled, while eps are the configured endpoints.
+func (h *health) names(ms []listedMember) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	named := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		for _, u := range m.urls {
+			if ep, err := parseEndpoint(u); err == nil {
+				named[ep.addr] = true
+			}
+		}
+	}
+	n := 0
+	for _, e := range h.eps {
+		if named[e.addr] {
+			n++
+		}
+	}
+	return n > len(h.eps)/2
 }
 
 // set gives e its reason, logging a change of use, and reports whether anything changed.
@@ -279,11 +383,15 @@ func (h *health) set(e *epState, reason string) bool {
 	return true
 }
 
-// settle decides the client's cluster once enough endpoints have answered, and reports
-// whether it did. The caller holds mu.
-func (h *health) settle() bool {
+// settle decides the client's cluster: by, when an answer settled it (not 0), or else the
+// vote once enough endpoints have answered. It reports whether it did. The caller holds mu.
+func (h *health) settle(by uint64) bool {
 	if h.cluster != 0 {
 		return false
+	}
+	if by != 0 {
+		h.settleOn(by)
+		return true
 	}
 	votes := make(map[uint64]int)
 	done := true
@@ -302,6 +410,12 @@ func (h *health) settle() bool {
 	if best == 0 || (votes[best] <= len(h.eps)/2 && !done) {
 		return false
 	}
+	h.settleOn(best)
+	return true
+}
+
+// settleOn makes best the client's cluster. The caller holds mu.
+func (h *health) settleOn(best uint64) {
 	h.cluster = best
 	h.c.clusterID.CompareAndSwap(0, best)
 	close(h.settled)
@@ -313,7 +427,6 @@ func (h *health) settle() bool {
 			h.set(e, "")
 		}
 	}
-	return true
 }
 
 // awaitSettled waits, within ctx, until the client's cluster is settled, so that a reply
@@ -345,7 +458,7 @@ func (h *health) heard(addr string, reply any) {
 	for _, e := range h.eps {
 		if e.addr == addr && e.member == 0 {
 			e.member, e.cluster = r.GetHeader().GetMemberId(), r.GetHeader().GetClusterId()
-			changed = h.settle()
+			changed = h.settle(0)
 			if h.cluster != 0 && e.cluster != h.cluster {
 				changed = h.set(e, reasonForeign) || changed
 			} else {
@@ -449,8 +562,9 @@ func (h *health) refresh() {
 	h.view.Store(v)
 }
 
-// publish rebuilds the view and gives the resolver the endpoints to connect to, which makes
-// gRPC build a new picker: calls waiting for an endpoint are picked again.
+// publish rebuilds the view and has the calls waiting for an endpoint picked again: through
+// the balancer's repicker while the endpoints to connect to are the same, or else by giving
+// the resolver the new ones, which makes gRPC build a new picker.
 func (h *health) publish() {
 	h.pubMu.Lock()
 	defer h.pubMu.Unlock()
@@ -463,6 +577,11 @@ func (h *health) publish() {
 		}
 	}
 	h.mu.Unlock()
+	if r := h.repicker.Load(); r != nil && slices.Equal(addrs, h.published) {
+		r.repick()
+		return
+	}
+	h.published = addrs
 	h.c.setAddresses(addrs)
 }
 

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,41 +46,55 @@ func (c *Client) followMembers() {
 		}
 		if c.clusterID.Load() != 0 {
 			ctx, cancel := context.WithTimeout(c.life, 2*probeInterval)
-			ms, cluster, err := readMembers(ctx, c.conn)
+			l, err := readMembers(ctx, c.conn, true)
 			cancel()
 			if err != nil {
 				c.log.Debug("etcd: reading the member list", "err", err)
 			} else {
-				h.follow(ms, cluster)
+				h.follow(l)
 			}
 		}
 		t.Reset(memberSyncInterval)
 	}
 }
 
-// readMembers reads the cluster's member list and the cluster that answered.
-func readMembers(ctx context.Context, conn grpc.ClientConnInterface) ([]listedMember, uint64, error) {
-	req := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
+// listing is a member list as read, with the header's cluster and member: the cluster
+// whose list it is and the member that answered.
+type listing struct {
+	cluster, member uint64
+	members         []listedMember
+}
+
+// readMembers reads the cluster's member list from the endpoint conn's picker gives it:
+// linearizable, or the answering member's own view (which a member without a leader still
+// gives at once).
+func readMembers(ctx context.Context, conn grpc.ClientConnInterface, linearizable bool) (listing, error) {
+	var l listing
+	var req []byte
+	if linearizable {
+		req = protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
+	}
 	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Cluster/MemberList", req)
 	if err != nil {
-		return nil, 0, err
+		return l, err
 	}
 	fields, err := rawFields(resp)
 	if err != nil {
-		return nil, 0, err
+		return l, err
 	}
-	var cluster uint64
-	var ms []listedMember
 	for _, f := range fields {
 		sub, err := rawFields(f.bytes)
 		if err != nil {
-			return nil, 0, err
+			return listing{}, err
 		}
 		switch f.num {
 		case 1:
 			for _, g := range sub {
-				if g.num == 1 {
-					cluster = g.varint
+				switch g.num {
+				case 1:
+					l.cluster = g.varint
+				case 2:
+					l.member = g.varint
 				}
 			}
 		case 2:
@@ -94,17 +109,21 @@ func readMembers(ctx context.Context, conn grpc.ClientConnInterface) ([]listedMe
 					m.learner = g.varint != 0
 				}
 			}
-			ms = append(ms, m)
+			l.members = append(l.members, m)
 		}
 	}
-	return ms, cluster, nil
+	if l.cluster == 0 {
+		return listing{}, errors.New("etcd: member list without a header")
+	}
+	return l, nil
 }
 
-// follow brings the endpoints in line with the member list ms of cluster: endpoints for
-// members none serves, none for members gone. It never drops the last endpoint.
-func (h *health) follow(ms []listedMember, cluster uint64) {
+// follow brings the endpoints in line with the member list l: endpoints for members none
+// serves, none for members gone. It never drops the last endpoint.
+func (h *health) follow(l listing) {
+	ms := l.members
 	h.mu.Lock()
-	if cluster == 0 || cluster != h.cluster || len(ms) == 0 {
+	if l.cluster == 0 || l.cluster != h.cluster || len(ms) == 0 {
 		h.mu.Unlock()
 		return
 	}
@@ -143,7 +162,7 @@ func (h *health) follow(ms []listedMember, cluster uint64) {
 			e := &epState{addr: ep.addr, reason: reasonUnchecked, since: time.Now()}
 			kept = append(kept, e)
 			present[ep.addr] = true
-			h.watch(e)
+			h.watch(e, 0)
 			changed = true
 			break
 		}

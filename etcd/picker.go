@@ -22,9 +22,61 @@ import (
 // balancerName is the picker's balancer in the service config.
 const balancerName = "etcdkit_health"
 
-var registerBalancer = sync.OnceFunc(func() {
-	balancer.Register(base.NewBalancerBuilder(balancerName, pickerBuilder{}, base.Config{}))
-})
+var registerBalancer = sync.OnceFunc(func() { balancer.Register(balancerBuilder{}) })
+
+// balancerBuilder builds gRPC's base balancer with the client's picker, wrapped so that the
+// health tracker can have calls picked again.
+type balancerBuilder struct{}
+
+func (balancerBuilder) Name() string { return balancerName }
+
+func (balancerBuilder) Build(cc balancer.ClientConn, opts balancer.BuildOptions) balancer.Balancer {
+	r := &repicker{ClientConn: cc}
+	return &healthBalancer{Balancer: base.NewBalancerBuilder(balancerName, pickerBuilder{}, base.Config{}).Build(r, opts), r: r}
+}
+
+// healthBalancer is the base balancer, which gives the tracker riding on its addresses its
+// repicker.
+type healthBalancer struct {
+	balancer.Balancer
+	r *repicker
+}
+
+func (b *healthBalancer) UpdateClientConnState(s balancer.ClientConnState) error {
+	for _, a := range s.ResolverState.Addresses {
+		if h, ok := a.Attributes.Value(healthKey{}).(*health); ok {
+			h.repicker.Store(b.r)
+			break
+		}
+	}
+	return b.Balancer.UpdateClientConnState(s)
+}
+
+// repicker is the connection the base balancer gives its pickers to. It keeps the last
+// state given, so that repick can give it again: gRPC then picks again every call waiting
+// for an endpoint, and the picker reads the tracker's view afresh.
+type repicker struct {
+	balancer.ClientConn
+
+	mu   sync.Mutex
+	last balancer.State
+}
+
+func (r *repicker) UpdateState(s balancer.State) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.last = s
+	r.ClientConn.UpdateState(s)
+}
+
+// repick has the calls waiting for an endpoint picked again.
+func (r *repicker) repick() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last.Picker != nil {
+		r.ClientConn.UpdateState(r.last)
+	}
+}
 
 // healthKey keys the tracker in an address's attributes.
 type healthKey struct{}
@@ -36,11 +88,15 @@ func withHealth(attrs *attributes.Attributes, h *health) *attributes.Attributes 
 
 // route is a call's routing: the endpoint it is pinned to, or the endpoints its tries went to.
 type route struct {
-	pin string
+	pin string // an endpoint, or anyEndpoint
 
 	mu    sync.Mutex
 	tried []string
 }
+
+// anyEndpoint pins a call (the first health probe) to no endpoint in particular: it goes
+// where a read would, and its route records where. No endpoint is named "*".
+const anyEndpoint = "*"
 
 type routeKey struct{}
 
@@ -126,7 +182,7 @@ type picker struct {
 
 func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	r := routeOf(info.Ctx)
-	if r != nil && r.pin != "" {
+	if r != nil && r.pin != "" && r.pin != anyEndpoint {
 		if i := slices.Index(p.addrs, r.pin); i >= 0 {
 			return balancer.PickResult{SubConn: p.scs[i]}, nil
 		}
