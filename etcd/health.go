@@ -20,23 +20,30 @@ import (
 // peers answers gRPC but cannot serve a linearizable read or a write. The health tracker owns
 // every endpoint's state; the picker (picker.go) reads it on every call and stream.
 //
-// Each endpoint has a probe loop. Its first probe reads the answering member's own view of
-// the member list (Cluster.MemberList, not linearizable: any member answers at once, and
-// under auth it needs no role), whose header says which cluster and member serve the
-// endpoint. The client's cluster is settled by the first of two rules to hold:
+// The first call starts the first probe: it reads the member list (Cluster.MemberList, the
+// answering member's own view, not linearizable, so that any member answers at once) from
+// the first endpoint a read could go to; the header says which cluster and member serve
+// that endpoint. Then every endpoint gets a probe loop (at once if that probe has not
+// answered within spreadDelay), whose first probe reads the list the same way. Under auth
+// the list is refused without a token (of any user, root or not): the first probe uses the
+// login the first call makes anyway, the loops' probes carry none and fall back to the
+// linearizable probe below, the member then being learned from calls' replies (see heard).
+//
+// The client's cluster is settled by the first of two rules to hold:
 //   - one answer: the cluster of a list whose members' client URLs name more than half of
-//     the configured endpoints (host:port, or the socket's path, compared exactly);
+//     the configured endpoints (host:port, or the socket's path, compared exactly; learners
+//     count, members not started have no URLs yet);
 //   - the vote: the cluster more than half of the endpoints answer for (or, once every
 //     endpoint has answered or failed its first probe, the one most of them answer for, a
 //     tie going to the endpoint listed first).
-// The first rule assumes that a member's advertised client URL, when it names a configured
-// endpoint, reaches that member: true unless addresses are rewritten between the client and
-// the cluster (a port forward giving one cluster's advertised ports to another's). URLs that
-// name the endpoints otherwise (a host name for an IP, a member not started yet, so without
-// URLs) only make the first rule not hold, never settle a wrong cluster. Either way an
-// endpoint is used only once its own probe answered for the client's cluster, and one of
+// The first rule's one assumption: a member's advertised client URL, when it names a
+// configured endpoint, reaches that member. It fails only where addresses are rewritten
+// between the client and the cluster (a port forward that gives one cluster's advertised
+// addresses to another's members). URLs that name the endpoints otherwise (a host name for
+// an IP) only make the first rule not hold: the vote decides. Either way an endpoint is used
+// only once its own probe answered for the client's cluster, and one that answers for
 // another cluster is never used. The settling list is the first the member list's sync
-// follows (membership.go).
+// follows (membership.go), so that it is not read twice.
 //
 // From then on the loop sends, every probeInterval, a linearizable count of one key with
 // etcd's hasleader metadata: a member that does not answer within probeInterval, or answers
@@ -178,8 +185,14 @@ func (h *health) firstProbe() {
 	defer t.Stop()
 	ctx, cancel := context.WithTimeout(h.c.life, probeInterval)
 	defer cancel()
+	// Under auth the list is refused without a token, of any user: this probe, which the
+	// first call starts, shares that call's login.
+	ctx, _, err := h.c.withToken(ctx, methodMemberList)
 	r := &route{pin: anyEndpoint}
-	l, err := readMembers(context.WithValue(ctx, routeKey{}, r), h.c.conn, false)
+	var l listing
+	if err == nil {
+		l, err = readMembers(context.WithValue(ctx, routeKey{}, r), h.c.conn, false)
+	}
 	var e *epState
 	h.mu.Lock()
 	for _, x := range h.eps {

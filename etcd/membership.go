@@ -21,6 +21,9 @@ import (
 // clientURLs = 4, isLearner = 5), so that every copy of the kit follows its cluster whatever
 // its stubs keep.
 
+// methodMemberList is Cluster.MemberList's method path.
+const methodMemberList = "/etcdserverpb.Cluster/MemberList"
+
 // memberSyncInterval is how often a client reads its cluster's member list.
 const memberSyncInterval = 5 * time.Second
 
@@ -74,7 +77,7 @@ func readMembers(ctx context.Context, conn grpc.ClientConnInterface, linearizabl
 	if linearizable {
 		req = protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
 	}
-	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Cluster/MemberList", req)
+	resp, err := invokeRaw(ctx, conn, methodMemberList, req)
 	if err != nil {
 		return l, err
 	}
