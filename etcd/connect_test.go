@@ -10,8 +10,10 @@ import (
 )
 
 // quickSettle bounds a first call that one member list settles: the vote would wait for
-// the first probes of the unreachable endpoints to fail, probeInterval.
-const quickSettle = 400 * time.Millisecond
+// the first probes of the unreachable endpoints to fail, probeInterval after they start.
+// (When the endpoint dialled first is an unreachable one, the others are dialled
+// spreadDelay after the first call.)
+const quickSettle = probeInterval * 9 / 10
 
 // TestSettlesFromOneMemberList: with two of three endpoints unreachable (their proxies
 // blackholed), a fresh client's first read answers at once, because the one member list

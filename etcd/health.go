@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,14 +21,18 @@ import (
 // peers answers gRPC but cannot serve a linearizable read or a write. The health tracker owns
 // every endpoint's state; the picker (picker.go) reads it on every call and stream.
 //
-// The first call starts the first probe: it reads the member list (Cluster.MemberList, the
-// answering member's own view, not linearizable, so that any member answers at once) from
-// the first endpoint a read could go to; the header says which cluster and member serve
-// that endpoint. Then every endpoint gets a probe loop (at once if that probe has not
-// answered within spreadDelay), whose first probe reads the list the same way. Under auth
-// the list is refused without a token (of any user, root or not): the first probe uses the
-// login the first call makes anyway, the loops' probes carry none and fall back to the
-// linearizable probe below, the member then being learned from calls' replies (see heard).
+// The first call starts the first probe (when the connection leaves idle), and the
+// connection dials only one endpoint, the lead, chosen at random (see widen): the probe
+// reads the member list (Cluster.MemberList, the answering member's own view, not
+// linearizable, so that any member answers at once) from the first endpoint a read could go
+// to; the header says which cluster and member serve that endpoint. Then every endpoint gets
+// a probe loop, whose first probe reads the list the same way: at once if the list did not
+// settle the cluster (or spreadDelay passed without an answer), or else heldProbeInterval
+// later, so that a client that makes one call and closes (a command) never dials nor asks
+// the others. Under auth the list is refused without a token (of any user, root or not):
+// the first probe uses the login the first call makes anyway, the loops' probes carry none
+// and fall back to the linearizable probe below, the member then being learned from calls'
+// replies (see heard).
 //
 // The client's cluster is settled by the first of two rules to hold:
 //   - one answer: the cluster of a list whose members' client URLs name more than half of
@@ -113,7 +118,7 @@ func (e *epState) inUse(cluster uint64) bool {
 // health tracks a client's endpoints (see above).
 type health struct {
 	c          *Client
-	start      sync.Once // starts the first probe, on the first pick
+	start      sync.Once // starts the first probe, when the connection leaves idle
 	spreadOnce sync.Once // starts the probe loops, after the first probe
 
 	mu      sync.Mutex
@@ -121,8 +126,13 @@ type health struct {
 	cluster uint64        // the client's cluster; 0 until settled
 	settled chan struct{} // closed when cluster is settled
 	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
-	view    atomic.Pointer[healthView]
+	// deferred is a list followed before every endpoint had its first probe, to follow again
+	// then (membership.go).
+	deferred listing
+	view     atomic.Pointer[healthView]
 
+	lead      string                   // the endpoint dialled first
+	wide      atomic.Bool              // every endpoint is dialled (see widen)
 	repicker  atomic.Pointer[repicker] // set by the balancer once built (picker.go)
 	pubMu     sync.Mutex               // serializes publishing; guards published
 	published []string                 // the endpoints last given to the resolver
@@ -160,6 +170,7 @@ func newHealth(c *Client, addrs []string, follow bool) *health {
 		h.synced = make(chan struct{}, 1)
 	}
 	h.published = addrs // New gives them to the resolver
+	h.lead = addrs[rand.IntN(len(addrs))]
 	h.refresh()
 	return h
 }
@@ -173,13 +184,13 @@ func (h *health) begin() {
 	})
 }
 
-// spreadDelay is how long the first probe has alone before every endpoint's probe loop
-// starts anyway: a silent endpoint probed first delays the settling by no more than this.
+// spreadDelay is how long the first probe has alone before every endpoint is dialled and its
+// probe loop starts anyway: a silent lead delays the settling by no more than this.
 const spreadDelay = 100 * time.Millisecond
 
 // firstProbe reads the member list from the first endpoint a read could go to, which
 // usually settles the client's cluster at once (see above), then starts every endpoint's
-// probe loop (spread): the others are not asked before they are needed.
+// probe loop (spread).
 func (h *health) firstProbe() {
 	t := time.AfterFunc(spreadDelay, func() { h.spread(nil, 0) })
 	defer t.Stop()
@@ -212,23 +223,42 @@ func (h *health) firstProbe() {
 	h.spread(e, next)
 }
 
-// spread starts the probe loop of every endpoint that has none, once: first's after next,
-// the others' at once.
+// spread starts the probe loop of every endpoint that has none, once: first's after next;
+// the others' at once while the cluster is not settled, or else after heldProbeInterval,
+// so that a client that makes one call and closes (a command) never asks them.
 func (h *health) spread(first *epState, next time.Duration) {
 	h.spreadOnce.Do(func() {
 		h.mu.Lock()
-		defer h.mu.Unlock()
+		settled := h.cluster != 0
 		for _, e := range h.eps {
-			if e.stop != nil {
-				continue // added by the member list's sync, already probed
-			}
-			if e == first {
+			switch {
+			case e.stop != nil: // added by the member list's sync, already probed
+			case e == first:
 				h.watch(e, next)
-			} else {
+			case settled:
+				h.watch(e, heldProbeInterval)
+			default:
 				h.watch(e, 0)
 			}
 		}
+		h.mu.Unlock()
+		if !settled {
+			h.widen()
+		}
 	})
+}
+
+// widen has the balancer dial every endpoint, once. Until then it dials only the lead: the
+// first probe and the first call go there. The tracker widens when the first probe did not
+// settle the cluster, or has not answered spreadDelay after the connection left idle, when
+// the lead's connection fails, and before any other endpoint is probed. (A lead that cannot
+// be reached and does not refuse the connection so costs the first call spreadDelay.)
+func (h *health) widen() {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	if !h.wide.Swap(true) {
+		h.c.setAddresses(h.published)
+	}
 }
 
 // watch starts e's probe loop, its first probe after first. The caller holds mu.
@@ -265,6 +295,9 @@ const heldProbeInterval = 100 * time.Millisecond
 // probe asks e once: the member list until it has answered once, then the linearizable
 // probe. It reports whether e is held out, sick, afterwards.
 func (h *health) probe(ctx context.Context, e *epState) bool {
+	if !h.wide.Load() {
+		h.widen()
+	}
 	h.mu.Lock()
 	first := e.member == 0
 	h.mu.Unlock()
@@ -341,6 +374,9 @@ func (h *health) report(e *epState, l listing, reason string) bool {
 		reason = reasonForeign
 	}
 	changed = h.set(e, reason) || changed
+	if first && follow.members == nil && h.deferred.members != nil && !slices.ContainsFunc(h.eps, func(e *epState) bool { return !e.contacted }) {
+		follow = h.deferred // every endpoint has answered or failed: add those of the others
+	}
 	sick := !e.inUse(h.cluster) && e.reason != reasonForeign
 	h.mu.Unlock()
 	if changed {

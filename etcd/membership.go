@@ -139,7 +139,9 @@ func (h *health) follow(l listing) {
 	for _, e := range h.eps {
 		if e.member != 0 && e.cluster == h.cluster && !listed[e.member] && len(h.eps) > 1 {
 			h.c.log.Info("etcd: member removed from the cluster; dropping its endpoint", "endpoint", e.addr, "member", e.member)
-			e.stop()
+			if e.stop != nil { // (the first probe's endpoint has no loop until the probe reported)
+				e.stop()
+			}
 			changed = true
 			continue
 		}
@@ -147,13 +149,19 @@ func (h *health) follow(l listing) {
 	}
 	served := make(map[uint64]bool)
 	present := make(map[string]bool)
+	h.deferred = listing{}
 	for _, e := range kept {
 		served[e.member] = true
 		present[e.addr] = true
+		if !e.contacted {
+			// It may serve a member the list names by another URL: add no endpoint until
+			// every endpoint has answered or failed its first probe (see report).
+			h.deferred = l
+		}
 	}
 	secure := h.c.cfg.TLS != nil
 	for _, m := range ms {
-		if m.learner || served[m.id] {
+		if m.learner || served[m.id] || h.deferred.members != nil {
 			continue
 		}
 		for _, u := range m.urls {
