@@ -29,10 +29,10 @@ import (
 // a probe loop, whose first probe reads the list the same way: at once if the list did not
 // settle the cluster (or spreadDelay passed without an answer), or else heldProbeInterval
 // later, so that a client that makes one call and closes (a command) never dials nor asks
-// the others. Under auth the list is refused without a token (of any user, root or not):
-// the first probe uses the login the first call makes anyway, the loops' probes carry none
-// and fall back to the linearizable probe below, the member then being learned from calls'
-// replies (see heard).
+// the others. Under auth etcd 3.5 and later refuse the list without a token (of any user,
+// root or not; 3.4 gives it to anyone): the first probe uses the login the first call makes
+// anyway, the loops' probes carry none and fall back to the linearizable probe below, the
+// member then being learned from calls' replies (see heard).
 //
 // The client's cluster is settled by the first of two rules to hold:
 //   - one answer: the cluster of a list whose members' client URLs name more than half of
@@ -310,11 +310,10 @@ func (h *health) probe(ctx context.Context, e *epState) bool {
 		l, err = readMembers(ctx, h.c.conn, false)
 	}
 	if !first || (err != nil && probeFailure(err) == "") {
-		// The list answered with a refusal (from something in front of the member that
-		// does not serve it): the member is learned from the replies of calls instead (see
-		// heard), and judged here. Probes carry no token, so that they never keep a token
-		// alive nor wait for a login; etcd checks a read's permission after the read's
-		// linearizable wait.
+		// The list answered with a refusal (under auth etcd 3.5 and later refuse it without
+		// a token, and probes carry none, so that they never keep a token alive nor wait for
+		// a login): the member is learned from the replies of calls instead (see heard), and
+		// judged here; etcd checks a read's permission after the read's linearizable wait.
 		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
 		var resp etcdserverpb.RangeResponse
 		err = h.c.conn.Invoke(ctx, methodRange, &etcdserverpb.RangeRequest{Key: []byte(probeKey), CountOnly: true}, &resp)
