@@ -3,6 +3,8 @@ package etcd
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,15 +21,40 @@ import (
 // peers answers gRPC but cannot serve a linearizable read or a write. The health tracker owns
 // every endpoint's state; the picker (picker.go) reads it on every call and stream.
 //
-// Each endpoint has a probe loop. Its first probe asks Maintenance.Status, which any member
-// answers at once, for the cluster and member behind the endpoint; the client's cluster is
-// the one more than half of the endpoints answer for (or, once every endpoint has answered
-// or failed its first probe, the one most of them answer for, a tie going to the endpoint
-// listed first), and an endpoint of another cluster is never used. From then on the loop
-// sends, every probeInterval, a linearizable count of one key with etcd's hasleader
-// metadata: a member that does not answer within probeInterval, or answers that it has no
-// leader, is held out of the rotation until a probe answers again. Calls and streams go
-// only to endpoints in use; when none is, the held ones are used (a slow cluster beats none).
+// The first call starts the first probe (when the connection leaves idle), and the
+// connection dials only one endpoint, the lead, chosen at random (see widen): the probe
+// reads the member list (Cluster.MemberList, the answering member's own view, not
+// linearizable, so that any member answers at once) from the first endpoint a read could go
+// to; the header says which cluster and member serve that endpoint. Then every endpoint gets
+// a probe loop, whose first probe reads the list the same way: at once if the list did not
+// settle the cluster (or spreadDelay passed without an answer), or else heldProbeInterval
+// later, so that a client that makes one call and closes (a command) never dials nor asks
+// the others. Under auth etcd 3.5 and later refuse the list without a token (of any user,
+// root or not; 3.4 gives it to anyone): the first probe uses the login the first call makes
+// anyway, the loops' probes carry none and fall back to the linearizable probe below, the
+// member then being learned from calls' replies (see heard).
+//
+// The client's cluster is settled by the first of two rules to hold:
+//   - one answer: the cluster of a list whose members' client URLs name more than half of
+//     the configured endpoints (host:port, or the socket's path, compared exactly; learners
+//     count, members not started have no URLs yet);
+//   - the vote: the cluster more than half of the endpoints answer for (or, once every
+//     endpoint has answered or failed its first probe, the one most of them answer for, a
+//     tie going to the endpoint listed first).
+// The first rule's one assumption: a member's advertised client URL, when it names a
+// configured endpoint, reaches that member. It fails only where addresses are rewritten
+// between the client and the cluster (a port forward that gives one cluster's advertised
+// addresses to another's members). URLs that name the endpoints otherwise (a host name for
+// an IP) only make the first rule not hold: the vote decides. Either way an endpoint is used
+// only once its own probe answered for the client's cluster, and one that answers for
+// another cluster is never used. The settling list is the first the member list's sync
+// follows (membership.go), so that it is not read twice.
+//
+// From then on the loop sends, every probeInterval, a linearizable count of one key with
+// etcd's hasleader metadata: a member that does not answer within probeInterval, or answers
+// that it has no leader, is held out of the rotation until a probe answers again. Calls and
+// streams go only to endpoints in use; when none is, the held ones are used (a slow cluster
+// beats none).
 //
 // Invariant: an endpoint is in use iff its cluster is the client's and its last probe
 // answered. Only a probe loop, the member list's sync (membership.go) and a stream that
@@ -90,17 +117,25 @@ func (e *epState) inUse(cluster uint64) bool {
 
 // health tracks a client's endpoints (see above).
 type health struct {
-	c     *Client
-	start sync.Once // starts the probe loops, on the first pick
+	c          *Client
+	start      sync.Once // starts the first probe, when the connection leaves idle
+	spreadOnce sync.Once // starts the probe loops, after the first probe
 
 	mu      sync.Mutex
 	eps     []*epState    // configured ones first, then those learned from the member list
 	cluster uint64        // the client's cluster; 0 until settled
 	settled chan struct{} // closed when cluster is settled
 	synced  chan struct{} // kicks the member list's sync; nil when the client does not follow
-	view    atomic.Pointer[healthView]
+	// deferred is a list followed before every endpoint had its first probe, to follow again
+	// then (membership.go).
+	deferred listing
+	view     atomic.Pointer[healthView]
 
-	pubMu sync.Mutex // serializes publishing to the resolver
+	lead      string                   // the endpoint dialled first
+	wide      atomic.Bool              // every endpoint is dialled (see widen)
+	repicker  atomic.Pointer[repicker] // set by the balancer once built (picker.go)
+	pubMu     sync.Mutex               // serializes publishing; guards published
+	published []string                 // the endpoints last given to the resolver
 }
 
 // healthView is what the picker reads: each endpoint's use, and whether any is in use.
@@ -134,36 +169,110 @@ func newHealth(c *Client, addrs []string, follow bool) *health {
 	if follow {
 		h.synced = make(chan struct{}, 1)
 	}
+	h.published = addrs // New gives them to the resolver
+	h.lead = addrs[rand.IntN(len(addrs))]
 	h.refresh()
 	return h
 }
 
-// begin starts the probe loops and the member list's sync, once.
+// begin starts the first probe and the member list's sync, once.
 func (h *health) begin() {
 	h.start.Do(func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		for _, e := range h.eps {
-			h.watch(e)
-		}
-		if h.synced != nil {
+		if h.c.goLoop(h.firstProbe) && h.synced != nil {
 			h.c.goLoop(h.c.followMembers)
 		}
 	})
 }
 
-// watch starts e's probe loop. The caller holds mu.
-func (h *health) watch(e *epState) {
+// spreadDelay is how long the first probe has alone before every endpoint is dialled and its
+// probe loop starts anyway: a silent lead delays the settling by no more than this.
+const spreadDelay = 100 * time.Millisecond
+
+// firstProbe reads the member list from the first endpoint a read could go to, which
+// usually settles the client's cluster at once (see above), then starts every endpoint's
+// probe loop (spread).
+func (h *health) firstProbe() {
+	t := time.AfterFunc(spreadDelay, func() { h.spread(nil, 0) })
+	defer t.Stop()
+	ctx, cancel := context.WithTimeout(h.c.life, probeInterval)
+	defer cancel()
+	// Under auth the list is refused without a token, of any user: this probe, which the
+	// first call starts, shares that call's login.
+	ctx, _, err := h.c.withToken(ctx, methodMemberList)
+	r := &route{pin: anyEndpoint}
+	var l listing
+	if err == nil {
+		l, err = readMembers(context.WithValue(ctx, routeKey{}, r), h.c.conn, false)
+	}
+	var e *epState
+	h.mu.Lock()
+	for _, x := range h.eps {
+		if x.addr == r.last() {
+			e = x
+		}
+	}
+	h.mu.Unlock()
+	if e == nil || h.c.life.Err() != nil {
+		h.spread(nil, 0)
+		return
+	}
+	next := probeInterval
+	if h.report(e, l, probeFailure(err)) {
+		next = heldProbeInterval
+	}
+	h.spread(e, next)
+}
+
+// spread starts the probe loop of every endpoint that has none, once: first's after next;
+// the others' at once while the cluster is not settled, or else after heldProbeInterval,
+// so that a client that makes one call and closes (a command) never asks them.
+func (h *health) spread(first *epState, next time.Duration) {
+	h.spreadOnce.Do(func() {
+		h.mu.Lock()
+		settled := h.cluster != 0
+		for _, e := range h.eps {
+			switch {
+			case e.stop != nil: // added by the member list's sync, already probed
+			case e == first:
+				h.watch(e, next)
+			case settled:
+				h.watch(e, heldProbeInterval)
+			default:
+				h.watch(e, 0)
+			}
+		}
+		h.mu.Unlock()
+		if !settled {
+			h.widen()
+		}
+	})
+}
+
+// widen has the balancer dial every endpoint, once. Until then it dials only the lead: the
+// first probe and the first call go there. The tracker widens when the first probe did not
+// settle the cluster, or has not answered spreadDelay after the connection left idle, when
+// the lead's connection fails, and before any other endpoint is probed. (A lead that cannot
+// be reached and does not refuse the connection so costs the first call spreadDelay.)
+func (h *health) widen() {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	if !h.wide.Swap(true) {
+		h.c.setAddresses(h.published)
+	}
+}
+
+// watch starts e's probe loop, its first probe after first. The caller holds mu.
+func (h *health) watch(e *epState, first time.Duration) {
 	ctx, cancel := context.WithCancel(h.c.life)
 	e.stop = cancel
-	if !h.c.goLoop(func() { h.probeLoop(ctx, e) }) {
+	if !h.c.goLoop(func() { h.probeLoop(ctx, e, first) }) {
 		cancel()
 	}
 }
 
-// probeLoop probes e every probeInterval until ctx ends.
-func (h *health) probeLoop(ctx context.Context, e *epState) {
-	t := time.NewTimer(0)
+// probeLoop probes e, first after first and then every probeInterval, until ctx ends.
+func (h *health) probeLoop(ctx context.Context, e *epState, first time.Duration) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -183,34 +292,37 @@ func (h *health) probeLoop(ctx context.Context, e *epState) {
 // heldProbeInterval is how often an endpoint out of use is probed.
 const heldProbeInterval = 100 * time.Millisecond
 
-// probe asks e once: its status until it has answered once, then the linearizable probe. It
-// reports whether e is held out, sick, afterwards.
+// probe asks e once: the member list until it has answered once, then the linearizable
+// probe. It reports whether e is held out, sick, afterwards.
 func (h *health) probe(ctx context.Context, e *epState) bool {
+	if !h.wide.Load() {
+		h.widen()
+	}
 	h.mu.Lock()
 	first := e.member == 0
 	h.mu.Unlock()
 	loop := ctx
 	ctx, cancel := context.WithTimeout(pinned(ctx, e.addr), probeInterval)
 	defer cancel()
-	var cluster, member uint64
+	var l listing
 	var err error
 	if first {
-		cluster, member, _, err = statusOf(ctx, h.c.conn)
+		l, err = readMembers(ctx, h.c.conn, false)
 	}
 	if !first || (err != nil && probeFailure(err) == "") {
-		// Status answered with a refusal (under auth it needs a token of the root role, and
-		// probes carry none, so that they never keep a token alive nor wait for a login): the
-		// member is learned from the replies of calls instead (see heard), and judged here;
-		// etcd checks a read's permission after the read's linearizable wait.
+		// The list answered with a refusal (under auth etcd 3.5 and later refuse it without
+		// a token, and probes carry none, so that they never keep a token alive nor wait for
+		// a login): the member is learned from the replies of calls instead (see heard), and
+		// judged here; etcd checks a read's permission after the read's linearizable wait.
 		ctx = metadata.AppendToOutgoingContext(ctx, hasLeaderKey, "true")
 		var resp etcdserverpb.RangeResponse
 		err = h.c.conn.Invoke(ctx, methodRange, &etcdserverpb.RangeRequest{Key: []byte(probeKey), CountOnly: true}, &resp)
-		cluster, member = resp.GetHeader().GetClusterId(), resp.GetHeader().GetMemberId()
+		l = listing{cluster: resp.GetHeader().GetClusterId(), member: resp.GetHeader().GetMemberId()}
 	}
 	if loop.Err() != nil {
 		return false // the client closed, or e was dropped
 	}
-	return h.report(e, cluster, member, probeFailure(err))
+	return h.report(e, l, probeFailure(err))
 }
 
 // probeFailure says why a probe's error shows a sick member, or "" when the error is an
@@ -229,34 +341,74 @@ func probeFailure(err error) string {
 	return ""
 }
 
-// report records a probe's outcome: the cluster and member that answered (0 when none
-// said), and why the endpoint is sick ("" when it answered), and reports whether e is held
-// out, sick (not in use, of the client's cluster as far as is known).
-func (h *health) report(e *epState, cluster, member uint64, reason string) bool {
+// report records a probe's outcome: what answered (the cluster and member, 0 when none
+// said, and the member list when the probe read it), and why the endpoint is sick ("" when
+// it answered). It reports whether e is held out, sick (not in use, of the client's cluster
+// as far as is known).
+func (h *health) report(e *epState, l listing, reason string) bool {
 	h.mu.Lock()
 	first := !e.contacted
 	e.contacted = true
-	if member != 0 {
-		e.member = member
+	if l.member != 0 {
+		e.member = l.member
 	}
-	if cluster != 0 {
-		e.cluster = cluster
+	if l.cluster != 0 {
+		e.cluster = l.cluster
 	}
-	changed := h.settle()
+	var by uint64
+	if h.cluster == 0 && h.names(l.members) {
+		by = l.cluster
+	}
+	changed := h.settle(by)
+	var follow listing // the list to follow at once: the settling one
 	if changed {
-		h.kickSync() // the first look at the member list
+		if l.cluster == h.cluster && len(l.members) > 0 && h.synced != nil {
+			follow = l
+		} else {
+			h.kickSync() // the first look at the member list
+		}
 	}
 	changed = changed || first // the picker waits for every endpoint's first probe
 	if h.cluster != 0 && e.cluster != 0 && e.cluster != h.cluster {
 		reason = reasonForeign
 	}
 	changed = h.set(e, reason) || changed
+	if first && follow.members == nil && h.deferred.members != nil && !slices.ContainsFunc(h.eps, func(e *epState) bool { return !e.contacted }) {
+		follow = h.deferred // every endpoint has answered or failed: add those of the others
+	}
 	sick := !e.inUse(h.cluster) && e.reason != reasonForeign
 	h.mu.Unlock()
 	if changed {
 		h.publish()
 	}
+	if follow.members != nil {
+		h.follow(follow)
+	}
 	return sick
+}
+
+// names reports whether the client URLs of the members ms name more than half of the
+// configured endpoints (see the first rule above). The caller holds mu, before the cluster
+// is settled, while eps are the configured endpoints.
+func (h *health) names(ms []listedMember) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	named := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		for _, u := range m.urls {
+			if ep, err := parseEndpoint(u); err == nil {
+				named[ep.addr] = true
+			}
+		}
+	}
+	n := 0
+	for _, e := range h.eps {
+		if named[e.addr] {
+			n++
+		}
+	}
+	return n > len(h.eps)/2
 }
 
 // set gives e its reason, logging a change of use, and reports whether anything changed.
@@ -279,11 +431,15 @@ func (h *health) set(e *epState, reason string) bool {
 	return true
 }
 
-// settle decides the client's cluster once enough endpoints have answered, and reports
-// whether it did. The caller holds mu.
-func (h *health) settle() bool {
+// settle decides the client's cluster: by, when an answer settled it (not 0), or else the
+// vote once enough endpoints have answered. It reports whether it did. The caller holds mu.
+func (h *health) settle(by uint64) bool {
 	if h.cluster != 0 {
 		return false
+	}
+	if by != 0 {
+		h.settleOn(by)
+		return true
 	}
 	votes := make(map[uint64]int)
 	done := true
@@ -302,6 +458,12 @@ func (h *health) settle() bool {
 	if best == 0 || (votes[best] <= len(h.eps)/2 && !done) {
 		return false
 	}
+	h.settleOn(best)
+	return true
+}
+
+// settleOn makes best the client's cluster. The caller holds mu.
+func (h *health) settleOn(best uint64) {
 	h.cluster = best
 	h.c.clusterID.CompareAndSwap(0, best)
 	close(h.settled)
@@ -313,7 +475,6 @@ func (h *health) settle() bool {
 			h.set(e, "")
 		}
 	}
-	return true
 }
 
 // awaitSettled waits, within ctx, until the client's cluster is settled, so that a reply
@@ -345,7 +506,7 @@ func (h *health) heard(addr string, reply any) {
 	for _, e := range h.eps {
 		if e.addr == addr && e.member == 0 {
 			e.member, e.cluster = r.GetHeader().GetMemberId(), r.GetHeader().GetClusterId()
-			changed = h.settle()
+			changed = h.settle(0)
 			if h.cluster != 0 && e.cluster != h.cluster {
 				changed = h.set(e, reasonForeign) || changed
 			} else {
@@ -449,8 +610,9 @@ func (h *health) refresh() {
 	h.view.Store(v)
 }
 
-// publish rebuilds the view and gives the resolver the endpoints to connect to, which makes
-// gRPC build a new picker: calls waiting for an endpoint are picked again.
+// publish rebuilds the view and has the calls waiting for an endpoint picked again: through
+// the balancer's repicker while the endpoints to connect to are the same, or else by giving
+// the resolver the new ones, which makes gRPC build a new picker.
 func (h *health) publish() {
 	h.pubMu.Lock()
 	defer h.pubMu.Unlock()
@@ -463,6 +625,11 @@ func (h *health) publish() {
 		}
 	}
 	h.mu.Unlock()
+	if r := h.repicker.Load(); r != nil && slices.Equal(addrs, h.published) {
+		r.repick()
+		return
+	}
+	h.published = addrs
 	h.c.setAddresses(addrs)
 }
 

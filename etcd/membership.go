@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc"
@@ -19,6 +20,9 @@ import (
 // response: header = 1 holding cluster_id = 1, members = 2, each with ID = 1,
 // clientURLs = 4, isLearner = 5), so that every copy of the kit follows its cluster whatever
 // its stubs keep.
+
+// methodMemberList is Cluster.MemberList's method path.
+const methodMemberList = "/etcdserverpb.Cluster/MemberList"
 
 // memberSyncInterval is how often a client reads its cluster's member list.
 const memberSyncInterval = 5 * time.Second
@@ -45,41 +49,55 @@ func (c *Client) followMembers() {
 		}
 		if c.clusterID.Load() != 0 {
 			ctx, cancel := context.WithTimeout(c.life, 2*probeInterval)
-			ms, cluster, err := readMembers(ctx, c.conn)
+			l, err := readMembers(ctx, c.conn, true)
 			cancel()
 			if err != nil {
 				c.log.Debug("etcd: reading the member list", "err", err)
 			} else {
-				h.follow(ms, cluster)
+				h.follow(l)
 			}
 		}
 		t.Reset(memberSyncInterval)
 	}
 }
 
-// readMembers reads the cluster's member list and the cluster that answered.
-func readMembers(ctx context.Context, conn grpc.ClientConnInterface) ([]listedMember, uint64, error) {
-	req := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
-	resp, err := invokeRaw(ctx, conn, "/etcdserverpb.Cluster/MemberList", req)
+// listing is a member list as read, with the header's cluster and member: the cluster
+// whose list it is and the member that answered.
+type listing struct {
+	cluster, member uint64
+	members         []listedMember
+}
+
+// readMembers reads the cluster's member list from the endpoint conn's picker gives it:
+// linearizable, or the answering member's own view (which a member without a leader still
+// gives at once).
+func readMembers(ctx context.Context, conn grpc.ClientConnInterface, linearizable bool) (listing, error) {
+	var l listing
+	var req []byte
+	if linearizable {
+		req = protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1)
+	}
+	resp, err := invokeRaw(ctx, conn, methodMemberList, req)
 	if err != nil {
-		return nil, 0, err
+		return l, err
 	}
 	fields, err := rawFields(resp)
 	if err != nil {
-		return nil, 0, err
+		return l, err
 	}
-	var cluster uint64
-	var ms []listedMember
 	for _, f := range fields {
 		sub, err := rawFields(f.bytes)
 		if err != nil {
-			return nil, 0, err
+			return listing{}, err
 		}
 		switch f.num {
 		case 1:
 			for _, g := range sub {
-				if g.num == 1 {
-					cluster = g.varint
+				switch g.num {
+				case 1:
+					l.cluster = g.varint
+				case 2:
+					l.member = g.varint
 				}
 			}
 		case 2:
@@ -94,17 +112,21 @@ func readMembers(ctx context.Context, conn grpc.ClientConnInterface) ([]listedMe
 					m.learner = g.varint != 0
 				}
 			}
-			ms = append(ms, m)
+			l.members = append(l.members, m)
 		}
 	}
-	return ms, cluster, nil
+	if l.cluster == 0 {
+		return listing{}, errors.New("etcd: member list without a header")
+	}
+	return l, nil
 }
 
-// follow brings the endpoints in line with the member list ms of cluster: endpoints for
-// members none serves, none for members gone. It never drops the last endpoint.
-func (h *health) follow(ms []listedMember, cluster uint64) {
+// follow brings the endpoints in line with the member list l: endpoints for members none
+// serves, none for members gone. It never drops the last endpoint.
+func (h *health) follow(l listing) {
+	ms := l.members
 	h.mu.Lock()
-	if cluster == 0 || cluster != h.cluster || len(ms) == 0 {
+	if l.cluster == 0 || l.cluster != h.cluster || len(ms) == 0 {
 		h.mu.Unlock()
 		return
 	}
@@ -117,7 +139,9 @@ func (h *health) follow(ms []listedMember, cluster uint64) {
 	for _, e := range h.eps {
 		if e.member != 0 && e.cluster == h.cluster && !listed[e.member] && len(h.eps) > 1 {
 			h.c.log.Info("etcd: member removed from the cluster; dropping its endpoint", "endpoint", e.addr, "member", e.member)
-			e.stop()
+			if e.stop != nil { // (the first probe's endpoint has no loop until the probe reported)
+				e.stop()
+			}
 			changed = true
 			continue
 		}
@@ -125,13 +149,19 @@ func (h *health) follow(ms []listedMember, cluster uint64) {
 	}
 	served := make(map[uint64]bool)
 	present := make(map[string]bool)
+	h.deferred = listing{}
 	for _, e := range kept {
 		served[e.member] = true
 		present[e.addr] = true
+		if !e.contacted {
+			// It may serve a member the list names by another URL: add no endpoint until
+			// every endpoint has answered or failed its first probe (see report).
+			h.deferred = l
+		}
 	}
 	secure := h.c.cfg.TLS != nil
 	for _, m := range ms {
-		if m.learner || served[m.id] {
+		if m.learner || served[m.id] || h.deferred.members != nil {
 			continue
 		}
 		for _, u := range m.urls {
@@ -143,7 +173,7 @@ func (h *health) follow(ms []listedMember, cluster uint64) {
 			e := &epState{addr: ep.addr, reason: reasonUnchecked, since: time.Now()}
 			kept = append(kept, e)
 			present[ep.addr] = true
-			h.watch(e)
+			h.watch(e, 0)
 			changed = true
 			break
 		}
