@@ -127,6 +127,10 @@ func (c *Client) dialOptions() []grpc.DialOption {
 		// 4 MiB, per round trip.
 		grpc.WithInitialWindowSize(streamWindow),
 		grpc.WithInitialConnWindowSize(connWindow),
+		// Each connection keeps its own 32 KiB write buffer. A shared one (grpc-go's default
+		// since v1.82, which deprecated this option) goes back to a pool after every flush, an
+		// allocation per call. If grpc-go removes the option, drop this line.
+		grpc.WithSharedWriteBuffer(false),
 		grpc.WithDefaultCallOptions(callOpts...),
 		grpc.WithUnaryInterceptor(c.unaryInterceptor()),
 		grpc.WithStreamInterceptor(c.streamInterceptor),

@@ -81,9 +81,37 @@ func marshalSmall[A any](m kitMessage) (mem.BufferSlice, error) {
 	return out.slice[:], nil
 }
 
+// kitDecoder is the generated codec's decoding into a message without resetting it first
+// (the generated DecodeKit): bytes fields are copied into *arena, which is replaced with
+// room bytes when a copy does not fit, and messages may nest depth levels.
+type kitDecoder interface {
+	DecodeKit(b []byte, arena *[]byte, room, depth int) error
+}
+
+// decodeDepth is how deep messages may nest in a reply, as for proto.Unmarshal.
+const decodeDepth = 10000
+
+// presetReply is a reply allocated together with the messages nested in it (a header, room
+// for a key), so that decoding it allocates them no more: one allocation per call rather
+// than one per message. Unmarshal calls preset, which clears the reply and points it at
+// that room, and decodes into the message it returns without resetting it again, copying
+// bytes fields into the arena it returns (held by the reply: a local one would escape).
+type presetReply interface {
+	preset() (m any, arena *[]byte)
+}
+
 // Unmarshal decodes data into v. The generated UnmarshalKit copies what the message keeps,
 // so the received buffers go back to gRPC's pool.
 func (kitCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if p, ok := v.(presetReply); ok {
+		m, arena := p.preset()
+		if d, ok := m.(kitDecoder); ok {
+			buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+			defer buf.Free()
+			b := buf.ReadOnlyData()
+			return d.DecodeKit(b, arena, len(b), decodeDepth)
+		}
+	}
 	m, ok := v.(kitMessage)
 	if !ok {
 		return protoCodec.Unmarshal(data, v)
