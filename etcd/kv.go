@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"sync"
 	"unsafe"
 
 	"google.golang.org/protobuf/proto"
@@ -65,7 +66,7 @@ type DeleteResult struct {
 
 // Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
 func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyValue, error) {
-	call := new(rangeCall)
+	call := rangeCalls.Get().(*rangeCall)
 	if err := c.setReadRequest("get", &call.req, KeyRange{Key: wire(key)}, opts); err != nil {
 		return KeyValue{}, err
 	}
@@ -74,28 +75,46 @@ func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyVa
 	}
 	kvs := call.reply.GetKvs()
 	if len(kvs) == 0 {
+		call.recycle()
 		return KeyValue{}, &Error{Op: "get", Key: key, Err: ErrKeyNotFound}
 	}
-	return c.keyValue(kvs[0]), nil
+	kv := c.keyValue(kvs[0])
+	call.recycle()
+	return kv, nil
 }
 
 // Range reads the keys in r: by default every key, linearizably, at the newest revision, in
 // key order. Options limit, sort, filter and pin the read.
 func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (RangeResult, error) {
-	call := new(rangeCall)
+	call := rangeCalls.Get().(*rangeCall)
 	if err := c.setReadRequest("range", &call.req, r, opts); err != nil {
 		return RangeResult{}, err
 	}
 	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, &call.req, &call.reply); err != nil {
 		return RangeResult{}, opError("range", string(r.Key), err)
 	}
-	return c.rangeResult(&call.reply.RangeResponse), nil
+	res := c.rangeResult(&call.reply.RangeResponse)
+	call.recycle()
+	return res, nil
 }
 
-// rangeCall is a Range call's request and reply in one allocation.
+// rangeCall is a Range call's request and reply in one allocation, which the calls recycle
+// through rangeCalls once they have converted the reply. Once a call has returned, gRPC
+// holds neither message (nor do the client's hedges: hedged waits for every try), and the
+// results keep only the decoded bytes, which each reply allocates anew. A call that fails
+// does not recycle its messages.
 type rangeCall struct {
 	req   etcdserverpb.RangeRequest
 	reply rangeReply
+}
+
+var rangeCalls = sync.Pool{New: func() any { return new(rangeCall) }}
+
+// recycle clears the call, so that the pool holds no caller's keys or values, and returns
+// it to rangeCalls.
+func (call *rangeCall) recycle() {
+	*call = rangeCall{}
+	rangeCalls.Put(call)
 }
 
 // rangeReply is a RangeResponse allocated with its header and room for one key (a Get's),
@@ -182,20 +201,30 @@ func (c *Client) Put(ctx context.Context, key, value string, opts ...PutOption) 
 	if err := c.check("put", key); err != nil {
 		return PutResult{}, err
 	}
-	call := new(putCall)
+	call := putCalls.Get().(*putCall)
 	if err := c.setPutRequest(&call.req, key, value, opts); err != nil {
 		return PutResult{}, &Error{Op: "put", Key: key, Err: err}
 	}
 	if err := c.invoke(ctx, etcdserverpb.KV_Put_FullMethodName, &call.req, &call.reply); err != nil {
 		return PutResult{}, opError("put", key, err)
 	}
-	return c.putResult(&call.req, &call.reply.PutResponse), nil
+	res := c.putResult(&call.req, &call.reply.PutResponse)
+	call.recycle()
+	return res, nil
 }
 
-// putCall is a Put call's request and reply in one allocation.
+// putCall is a Put call's request and reply in one allocation, recycled as rangeCall is.
 type putCall struct {
 	req   etcdserverpb.PutRequest
 	reply putReply
+}
+
+var putCalls = sync.Pool{New: func() any { return new(putCall) }}
+
+// recycle clears the call and returns it to putCalls.
+func (call *putCall) recycle() {
+	*call = putCall{}
+	putCalls.Put(call)
 }
 
 // putReply is a PutResponse allocated with its header, which decoding fills (see
