@@ -108,11 +108,12 @@ func (c *Client) requestOp(op Op, room *txnRoom) (*etcdserverpb.RequestOp, error
 	return nil, wrapArg("zero Op (build operations with OpGet, OpPut, OpDelete, OpTxn)")
 }
 
-// txnRoom is a transaction's request allocated with room for the messages a small one
-// holds: a compare-and-swap (one comparison, an operation in each branch) takes one
-// allocation rather than twelve. What does not fit is allocated on its own.
+// txnRoom is a transaction's request and reply allocated with room for the messages a
+// small one holds: a compare-and-swap (one comparison, an operation in each branch) takes
+// one allocation rather than twelve. What does not fit is allocated on its own.
 type txnRoom struct {
 	req   etcdserverpb.TxnRequest
+	reply txnReply
 	cmps  [1]*etcdserverpb.Compare   // req.Compare, when there is one
 	ops   [2]*etcdserverpb.RequestOp // req.Success and req.Failure, when they hold two
 	cmp   slot[etcdserverpb.Compare]
@@ -131,6 +132,21 @@ type txnRoom struct {
 		op  etcdserverpb.RequestOp_RequestDeleteRange
 		req etcdserverpb.DeleteRangeRequest
 	}]
+}
+
+// txnReply is a TxnResponse allocated with its header, which decoding fills (see
+// presetReply).
+type txnReply struct {
+	etcdserverpb.TxnResponse
+	header etcdserverpb.ResponseHeader
+	arena  []byte
+}
+
+func (r *txnReply) preset() (any, *[]byte) {
+	r.header = etcdserverpb.ResponseHeader{}
+	r.TxnResponse = etcdserverpb.TxnResponse{Header: &r.header}
+	r.arena = nil
+	return &r.TxnResponse, &r.arena
 }
 
 // slot is room for one T: take hands it out once, then allocates.
@@ -281,15 +297,14 @@ func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnRe
 	if c.isClosed() {
 		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: ErrClosed}
 	}
-	req, err := c.txnRequest(t)
+	room, err := c.buildTxn(t)
 	if err != nil {
 		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: err}
 	}
-	resp := new(etcdserverpb.TxnResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, &room.req, &room.reply); err != nil {
 		return nil, nil, opError(op, t.firstKey(), err)
 	}
-	return req, resp, nil
+	return &room.req, &room.reply.TxnResponse, nil
 }
 
 // firstKey names a transaction in errors: its first compared or touched key.
@@ -306,6 +321,15 @@ func (t Txn) firstKey() string {
 }
 
 func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
+	room, err := c.buildTxn(t)
+	if err != nil {
+		return nil, err
+	}
+	return &room.req, nil
+}
+
+// buildTxn builds the wire request for t in a txnRoom of its own.
+func (c *Client) buildTxn(t Txn) (*txnRoom, error) {
 	room := new(txnRoom)
 	req := &room.req
 	req.Compare = room.cmps[:0]
@@ -333,7 +357,7 @@ func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
 		return nil, err
 	}
 	req.Failure = ops[len(t.Then):]
-	return req, nil
+	return room, nil
 }
 
 // requestOps appends the wire operations of one branch to out, named in errors.
