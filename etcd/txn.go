@@ -96,7 +96,7 @@ func (c *Client) requestOp(op Op, room *txnRoom) (*etcdserverpb.RequestOp, error
 		out.Request = &w.op
 		return out, c.setPutRequest(&w.req, op.key, op.value, op.put)
 	case opDelete:
-		w := room.del.take()
+		w := new(deleteOp)
 		w.op.RequestDeleteRange = &w.req
 		out.Request = &w.op
 		return out, c.setDeleteRequest(&w.req, op.r, op.del)
@@ -109,8 +109,8 @@ func (c *Client) requestOp(op Op, room *txnRoom) (*etcdserverpb.RequestOp, error
 }
 
 // txnRoom is a transaction's request and reply allocated with room for the messages a
-// small one holds: a compare-and-swap (one comparison, an operation in each branch) takes
-// one allocation rather than twelve. What does not fit is allocated on its own.
+// small one holds: a compare-and-swap (one comparison, a put in one branch and a get in the
+// other) takes one allocation rather than twelve. What does not fit is allocated on its own.
 type txnRoom struct {
 	req   etcdserverpb.TxnRequest
 	reply txnReply
@@ -120,19 +120,26 @@ type txnRoom struct {
 	value slot[etcdserverpb.Compare_Value]
 	mod   slot[etcdserverpb.Compare_ModRevision]
 	op    slots[etcdserverpb.RequestOp]
-	get   slot[struct {
+	get   slot[getOp]
+	put   slot[putOp]
+	// No room for a delete: the room would grow into the next size class of Go's allocator.
+}
+
+// getOp, putOp and deleteOp are an operation of a transaction with its request.
+type (
+	getOp struct {
 		op  etcdserverpb.RequestOp_RequestRange
 		req etcdserverpb.RangeRequest
-	}]
-	put slot[struct {
+	}
+	putOp struct {
 		op  etcdserverpb.RequestOp_RequestPut
 		req etcdserverpb.PutRequest
-	}]
-	del slot[struct {
+	}
+	deleteOp struct {
 		op  etcdserverpb.RequestOp_RequestDeleteRange
 		req etcdserverpb.DeleteRangeRequest
-	}]
-}
+	}
+)
 
 // txnReply is a TxnResponse allocated with its header, which decoding fills (see
 // presetReply).
