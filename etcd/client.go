@@ -120,12 +120,29 @@ func (c *Client) dialOptions() []grpc.DialOption {
 			Time:    orDefault(c.cfg.KeepAliveTime, defaultKeepAliveTime),
 			Timeout: orDefault(c.cfg.KeepAliveTimeout, defaultKeepAliveTimeout),
 		}),
+		// Fixed flow-control windows turn off grpc-go's bandwidth-delay estimation, which
+		// otherwise sends a ping (and a window update) after each response it reads and parses
+		// the server's acknowledgement: two frames each way and two allocations per call. The
+		// windows are 16 times grpc-go's initial ones: a stream may bring 1 MiB, the connection
+		// 4 MiB, per round trip.
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(connWindow),
+		// Each connection keeps its own 32 KiB write buffer. A shared one (grpc-go's default
+		// since v1.82, which deprecated this option) goes back to a pool after every flush, an
+		// allocation per call. If grpc-go removes the option, drop this line.
+		grpc.WithSharedWriteBuffer(false),
 		grpc.WithDefaultCallOptions(callOpts...),
 		grpc.WithUnaryInterceptor(c.unaryInterceptor()),
 		grpc.WithStreamInterceptor(c.streamInterceptor),
 	}
 	return append(opts, c.cfg.DialOptions...)
 }
+
+// The flow-control windows the client grants the server (see dialOptions).
+const (
+	streamWindow = 1 << 20
+	connWindow   = 4 << 20
+)
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d == 0 {

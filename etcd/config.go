@@ -76,7 +76,8 @@ type Config struct {
 	// for tracing or metrics (grpc.WithChainUnaryInterceptor, grpc.WithChainStreamInterceptor
 	// run inside the client's retries and auth), a custom dialer, stats handlers. Nil adds
 	// none. Options that replace the client's own (transport credentials, the balancer) are
-	// the caller's responsibility.
+	// the caller's responsibility. An interceptor must not keep the request or reply of a
+	// call after it returns: the client reuses them for later calls.
 	DialOptions []grpc.DialOption
 
 	// Logger receives the client's rare diagnostics (token refreshes, stream restarts): a

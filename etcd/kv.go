@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"sync"
 	"unsafe"
 
 	"google.golang.org/protobuf/proto"
@@ -65,46 +66,93 @@ type DeleteResult struct {
 
 // Get reads one key. A missing key is ErrKeyNotFound; a key with an empty value is found.
 func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyValue, error) {
-	req, err := c.readRequest("get", KeyRange{Key: wire(key)}, opts)
-	if err != nil {
+	call := rangeCalls.Get().(*rangeCall)
+	if err := c.setReadRequest("get", &call.req, KeyRange{Key: wire(key)}, opts); err != nil {
 		return KeyValue{}, err
 	}
-	resp := new(etcdserverpb.RangeResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, &call.req, &call.reply); err != nil {
 		return KeyValue{}, opError("get", key, err)
 	}
-	kvs := resp.GetKvs()
+	kvs := call.reply.GetKvs()
 	if len(kvs) == 0 {
+		call.recycle()
 		return KeyValue{}, &Error{Op: "get", Key: key, Err: ErrKeyNotFound}
 	}
-	return c.keyValue(kvs[0]), nil
+	kv := c.keyValue(kvs[0])
+	call.recycle()
+	return kv, nil
 }
 
 // Range reads the keys in r: by default every key, linearizably, at the newest revision, in
 // key order. Options limit, sort, filter and pin the read.
 func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (RangeResult, error) {
-	req, err := c.readRequest("range", r, opts)
-	if err != nil {
+	call := rangeCalls.Get().(*rangeCall)
+	if err := c.setReadRequest("range", &call.req, r, opts); err != nil {
 		return RangeResult{}, err
 	}
-	resp := new(etcdserverpb.RangeResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, &call.req, &call.reply); err != nil {
 		return RangeResult{}, opError("range", string(r.Key), err)
 	}
-	return c.rangeResult(resp), nil
+	res := c.rangeResult(&call.reply.RangeResponse)
+	call.recycle()
+	return res, nil
+}
+
+// rangeCall is a Range call's request and reply in one allocation, which the calls recycle
+// through rangeCalls once they have converted the reply. Once a call has returned, gRPC
+// holds neither message (nor do the client's hedges: hedged waits for every try), and the
+// results keep only the decoded bytes, which each reply allocates anew. A call that fails
+// does not recycle its messages.
+type rangeCall struct {
+	req   etcdserverpb.RangeRequest
+	reply rangeReply
+}
+
+var rangeCalls = sync.Pool{New: func() any { return new(rangeCall) }}
+
+// recycle clears the call, so that the pool holds no caller's keys or values, and returns
+// it to rangeCalls.
+func (call *rangeCall) recycle() {
+	*call = rangeCall{}
+	rangeCalls.Put(call)
+}
+
+// rangeReply is a RangeResponse allocated with its header and room for one key (a Get's),
+// which decoding fills (see presetReply).
+type rangeReply struct {
+	etcdserverpb.RangeResponse
+	header etcdserverpb.ResponseHeader
+	kvs    [1]*mvccpb.KeyValue
+	arena  []byte
+}
+
+func (r *rangeReply) preset() (any, *[]byte) {
+	r.header = etcdserverpb.ResponseHeader{}
+	r.kvs[0] = nil
+	r.RangeResponse = etcdserverpb.RangeResponse{Header: &r.header, Kvs: r.kvs[:0]}
+	r.arena = nil
+	return &r.RangeResponse, &r.arena
 }
 
 // readRequest checks that the client is open and builds the request for the range r; errors
 // are named op.
 func (c *Client) readRequest(op string, r KeyRange, opts []ReadOption) (*etcdserverpb.RangeRequest, error) {
-	if c.isClosed() { // not c.check: string(r.Key) would cost every call an allocation
-		return nil, &Error{Op: op, Key: string(r.Key), Err: ErrClosed}
-	}
-	req, err := c.rangeRequest(r, opts)
-	if err != nil {
-		return nil, &Error{Op: op, Key: string(r.Key), Err: err}
+	req := new(etcdserverpb.RangeRequest)
+	if err := c.setReadRequest(op, req, r, opts); err != nil {
+		return nil, err
 	}
 	return req, nil
+}
+
+// setReadRequest is readRequest into req.
+func (c *Client) setReadRequest(op string, req *etcdserverpb.RangeRequest, r KeyRange, opts []ReadOption) error {
+	if c.isClosed() { // not c.check: string(r.Key) would cost every call an allocation
+		return &Error{Op: op, Key: string(r.Key), Err: ErrClosed}
+	}
+	if err := c.setRangeRequest(req, r, opts); err != nil {
+		return &Error{Op: op, Key: string(r.Key), Err: err}
+	}
+	return nil
 }
 
 // invoke makes one KV call on the client's connection. It goes around the generated KV
@@ -119,15 +167,23 @@ func (c *Client) invoke(ctx context.Context, method string, req, resp proto.Mess
 
 // rangeRequest builds the wire request for r inside the namespace.
 func (c *Client) rangeRequest(r KeyRange, opts []ReadOption) (*etcdserverpb.RangeRequest, error) {
-	if err := r.validate(); err != nil {
+	req := new(etcdserverpb.RangeRequest)
+	if err := c.setRangeRequest(req, r, opts); err != nil {
 		return nil, err
 	}
-	req := &etcdserverpb.RangeRequest{}
+	return req, nil
+}
+
+// setRangeRequest is rangeRequest into req, which is zero.
+func (c *Client) setRangeRequest(req *etcdserverpb.RangeRequest, r KeyRange, opts []ReadOption) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
 	req.Key, req.RangeEnd = c.ns.keyRange(r)
 	for _, o := range opts {
 		o.applyRange(req)
 	}
-	return req, nil
+	return nil
 }
 
 func (c *Client) rangeResult(resp *etcdserverpb.RangeResponse) RangeResult {
@@ -145,26 +201,58 @@ func (c *Client) Put(ctx context.Context, key, value string, opts ...PutOption) 
 	if err := c.check("put", key); err != nil {
 		return PutResult{}, err
 	}
-	req, err := c.putRequest(key, value, opts)
-	if err != nil {
+	call := putCalls.Get().(*putCall)
+	if err := c.setPutRequest(&call.req, key, value, opts); err != nil {
 		return PutResult{}, &Error{Op: "put", Key: key, Err: err}
 	}
-	resp := new(etcdserverpb.PutResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Put_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Put_FullMethodName, &call.req, &call.reply); err != nil {
 		return PutResult{}, opError("put", key, err)
 	}
-	return c.putResult(req, resp), nil
+	res := c.putResult(&call.req, &call.reply.PutResponse)
+	call.recycle()
+	return res, nil
 }
 
-func (c *Client) putRequest(key, value string, opts []PutOption) (*etcdserverpb.PutRequest, error) {
+// putCall is a Put call's request and reply in one allocation, recycled as rangeCall is.
+type putCall struct {
+	req   etcdserverpb.PutRequest
+	reply putReply
+}
+
+var putCalls = sync.Pool{New: func() any { return new(putCall) }}
+
+// recycle clears the call and returns it to putCalls.
+func (call *putCall) recycle() {
+	*call = putCall{}
+	putCalls.Put(call)
+}
+
+// putReply is a PutResponse allocated with its header, which decoding fills (see
+// presetReply).
+type putReply struct {
+	etcdserverpb.PutResponse
+	header etcdserverpb.ResponseHeader
+	arena  []byte
+}
+
+func (r *putReply) preset() (any, *[]byte) {
+	r.header = etcdserverpb.ResponseHeader{}
+	r.PutResponse = etcdserverpb.PutResponse{Header: &r.header}
+	r.arena = nil
+	return &r.PutResponse, &r.arena
+}
+
+// setPutRequest builds the wire request of a put inside the namespace into req, which is
+// zero.
+func (c *Client) setPutRequest(req *etcdserverpb.PutRequest, key, value string, opts []PutOption) error {
 	if key == "" {
-		return nil, errEmptyKey
+		return errEmptyKey
 	}
-	req := &etcdserverpb.PutRequest{Key: c.ns.keyOf(key), Value: wire(value)}
+	req.Key, req.Value = c.ns.keyOf(key), wire(value)
 	for _, o := range opts {
 		o.applyPut(req)
 	}
-	return req, nil
+	return nil
 }
 
 func (c *Client) putResult(req *etcdserverpb.PutRequest, resp *etcdserverpb.PutResponse) PutResult {
@@ -193,15 +281,23 @@ func (c *Client) Delete(ctx context.Context, r KeyRange, opts ...DeleteOption) (
 }
 
 func (c *Client) deleteRequest(r KeyRange, opts []DeleteOption) (*etcdserverpb.DeleteRangeRequest, error) {
-	if err := r.validate(); err != nil {
+	req := new(etcdserverpb.DeleteRangeRequest)
+	if err := c.setDeleteRequest(req, r, opts); err != nil {
 		return nil, err
 	}
-	req := &etcdserverpb.DeleteRangeRequest{}
+	return req, nil
+}
+
+// setDeleteRequest is deleteRequest into req, which is zero.
+func (c *Client) setDeleteRequest(req *etcdserverpb.DeleteRangeRequest, r KeyRange, opts []DeleteOption) error {
+	if err := r.validate(); err != nil {
+		return err
+	}
 	req.Key, req.RangeEnd = c.ns.keyRange(r)
 	for _, o := range opts {
 		o.applyDelete(req)
 	}
-	return req, nil
+	return nil
 }
 
 func (c *Client) deleteResult(resp *etcdserverpb.DeleteRangeResponse) DeleteResult {

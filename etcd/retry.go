@@ -67,9 +67,12 @@ func retryable(method string, err error) bool {
 // every cycle.
 func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if r := routeOf(ctx); r != nil && r.pin != "" {
-			// A health probe: one try at its endpoint, no token (any answer will do).
-			return invoker(ctx, method, req, reply, cc, opts...)
+		var r *route // routes exist with several endpoints alone: one needs no lookup
+		if c.health != nil {
+			if r = routeOf(ctx); r != nil && r.pin != "" {
+				// A health probe: one try at its endpoint, no token (any answer will do).
+				return invoker(ctx, method, req, reply, cc, opts...)
+			}
 		}
 		if method == methodStatus {
 			// Status asks one endpoint on a connection of its own, without retries: it is how
@@ -82,13 +85,10 @@ func (c *Client) unaryInterceptor() grpc.UnaryClientInterceptor {
 		}
 		// Authenticate runs while the token is being fetched: its reply is not checked.
 		checked := method != methodAuthenticate
-		var r *route
-		if c.health != nil {
+		if c.health != nil && r == nil {
 			// The tries of one call (or of calls sharing a route: a hedged revoke) go to
 			// endpoints not tried yet, while there are some.
-			if r = routeOf(ctx); r == nil {
-				ctx, r = routed(ctx)
-			}
+			ctx, r = routed(ctx)
 		}
 		plain := c.auth == nil && !c.hedges(method)
 		var bo *backoff // made on the first retry: most calls need none

@@ -81,35 +81,107 @@ func (op Op) name() string {
 	return string(op.r.Key)
 }
 
-// requestOp builds the wire operation inside the namespace.
-func (c *Client) requestOp(op Op) (*etcdserverpb.RequestOp, error) {
+// requestOp builds the wire operation inside the namespace, in room's space while it lasts.
+func (c *Client) requestOp(op Op, room *txnRoom) (*etcdserverpb.RequestOp, error) {
+	out := room.op.take()
 	switch op.kind {
 	case opGet:
-		req, err := c.rangeRequest(op.r, op.read)
-		if err != nil {
-			return nil, err
-		}
-		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestRange{RequestRange: req}}, nil
+		w := room.get.take()
+		w.op.RequestRange = &w.req
+		out.Request = &w.op
+		return out, c.setRangeRequest(&w.req, op.r, op.read)
 	case opPut:
-		req, err := c.putRequest(op.key, op.value, op.put)
-		if err != nil {
-			return nil, err
-		}
-		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestPut{RequestPut: req}}, nil
+		w := room.put.take()
+		w.op.RequestPut = &w.req
+		out.Request = &w.op
+		return out, c.setPutRequest(&w.req, op.key, op.value, op.put)
 	case opDelete:
-		req, err := c.deleteRequest(op.r, op.del)
-		if err != nil {
-			return nil, err
-		}
-		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestDeleteRange{RequestDeleteRange: req}}, nil
+		w := new(deleteOp)
+		w.op.RequestDeleteRange = &w.req
+		out.Request = &w.op
+		return out, c.setDeleteRequest(&w.req, op.r, op.del)
 	case opTxn:
 		req, err := c.txnRequest(*op.txn)
-		if err != nil {
-			return nil, err
-		}
-		return &etcdserverpb.RequestOp{Request: &etcdserverpb.RequestOp_RequestTxn{RequestTxn: req}}, nil
+		out.Request = &etcdserverpb.RequestOp_RequestTxn{RequestTxn: req}
+		return out, err
 	}
 	return nil, wrapArg("zero Op (build operations with OpGet, OpPut, OpDelete, OpTxn)")
+}
+
+// txnRoom is a transaction's request and reply allocated with room for the messages a
+// small one holds: a compare-and-swap (one comparison, a put in one branch and a get in the
+// other) takes one allocation rather than twelve. What does not fit is allocated on its own.
+type txnRoom struct {
+	req   etcdserverpb.TxnRequest
+	reply txnReply
+	cmps  [1]*etcdserverpb.Compare   // req.Compare, when there is one
+	ops   [2]*etcdserverpb.RequestOp // req.Success and req.Failure, when they hold two
+	cmp   slot[etcdserverpb.Compare]
+	value slot[etcdserverpb.Compare_Value]
+	mod   slot[etcdserverpb.Compare_ModRevision]
+	op    slots[etcdserverpb.RequestOp]
+	get   slot[getOp]
+	put   slot[putOp]
+	// No room for a delete: the room would grow into the next size class of Go's allocator.
+}
+
+// getOp, putOp and deleteOp are an operation of a transaction with its request.
+type (
+	getOp struct {
+		op  etcdserverpb.RequestOp_RequestRange
+		req etcdserverpb.RangeRequest
+	}
+	putOp struct {
+		op  etcdserverpb.RequestOp_RequestPut
+		req etcdserverpb.PutRequest
+	}
+	deleteOp struct {
+		op  etcdserverpb.RequestOp_RequestDeleteRange
+		req etcdserverpb.DeleteRangeRequest
+	}
+)
+
+// txnReply is a TxnResponse allocated with its header, which decoding fills (see
+// presetReply).
+type txnReply struct {
+	etcdserverpb.TxnResponse
+	header etcdserverpb.ResponseHeader
+	arena  []byte
+}
+
+func (r *txnReply) preset() (any, *[]byte) {
+	r.header = etcdserverpb.ResponseHeader{}
+	r.TxnResponse = etcdserverpb.TxnResponse{Header: &r.header}
+	r.arena = nil
+	return &r.TxnResponse, &r.arena
+}
+
+// slot is room for one T: take hands it out once, then allocates.
+type slot[T any] struct {
+	v     T
+	taken bool
+}
+
+func (s *slot[T]) take() *T {
+	if s.taken {
+		return new(T)
+	}
+	s.taken = true
+	return &s.v
+}
+
+// slots is room for two Ts, handed out as slot's.
+type slots[T any] struct {
+	v     [2]T
+	taken int
+}
+
+func (s *slots[T]) take() *T {
+	if s.taken == len(s.v) {
+		return new(T)
+	}
+	s.taken++
+	return &s.v[s.taken-1]
 }
 
 // Cmp is one comparison of a transaction's If: build it from a target, as in
@@ -188,25 +260,30 @@ func (t NumberTarget) Less(n int64) Cmp { return t.cmp(etcdserverpb.Compare_LESS
 // Greater holds when the number is above n.
 func (t NumberTarget) Greater(n int64) Cmp { return t.cmp(etcdserverpb.Compare_GREATER, n) }
 
-// compare builds the wire comparison inside the namespace.
-func (c *Client) compare(cmp Cmp) (*etcdserverpb.Compare, error) {
+// compare builds the wire comparison inside the namespace, in room's space while it lasts.
+func (c *Client) compare(cmp Cmp, room *txnRoom) (*etcdserverpb.Compare, error) {
 	if !cmp.valid {
 		return nil, wrapArg("zero Cmp (build comparisons with CompareValue, CompareModRevision, ...)")
 	}
 	if err := cmp.r.validate(); err != nil {
 		return nil, err
 	}
-	out := &etcdserverpb.Compare{Target: cmp.target, Result: cmp.result}
+	out := room.cmp.take()
+	out.Target, out.Result = cmp.target, cmp.result
 	out.Key, out.RangeEnd = c.ns.keyRange(cmp.r)
 	switch cmp.target {
 	case etcdserverpb.Compare_VALUE:
-		out.TargetUnion = &etcdserverpb.Compare_Value{Value: cmp.value}
+		u := room.value.take()
+		u.Value = cmp.value
+		out.TargetUnion = u
 	case etcdserverpb.Compare_VERSION:
 		out.TargetUnion = &etcdserverpb.Compare_Version{Version: cmp.number}
 	case etcdserverpb.Compare_CREATE:
 		out.TargetUnion = &etcdserverpb.Compare_CreateRevision{CreateRevision: cmp.number}
 	case etcdserverpb.Compare_MOD:
-		out.TargetUnion = &etcdserverpb.Compare_ModRevision{ModRevision: cmp.number}
+		u := room.mod.take()
+		u.ModRevision = cmp.number
+		out.TargetUnion = u
 	case etcdserverpb.Compare_LEASE:
 		out.TargetUnion = &etcdserverpb.Compare_Lease{Lease: cmp.number}
 	}
@@ -227,15 +304,14 @@ func (c *Client) txn(ctx context.Context, op string, t Txn) (*etcdserverpb.TxnRe
 	if c.isClosed() {
 		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: ErrClosed}
 	}
-	req, err := c.txnRequest(t)
+	room, err := c.buildTxn(t)
 	if err != nil {
 		return nil, nil, &Error{Op: op, Key: t.firstKey(), Err: err}
 	}
-	resp := new(etcdserverpb.TxnResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, &room.req, &room.reply); err != nil {
 		return nil, nil, opError(op, t.firstKey(), err)
 	}
-	return req, resp, nil
+	return &room.req, &room.reply.TxnResponse, nil
 }
 
 // firstKey names a transaction in errors: its first compared or touched key.
@@ -252,34 +328,53 @@ func (t Txn) firstKey() string {
 }
 
 func (c *Client) txnRequest(t Txn) (*etcdserverpb.TxnRequest, error) {
-	req := &etcdserverpb.TxnRequest{Compare: make([]*etcdserverpb.Compare, len(t.If))}
+	room, err := c.buildTxn(t)
+	if err != nil {
+		return nil, err
+	}
+	return &room.req, nil
+}
+
+// buildTxn builds the wire request for t in a txnRoom of its own.
+func (c *Client) buildTxn(t Txn) (*txnRoom, error) {
+	room := new(txnRoom)
+	req := &room.req
+	req.Compare = room.cmps[:0]
+	if len(t.If) > len(room.cmps) {
+		req.Compare = make([]*etcdserverpb.Compare, 0, len(t.If))
+	}
 	for i, cmp := range t.If {
-		w, err := c.compare(cmp)
+		w, err := c.compare(cmp, room)
 		if err != nil {
 			//lint:ignore ST1005 If names the Txn field
 			return nil, fmt.Errorf("If[%d]: %w", i, err)
 		}
-		req.Compare[i] = w
+		req.Compare = append(req.Compare, w)
+	}
+	ops := room.ops[:0]
+	if n := len(t.Then) + len(t.Else); n > len(room.ops) {
+		ops = make([]*etcdserverpb.RequestOp, 0, n)
 	}
 	var err error
-	if req.Success, err = c.requestOps("Then", t.Then); err != nil {
+	if ops, err = c.requestOps("Then", t.Then, ops, room); err != nil {
 		return nil, err
 	}
-	if req.Failure, err = c.requestOps("Else", t.Else); err != nil {
+	req.Success = ops[:len(t.Then):len(t.Then)]
+	if ops, err = c.requestOps("Else", t.Else, ops, room); err != nil {
 		return nil, err
 	}
-	return req, nil
+	req.Failure = ops[len(t.Then):]
+	return room, nil
 }
 
-// requestOps builds the wire operations of one branch, named in errors.
-func (c *Client) requestOps(branch string, ops []Op) ([]*etcdserverpb.RequestOp, error) {
-	out := make([]*etcdserverpb.RequestOp, len(ops))
+// requestOps appends the wire operations of one branch to out, named in errors.
+func (c *Client) requestOps(branch string, ops []Op, out []*etcdserverpb.RequestOp, room *txnRoom) ([]*etcdserverpb.RequestOp, error) {
 	for i, op := range ops {
-		w, err := c.requestOp(op)
+		w, err := c.requestOp(op, room)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", branch, i, err)
 		}
-		out[i] = w
+		out = append(out, w)
 	}
 	return out, nil
 }
