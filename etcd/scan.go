@@ -27,6 +27,8 @@ const defaultPageSize = 1000
 // 1000); Sort and CountOnly do not apply and yield an error.
 //
 // Breaking out of the loop ends the scan. An error ends it too: it is yielded once, last.
+// The keys and values of one page or chunk share one allocation, which a key kept keeps
+// alive: copy the few kept out of a large scan.
 //
 // Resume invariant: req.Key is always the first key not yet yielded and req.Revision, once
 // set, the revision every key is read at, so any page or stream may start again from req.
