@@ -85,14 +85,15 @@ func TestScanReadsMoreThanOneMessage(t *testing.T) {
 }
 
 // callCounter counts the Range calls and RangeStream streams a client makes, through
-// interceptors chained after the client's own.
-type callCounter struct{ ranges, streams atomic.Int64 }
+// interceptors chained after the client's own, and keeps the limit of the last Range.
+type callCounter struct{ ranges, streams, limit atomic.Int64 }
 
 func (n *callCounter) options() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			if method == methodRange {
 				n.ranges.Add(1)
+				n.limit.Store(req.(*etcdserverpb.RangeRequest).GetLimit())
 			}
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}),
@@ -157,8 +158,10 @@ func TestScanAtOneRevision(t *testing.T) {
 			if !streamed && (ranges != n/100 || streams != 1 || !c.scanState().noStream.Load()) {
 				t.Errorf("on %s: %d Range calls and %d streams, want %d pages and one refused stream", cl.Version, ranges, streams, n/100)
 			}
-			// A server without RangeStream is asked once per client.
+			// A server without RangeStream is asked once per client; with it, the first page
+			// is small whatever the page size.
 			calls.streams.Store(0)
+			calls.ranges.Store(0)
 			count := 0
 			for _, err := range c.Scan(ctx, Prefix("s/"), Limit(1000)) {
 				if err != nil {
@@ -168,6 +171,10 @@ func TestScanAtOneRevision(t *testing.T) {
 			}
 			if want := map[bool]int64{true: 1, false: 0}[streamed]; count != n || calls.streams.Load() != want {
 				t.Errorf("second scan: %d keys over %d streams, want %d over %d", count, calls.streams.Load(), n, want)
+			}
+			ranges, limit := calls.ranges.Load(), calls.limit.Load()
+			if streamed && (ranges != 1 || limit != streamedFirstPage) || !streamed && (ranges != n/1000 || limit != 1000) {
+				t.Errorf("second scan on %s: %d Range calls, the last with limit %d", cl.Version, ranges, limit)
 			}
 		})
 	}
