@@ -113,7 +113,7 @@ func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 // Unmarshal copies the chunk with bytes.Join, which does not zero the copy first as make
-// (and so BufferSlice.Materialize) does: that zeroing was a tenth of a scan's CPU.
+// (and so BufferSlice.Materialize) does.
 func (rangeStreamCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	parts := make([][]byte, len(data))
 	for i, b := range data {

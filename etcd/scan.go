@@ -23,11 +23,11 @@ const streamedFirstPage = 100
 
 // Scan reads every key in r in key order, all at one revision: the revision of the first
 // page unless AtRevision pins another. It reads ranges of any size, beyond what one response
-// may carry. On servers with KV.RangeStream (etcd 3.7+) the keys after the first page (of
-// at most 100 keys there) come over one stream, in chunks the server sizes; a stream that breaks is opened again from the
-// key after the last one received, at the same revision. Elsewhere it pages with Range, and a
-// page the client cannot receive is split automatically. Limit sets the page size (default
-// 1000); Sort and CountOnly do not apply and yield an error.
+// may carry. On servers with KV.RangeStream (etcd 3.7+) the keys after the first page (of at
+// most 100 keys there) come over one stream, in chunks the server sizes; a stream that breaks
+// is opened again from the key after the last one received, at the same revision. Elsewhere
+// it pages with Range, and a page the client cannot receive is split automatically. Limit
+// sets the page size (default 1000); Sort and CountOnly do not apply and yield an error.
 //
 // Breaking out of the loop ends the scan. An error ends it too: it is yielded once, last.
 // The keys and values of one page or chunk share one allocation, which a key kept keeps
