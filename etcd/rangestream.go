@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,8 +99,9 @@ func (c *Client) openRangeStream(ctx context.Context, req *etcdserverpb.RangeReq
 
 // rangeStreamCodec is KV.RangeStream's codec: it marshals the request, a RangeRequest, as
 // protobuf does, and decodes each response (a RangeStreamResponse) into the RangeResponse it
-// wraps, a *etcdserverpb.RangeResponse, straight from grpc-go's pooled receive buffer: the
-// keys and values are copied once, as for a Range.
+// wraps, a *etcdserverpb.RangeResponse. A chunk is copied once out of grpc-go's receive
+// buffers, into memory of its own, and its keys and values refer into that copy (with the
+// generated codec; protobuf's copies each of them): a key kept keeps its chunk's copy.
 type rangeStreamCodec struct{}
 
 func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
@@ -110,10 +112,14 @@ func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 }
 
+// Unmarshal copies the chunk with bytes.Join, which does not zero the copy first as make
+// (and so BufferSlice.Materialize) does.
 func (rangeStreamCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
-	defer buf.Free()
-	return decodeRangeStreamResponse(buf.ReadOnlyData(), v.(*etcdserverpb.RangeResponse))
+	parts := make([][]byte, len(data))
+	for i, b := range data {
+		parts[i] = b.ReadOnlyData()
+	}
+	return decodeRangeStreamResponse(bytes.Join(parts, nil), v.(*etcdserverpb.RangeResponse))
 }
 
 // Name is proto's, so that the server reads the request as the protobuf message it is.
@@ -122,9 +128,20 @@ func (rangeStreamCodec) Name() string { return "proto" }
 // errMalformedChunk is the cause of a RangeStreamResponse that does not decode.
 var errMalformedChunk = errors.New("etcd: malformed RangeStreamResponse")
 
+// kitMerger is a message with the generated codec's MergeKit (see kitMessage), which
+// decodes without copying: the decoded bytes fields refer to the encoding.
+type kitMerger interface {
+	MergeKit(b []byte) error
+}
+
 // decodeRangeStreamResponse decodes the RangeResponse inside a RangeStreamResponse into resp;
-// a field given twice is merged, as proto.Unmarshal does.
+// a field given twice is merged, as proto.Unmarshal does. resp's keys and values refer to
+// msg, which must not change afterwards.
 func decodeRangeStreamResponse(msg []byte, resp *etcdserverpb.RangeResponse) error {
+	merge := func(b []byte) error { return proto.UnmarshalOptions{Merge: true}.Unmarshal(b, resp) }
+	if m, ok := any(resp).(kitMerger); ok {
+		merge = m.MergeKit
+	}
 	for len(msg) > 0 {
 		num, typ, n := protowire.ConsumeTag(msg)
 		if n < 0 {
@@ -135,7 +152,7 @@ func decodeRangeStreamResponse(msg []byte, resp *etcdserverpb.RangeResponse) err
 			var b []byte
 			b, n = protowire.ConsumeBytes(msg)
 			if n >= 0 {
-				if err := (proto.UnmarshalOptions{Merge: true}).Unmarshal(b, resp); err != nil {
+				if err := merge(b); err != nil {
 					return fmt.Errorf("%w: %w", errMalformedChunk, err)
 				}
 			}

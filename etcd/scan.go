@@ -18,15 +18,20 @@ import (
 // defaultPageSize is Scan's page size when no Limit is given.
 const defaultPageSize = 1000
 
+// streamedFirstPage bounds the first page of a scan whose other keys may stream.
+const streamedFirstPage = 100
+
 // Scan reads every key in r in key order, all at one revision: the revision of the first
 // page unless AtRevision pins another. It reads ranges of any size, beyond what one response
-// may carry. On servers with KV.RangeStream (etcd 3.7+) the keys after the first page come
-// over one stream, in chunks the server sizes; a stream that breaks is opened again from the
-// key after the last one received, at the same revision. Elsewhere it pages with Range, and a
-// page the client cannot receive is split automatically. Limit sets the page size (default
-// 1000); Sort and CountOnly do not apply and yield an error.
+// may carry. On servers with KV.RangeStream (etcd 3.7+) the keys after the first page (of at
+// most 100 keys there) come over one stream, in chunks the server sizes; a stream that breaks
+// is opened again from the key after the last one received, at the same revision. Elsewhere
+// it pages with Range, and a page the client cannot receive is split automatically. Limit
+// sets the page size (default 1000); Sort and CountOnly do not apply and yield an error.
 //
 // Breaking out of the loop ends the scan. An error ends it too: it is yielded once, last.
+// The keys and values of one page or chunk share one allocation, which a key kept keeps
+// alive: copy the few kept out of a large scan.
 //
 // Resume invariant: req.Key is always the first key not yet yielded and req.Revision, once
 // set, the revision every key is read at, so any page or stream may start again from req.
@@ -59,9 +64,17 @@ func (c *Client) Scan(ctx context.Context, r KeyRange, opts ...ReadOption) iter.
 				return
 			}
 			resp := new(etcdserverpb.RangeResponse)
+			pageSize := req.Limit
+			if stream && req.Revision == 0 && !c.scanState().noStream.Load() {
+				// The rest will stream: the first page is read for its revision, and a few
+				// keys keep it small (the scan's memory, the time to its first key).
+				req.Limit = min(req.Limit, streamedFirstPage)
+			}
 			err := c.invoke(ctx, etcdserverpb.KV_Range_FullMethodName, req, resp)
-			if errors.Is(opError("scan", "", err), ErrResponseTooLarge) && req.Limit > 1 {
-				req.Limit /= 2
+			sent := req.Limit
+			req.Limit = pageSize
+			if errors.Is(opError("scan", "", err), ErrResponseTooLarge) && sent > 1 {
+				req.Limit = sent / 2
 				continue
 			}
 			if err != nil {

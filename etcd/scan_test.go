@@ -13,8 +13,13 @@ import (
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 func TestScanReadsMoreThanOneMessage(t *testing.T) {
@@ -32,6 +37,7 @@ func TestScanReadsMoreThanOneMessage(t *testing.T) {
 	}
 
 	i := 0
+	var kept []KeyValue // one key of each page or chunk, kept while later ones arrive
 	for kv, err := range c.Scan(ctx, Prefix("big/")) {
 		if err != nil {
 			t.Fatalf("Scan after %d keys: %v", i, err)
@@ -43,10 +49,18 @@ func TestScanReadsMoreThanOneMessage(t *testing.T) {
 			// Written after the scan started: the scan reads at its first page's revision.
 			mustPut(t, c, "big/0000a", "late")
 		}
+		if i%10 == 0 {
+			kept = append(kept, kv)
+		}
 		i++
 	}
 	if i != n {
 		t.Fatalf("Scan yielded %d keys, want %d", i, n)
+	}
+	for j, kv := range kept {
+		if want := fmt.Sprintf("big/%04d", j*10); string(kv.Key) != want || string(kv.Value) != value(j*10) {
+			t.Fatalf("kept key %d changed after the scan: %q (%d bytes), want %q", j*10, kv.Key, len(kv.Value), want)
+		}
 	}
 
 	// Small pages, keys only, and breaking out early.
@@ -71,14 +85,15 @@ func TestScanReadsMoreThanOneMessage(t *testing.T) {
 }
 
 // callCounter counts the Range calls and RangeStream streams a client makes, through
-// interceptors chained after the client's own.
-type callCounter struct{ ranges, streams atomic.Int64 }
+// interceptors chained after the client's own, and keeps the limit of the last Range.
+type callCounter struct{ ranges, streams, limit atomic.Int64 }
 
 func (n *callCounter) options() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			if method == methodRange {
 				n.ranges.Add(1)
+				n.limit.Store(req.(*etcdserverpb.RangeRequest).GetLimit())
 			}
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}),
@@ -143,8 +158,10 @@ func TestScanAtOneRevision(t *testing.T) {
 			if !streamed && (ranges != n/100 || streams != 1 || !c.scanState().noStream.Load()) {
 				t.Errorf("on %s: %d Range calls and %d streams, want %d pages and one refused stream", cl.Version, ranges, streams, n/100)
 			}
-			// A server without RangeStream is asked once per client.
+			// A server without RangeStream is asked once per client; with it, the first page
+			// is small whatever the page size.
 			calls.streams.Store(0)
+			calls.ranges.Store(0)
 			count := 0
 			for _, err := range c.Scan(ctx, Prefix("s/"), Limit(1000)) {
 				if err != nil {
@@ -154,6 +171,10 @@ func TestScanAtOneRevision(t *testing.T) {
 			}
 			if want := map[bool]int64{true: 1, false: 0}[streamed]; count != n || calls.streams.Load() != want {
 				t.Errorf("second scan: %d keys over %d streams, want %d over %d", count, calls.streams.Load(), n, want)
+			}
+			ranges, limit := calls.ranges.Load(), calls.limit.Load()
+			if streamed && (ranges != 1 || limit != streamedFirstPage) || !streamed && (ranges != n/1000 || limit != 1000) {
+				t.Errorf("second scan on %s: %d Range calls, the last with limit %d", cl.Version, ranges, limit)
 			}
 		})
 	}
@@ -230,5 +251,40 @@ func TestScanCompacted(t *testing.T) {
 				t.Fatalf("Scan over a compaction: %d keys, then %v; want 5, then ErrCompacted", keys, last)
 			}
 		})
+	}
+}
+
+// TestRangeStreamChunkOwnsItsBytes decodes a chunk received in several buffers, then
+// overwrites them as gRPC does when it reuses its pooled receive buffers: the decoded keys and
+// values are intact, and appending to one value does not overwrite the key after it.
+func TestRangeStreamChunkOwnsItsBytes(t *testing.T) {
+	want := &etcdserverpb.RangeResponse{Kvs: []*mvccpb.KeyValue{
+		{Key: []byte("a"), Value: []byte("one"), CreateRevision: 2, ModRevision: 5, Version: 3},
+		{Key: []byte("b"), Value: []byte("two"), Lease: 7},
+	}}
+	inner, err := proto.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), inner)
+	for _, size := range []int{len(msg), 7, 1} {
+		var data mem.BufferSlice
+		for part := range slices.Chunk(bytes.Clone(msg), size) {
+			data = append(data, mem.SliceBuffer(part))
+		}
+		got := new(etcdserverpb.RangeResponse)
+		if err := (rangeStreamCodec{}).Unmarshal(data, got); err != nil {
+			t.Fatalf("%d-byte buffers: %v", size, err)
+		}
+		for _, b := range data {
+			clear(b.(mem.SliceBuffer))
+		}
+		if !proto.Equal(got, want) {
+			t.Fatalf("%d-byte buffers: decoded %v, then %v once the buffers were reused; want %v", size, want, got, want)
+		}
+		got.Kvs[0].Value = append(got.Kvs[0].Value, "!!!!!!!!"...)
+		if string(got.Kvs[1].Key) != "b" || string(got.Kvs[1].Value) != "two" {
+			t.Fatalf("%d-byte buffers: appending to the first value changed the second key: %q = %q", size, got.Kvs[1].Key, got.Kvs[1].Value)
+		}
 	}
 }

@@ -356,10 +356,16 @@ func (w *watcher) wait(ctx context.Context) ([]Event, error) {
 	}
 }
 
-// push queues events, or the watch's end, for the caller. Only the hub's loop calls it.
+// push queues events, or the watch's end, for the caller. Only the hub's loop calls it. evs
+// becomes the queue when the queue is empty (the caller took the last one), so the caller of
+// push must not use evs again.
 func (w *watcher) push(evs []Event, err error) (full bool) {
 	w.mu.Lock()
-	w.queue = append(w.queue, evs...)
+	if len(w.queue) == 0 {
+		w.queue = evs
+	} else {
+		w.queue = append(w.queue, evs...)
+	}
 	if err != nil && w.err == nil {
 		w.err = err
 	}

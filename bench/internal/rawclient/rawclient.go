@@ -274,35 +274,35 @@ func (c *Client) TTL(ctx context.Context, id int64) (int64, error) {
 	return resp.TTL, nil
 }
 
-// KeepAlive renews lease id on the client's one keep-alive stream every third of its TTL
-// until ctx ends.
+// KeepAlive renews lease id at once on the client's one keep-alive stream, which also says
+// whether the lease exists, and then every third of the TTL the server grants, until ctx ends.
+// Renewing at once rather than first asking for the lease's TTL (which does not renew it) is
+// what keeps a lease granted a while ago alive when thousands are registered under load.
 func (c *Client) KeepAlive(ctx context.Context, id int64) error {
 	c.keeperOnce.Do(func() { c.keeper, c.keeperErr = c.startKeeper() })
 	if c.keeperErr != nil {
 		return c.keeperErr
 	}
-	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: id})
-	if err != nil {
-		return err
-	}
-	if resp.TTL <= 0 {
-		return fmt.Errorf("lease %x not found", id)
-	}
-	c.keeper.add(ctx, id, time.Duration(resp.GrantedTTL)*time.Second)
-	return nil
+	return c.keeper.add(ctx, id)
 }
 
-// keeper sends the keep-alives of every lease on one stream. One goroutine sends, one
-// drains the answers.
+// keeper sends the keep-alives of every lease on one stream: the ticker's goroutine sends the
+// renewals that are due, one goroutine reads the answers, and a lease's first renewal is sent
+// by the goroutine that adds it.
 type keeper struct {
+	sendMu sync.Mutex // the stream allows one sender at a time
+	st     grpc.BidiStreamingClient[etcdserverpb.LeaseKeepAliveRequest, etcdserverpb.LeaseKeepAliveResponse]
+
 	mu     sync.Mutex
 	leases map[int64]*kept
+	err    error // why the stream ended
 }
 
 type kept struct {
 	ctx   context.Context
 	every time.Duration
 	next  time.Time
+	first chan int64 // receives the TTL of the first answer, then is nil
 }
 
 func (c *Client) startKeeper() (*keeper, error) {
@@ -310,14 +310,8 @@ func (c *Client) startKeeper() (*keeper, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &keeper{leases: map[int64]*kept{}}
-	go func() {
-		for {
-			if _, err := st.Recv(); err != nil {
-				return
-			}
-		}
-	}()
+	k := &keeper{st: st, leases: map[int64]*kept{}}
+	go k.receive()
 	go func() {
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
@@ -329,7 +323,7 @@ func (c *Client) startKeeper() (*keeper, error) {
 			case now := <-tick.C:
 				due = k.due(now, due[:0])
 				for _, id := range due {
-					if st.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: id}) != nil {
+					if k.send(id) != nil {
 						return
 					}
 				}
@@ -339,10 +333,81 @@ func (c *Client) startKeeper() (*keeper, error) {
 	return k, nil
 }
 
-func (k *keeper) add(ctx context.Context, id int64, ttl time.Duration) {
+func (k *keeper) send(id int64) error {
+	k.sendMu.Lock()
+	defer k.sendMu.Unlock()
+	return k.st.Send(&etcdserverpb.LeaseKeepAliveRequest{ID: id})
+}
+
+// receive reads the answers: the first for a lease goes to the goroutine adding it, the TTL
+// sets how often the lease is renewed, and a TTL of 0 or less means the lease is gone.
+func (k *keeper) receive() {
+	for {
+		resp, err := k.st.Recv()
+		k.mu.Lock()
+		if err != nil {
+			k.err = err
+			for id, l := range k.leases {
+				if l.first != nil {
+					close(l.first)
+				}
+				delete(k.leases, id)
+			}
+			k.mu.Unlock()
+			return
+		}
+		if l := k.leases[resp.ID]; l != nil {
+			if l.first != nil {
+				l.first <- resp.TTL // buffered: add waits for it
+				l.first = nil
+			}
+			if resp.TTL <= 0 {
+				delete(k.leases, resp.ID)
+			} else {
+				l.every = time.Duration(resp.TTL) * time.Second / 3
+			}
+		}
+		k.mu.Unlock()
+	}
+}
+
+// add renews lease id once and, if the server still has it, keeps it from then on.
+func (k *keeper) add(ctx context.Context, id int64) error {
+	first := make(chan int64, 1)
+	k.mu.Lock()
+	if k.err != nil {
+		k.mu.Unlock()
+		return k.err
+	}
+	// Not due until the first answer sets its period.
+	k.leases[id] = &kept{ctx: ctx, first: first, next: time.Now().Add(time.Hour)}
+	k.mu.Unlock()
+	if err := k.send(id); err != nil {
+		return err
+	}
+	select {
+	case ttl, ok := <-first:
+		if !ok {
+			return fmt.Errorf("keep-alive stream: %w", k.streamErr())
+		}
+		if ttl <= 0 {
+			return fmt.Errorf("lease %x not found", id)
+		}
+		k.mu.Lock()
+		if l := k.leases[id]; l != nil {
+			l.next = time.Now().Add(l.every)
+		}
+		k.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (k *keeper) streamErr() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.leases[id] = &kept{ctx: ctx, every: ttl / 3, next: time.Now().Add(ttl / 3)}
+	return k.err
 }
 
 // due appends the leases due for renewal at now, forgetting those whose context ended.
