@@ -179,7 +179,10 @@ func (c *Client) hedged(ctx context.Context, method string, req, reply any, cc *
 		err   error
 	}
 	r := routeOf(ctx)
-	most := max(len(c.health.view.Load().use)-1, 0) // hedges at most: one per other endpoint
+	// Hedges at most: one per other endpoint the client knows, in use now or not: an endpoint
+	// may come into use while the first try hangs (right after connecting, the others are
+	// probed only after the first answer).
+	most := max(len(c.health.view.Load().known)-1, 0)
 	answers := make(chan answer, most)
 	// Hedges decode into messages of their own, of reply's type, taken here: reading reply
 	// in a hedge would race with the first try decoding into it.
