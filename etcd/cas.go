@@ -70,14 +70,14 @@ func (c *Client) cas(ctx context.Context, kind casKind, key, old string, rev int
 	if c.isClosed() {
 		return CASResult{}, &Error{Op: op, Key: key, Err: ErrClosed}
 	}
-	req, err := c.casRequest(kind, key, old, rev, value, opts)
+	room, err := c.casRequest(kind, key, old, rev, value, opts)
 	if err != nil {
 		return CASResult{}, &Error{Op: op, Key: key, Err: err}
 	}
-	resp := new(etcdserverpb.TxnResponse)
-	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, req, resp); err != nil {
+	if err := c.invoke(ctx, etcdserverpb.KV_Txn_FullMethodName, &room.req, &room.reply); err != nil {
 		return CASResult{}, opError(op, key, err)
 	}
+	resp := &room.reply.TxnResponse
 	out := CASResult{Succeeded: resp.GetSucceeded(), Header: header(resp.GetHeader())}
 	if !out.Succeeded && len(resp.GetResponses()) == 1 {
 		if kvs := resp.GetResponses()[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
@@ -88,8 +88,9 @@ func (c *Client) cas(ctx context.Context, kind casKind, key, old string, rev int
 	return out, nil
 }
 
-// casRequest builds the transaction of a compare-and-swap.
-func (c *Client) casRequest(kind casKind, key, old string, rev int64, value string, opts []PutOption) (*etcdserverpb.TxnRequest, error) {
+// casRequest builds the transaction of a compare-and-swap, in a room that holds its reply
+// too.
+func (c *Client) casRequest(kind casKind, key, old string, rev int64, value string, opts []PutOption) (*txnRoom, error) {
 	k := Key(key)
 	var cond Cmp
 	switch kind {
@@ -104,5 +105,5 @@ func (c *Client) casRequest(kind casKind, key, old string, rev int64, value stri
 	if kind <= swapIfModRevision {
 		then = OpPut(key, value, opts...)
 	}
-	return c.txnRequest(Txn{If: []Cmp{cond}, Then: []Op{then}, Else: []Op{OpGet(k)}})
+	return c.buildTxn(Txn{If: []Cmp{cond}, Then: []Op{then}, Else: []Op{OpGet(k)}})
 }
