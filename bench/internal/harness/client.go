@@ -32,6 +32,8 @@ type Client interface {
 	KeepAlive(ctx context.Context, id int64) error
 	// TTL returns the remaining time to live of lease id, -1 when it is gone.
 	TTL(ctx context.Context, id int64) (int64, error)
+	// Revoke ends lease id.
+	Revoke(ctx context.Context, id int64) error
 	// List reads every key under prefix and calls each with every key-value, in key order,
 	// the way workload says: List streamed (etcdkit's Scan, clientv3's GetStream, the stubs'
 	// RangeStream), ListPaged in 1,000-key Range pages at one revision, ListSingle as one

@@ -136,6 +136,11 @@ func (k client) KeepAlive(ctx context.Context, id int64) error {
 	return err
 }
 
+func (k client) Revoke(ctx context.Context, id int64) error {
+	_, err := k.c.Revoke(ctx, etcd.LeaseID(id))
+	return err
+}
+
 func (k client) TTL(ctx context.Context, id int64) (int64, error) {
 	info, err := k.c.TimeToLive(ctx, etcd.LeaseID(id))
 	if errors.Is(err, etcd.ErrLeaseNotFound) {

@@ -265,6 +265,12 @@ func (c *Client) Grant(ctx context.Context, ttl time.Duration) (int64, error) {
 	return resp.ID, nil
 }
 
+// Revoke ends the lease.
+func (c *Client) Revoke(ctx context.Context, id int64) error {
+	_, err := c.lease.LeaseRevoke(ctx, &etcdserverpb.LeaseRevokeRequest{ID: id})
+	return err
+}
+
 // TTL returns the lease's remaining TTL, -1 when it is gone.
 func (c *Client) TTL(ctx context.Context, id int64) (int64, error) {
 	resp, err := c.lease.LeaseTimeToLive(ctx, &etcdserverpb.LeaseTimeToLiveRequest{ID: id})

@@ -158,6 +158,11 @@ func (v client) Grant(ctx context.Context, ttl time.Duration) (int64, error) {
 	return int64(resp.ID), nil
 }
 
+func (v client) Revoke(ctx context.Context, id int64) error {
+	_, err := v.c.Revoke(ctx, clientv3.LeaseID(id))
+	return err
+}
+
 // KeepAlive keeps the lease alive and drains its response channel, as clientv3 requires.
 func (v client) KeepAlive(ctx context.Context, id int64) error {
 	ch, err := v.c.KeepAlive(ctx, clientv3.LeaseID(id))
