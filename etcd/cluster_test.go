@@ -193,6 +193,50 @@ func TestHungEndpoint(t *testing.T) {
 	t.Logf("slowest of 12 reads with one endpoint hung: %v", slowest)
 }
 
+// TestHedgeReachesEndpointsProbedLater: right after its first call a client uses only the
+// endpoint it dialled first (the others are probed a moment later); a read sent then to that
+// endpoint, hung, is hedged to another once one comes into use, rather than waiting for its
+// deadline.
+func TestHedgeReachesEndpointsProbedLater(t *testing.T) {
+	t.Parallel()
+	cl := etcdtest.StartCluster(t, etcdtest.Options{Size: 3, Proxy: true})
+	const delay = 300 * time.Millisecond
+	// A client whose other endpoints were probed already (a slow first call) proves nothing:
+	// take a fresh one, a few times at most.
+	var c *Client
+	var lead *etcdtest.Member
+	for try := 0; lead == nil; try++ {
+		if try == 5 {
+			t.Fatalf("five clients had more or less than one endpoint in use after their first call: %+v", c.EndpointStates())
+		}
+		c = newClient(t, cl, Config{ReadHedgeDelay: delay})
+		mustPut(t, c, "late/k", "v")
+		var inUse []*etcdtest.Member
+		for _, m := range cl.Members {
+			if stateOf(c, m.Endpoint()).InUse {
+				inUse = append(inUse, m)
+			}
+		}
+		if len(inUse) == 1 {
+			lead = inUse[0]
+		}
+	}
+	lead.Proxy().Blackhole()
+	defer lead.Proxy().Unblackhole()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	kv, err := c.Get(ctx, "late/k")
+	took := time.Since(start)
+	if err != nil || string(kv.Value) != "v" {
+		t.Fatalf("read with the lead hung = %q, %v (after %v)", kv.Value, err, took)
+	}
+	if took > delay+2*time.Second {
+		t.Fatalf("read with the lead hung took %v; want about one hedge delay (%v)", took, delay)
+	}
+	t.Logf("read with the lead endpoint hung: %v", took)
+}
+
 // TestAlarms fills a tiny quota: the NOSPACE alarm is listed and writes fail with ErrNoSpace.
 func TestAlarms(t *testing.T) {
 	// The quota is checked against the backend's committed size, which grows at each backend
