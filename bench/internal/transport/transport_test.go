@@ -5,34 +5,18 @@
 package transport
 
 import (
-	"os"
 	"testing"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/etcdkit/etcdkit/bench/internal/benchetcd"
+	"github.com/etcdkit/etcdkit/bench/internal/rawclient"
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/etcd/etcdtest"
-	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 var endpoint string
 
-func TestMain(m *testing.M) {
-	if _, err := etcdtest.BinaryPath("etcd", ""); err != nil && os.Getenv("CI") == "" {
-		os.Stderr.WriteString("transport: no etcd to measure against, skipped: " + err.Error() + "\n")
-		os.Exit(0)
-	}
-	cl, err := etcdtest.Start(etcdtest.Options{Args: []string{"--unsafe-no-fsync"}})
-	if err != nil {
-		os.Stderr.WriteString("transport: " + err.Error() + "\n")
-		os.Exit(1)
-	}
-	endpoint = cl.Endpoints()[0]
-	code := m.Run()
-	cl.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { benchetcd.Main(m, "transport", &endpoint) }
 
 // value is the benchmark runners' value size.
 var value = string(make([]byte, 256))
@@ -88,51 +72,33 @@ func BenchmarkKit(b *testing.B) {
 	}
 }
 
-// BenchmarkRaw is the bare stubs' same calls, as bench/internal/rawclient makes them.
+// BenchmarkRaw is the bare stubs' same calls, made by bench/internal/rawclient, the runner
+// make bench measures.
 func BenchmarkRaw(b *testing.B) {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	c, err := rawclient.Dial(endpoint)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer conn.Close()
-	kv := etcdserverpb.NewKVClient(conn)
+	defer c.Close()
 	ctx := b.Context()
-	k, v := []byte("t/r"), []byte(value)
-	if _, err := kv.Put(ctx, &etcdserverpb.PutRequest{Key: k, Value: v}); err != nil {
+	if err := c.Put(ctx, "t/r", value); err != nil {
 		b.Fatal(err)
 	}
-	b.Run("put", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := kv.Put(ctx, &etcdserverpb.PutRequest{Key: k, Value: v}); err != nil {
-				b.Fatal(err)
+	for _, op := range []struct {
+		name string
+		call func() error
+	}{
+		{"put", func() error { return c.Put(ctx, "t/r", value) }},
+		{"get", func() error { return c.Get(ctx, "t/r") }},
+		{"cas", func() error { return c.CAS(ctx, "t/r", value) }},
+	} {
+		b.Run(op.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := op.call(); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
-	b.Run("get", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if resp, err := kv.Range(ctx, &etcdserverpb.RangeRequest{Key: k}); err != nil || len(resp.Kvs) != 1 {
-				b.Fatal(resp, err)
-			}
-		}
-	})
-	b.Run("cas", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			resp, err := kv.Txn(ctx, &etcdserverpb.TxnRequest{
-				Compare: []*etcdserverpb.Compare{{
-					Result: etcdserverpb.Compare_EQUAL, Target: etcdserverpb.Compare_VALUE, Key: k,
-					TargetUnion: &etcdserverpb.Compare_Value{Value: v},
-				}},
-				Success: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestPut{
-					RequestPut: &etcdserverpb.PutRequest{Key: k, Value: v}}}},
-				Failure: []*etcdserverpb.RequestOp{{Request: &etcdserverpb.RequestOp_RequestRange{
-					RequestRange: &etcdserverpb.RangeRequest{Key: k}}}},
-			})
-			if err != nil || !resp.Succeeded {
-				b.Fatal(resp, err)
-			}
-		}
-	})
+		})
+	}
 }

@@ -4,34 +4,19 @@
 package txnalloc
 
 import (
-	"os"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/etcdkit/etcdkit/bench/internal/benchetcd"
 	"github.com/etcdkit/etcdkit/etcd"
-	"github.com/etcdkit/etcdkit/etcd/etcdtest"
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
 var endpoint string
 
-func TestMain(m *testing.M) {
-	if _, err := etcdtest.BinaryPath("etcd", ""); err != nil && os.Getenv("CI") == "" {
-		os.Stderr.WriteString("txnalloc: no etcd to measure against, skipped: " + err.Error() + "\n")
-		os.Exit(0)
-	}
-	cl, err := etcdtest.Start(etcdtest.Options{Args: []string{"--unsafe-no-fsync"}})
-	if err != nil {
-		os.Stderr.WriteString("txnalloc: " + err.Error() + "\n")
-		os.Exit(1)
-	}
-	endpoint = cl.Endpoints()[0]
-	code := m.Run()
-	cl.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { benchetcd.Main(m, "txnalloc", &endpoint) }
 
 // BenchmarkTxn is etcdkit's Txn: If value == "v", Then put "v".
 func BenchmarkTxn(b *testing.B) {
