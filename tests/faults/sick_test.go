@@ -230,7 +230,7 @@ func TestWatchOnlyLeavesFrozenMember(t *testing.T) {
 	ctx := t.Context()
 	var worst time.Duration
 	for run := range runs {
-		c, err := etcd.New(etcd.Config{Endpoints: cl.Endpoints()})
+		c, err := etcd.New(etcd.Config{Endpoints: cl.Endpoints(), Logger: logTo(t, "watch")})
 		if err != nil {
 			t.Fatal(err)
 		}
