@@ -71,6 +71,15 @@ func (c *Client) leaves(id uint64) bool {
 	return c.health != nil && id != 0 && c.health.view.Load().out[id]
 }
 
+// rotationMoved returns a channel closed at the next change of the endpoints' states, when
+// a stream's loop must ask leaves again; with one endpoint, a channel that is never closed.
+func (c *Client) rotationMoved() <-chan struct{} {
+	if c.health == nil {
+		return nil
+	}
+	return c.health.view.Load().replaced
+}
+
 // EndpointStates lists the client's endpoints (the configured ones, and with a member list
 // followed, those of members added since, less those of members removed) with whether calls
 // go to each and why not. A client with one endpoint reports it in use.

@@ -148,6 +148,9 @@ type healthView struct {
 	// early are the endpoints a read may go to before the cluster is settled: none is known
 	// sick or foreign yet. The read's reply then waits for the settling (awaitSettled).
 	early map[string]bool
+	// replaced is closed when a newer view is stored: stream loops wait on it, so that a
+	// stream leaves a member the moment it leaves the rotation.
+	replaced chan struct{}
 }
 
 // use is how the picker may use an endpoint.
@@ -569,7 +572,7 @@ func (h *health) kickSync() {
 
 // refresh rebuilds the picker's view. The caller holds mu (or owns h alone).
 func (h *health) refresh() {
-	v := &healthView{use: make(map[string]use, len(h.eps)), known: make(map[string]bool, len(h.eps))}
+	v := &healthView{use: make(map[string]use, len(h.eps)), known: make(map[string]bool, len(h.eps)), replaced: make(chan struct{})}
 	for _, e := range h.eps {
 		v.known[e.addr] = e.member != 0
 		if h.cluster == 0 && (e.reason == reasonUnchecked || e.reason == "") {
@@ -607,7 +610,9 @@ func (h *health) refresh() {
 			}
 		}
 	}
-	h.view.Store(v)
+	if old := h.view.Swap(v); old != nil {
+		close(old.replaced)
+	}
 }
 
 // publish rebuilds the view and has the calls waiting for an endpoint picked again: through

@@ -129,12 +129,15 @@ type kept struct {
 func (kp *keeper) run() {
 	kp.timer = time.NewTimer(time.Hour)
 	defer kp.timer.Stop()
+	var moved <-chan struct{} // closed when the endpoints' states next change (see leaves)
 	for {
 		// A scan is the only walk over every lease: it runs when the timer fires, the stream
-		// changed or the last lease went, never per response or per added lease, so a round of
-		// n renewals, or n leases added, costs O(n) and not O(n²).
+		// changed, the endpoints' states changed or the last lease went, never per response
+		// or per added lease, so a round of n renewals, or n leases added, costs O(n) and not
+		// O(n²).
 		if kp.scan {
 			kp.scan = false
+			moved = kp.c.rotationMoved()
 			kp.wake(kp.tick(time.Now()))
 		}
 		select {
@@ -162,6 +165,8 @@ func (kp *keeper) run() {
 			}
 		case <-kp.timer.C:
 			kp.wakeAt = time.Time{}
+			kp.scan = true
+		case <-moved:
 			kp.scan = true
 		}
 	}

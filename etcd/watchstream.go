@@ -87,19 +87,8 @@ func (h *watchHub) run() {
 	timerAt := time.Now().Add(time.Hour) // when timer fires
 	for {
 		now := time.Now()
-		if len(s.all) == 0 {
-			s.closeStream()
-		} else {
-			if s.pipe.live() && h.c.leaves(s.pipe.member) {
-				s.pipe.fail(errSick, now) // to a member in use
-			}
-			s.pipe.ensure(now)
-			if s.pipe.check(now, s.probe) {
-				s.sendCreates()
-			} else {
-				s.closeStream()
-			}
-		}
+		moved := h.c.rotationMoved() // before tend asks leaves, so no change is missed
+		s.tend(now)
 		// The timer is only ever moved earlier: a wake-up that comes too soon costs one pass of
 		// this loop, where resetting it for every response (each moves the probe's time) cost
 		// more than the response.
@@ -135,18 +124,47 @@ func (h *watchHub) run() {
 				s.progSent++
 			}
 		case ev := <-s.pipe.events:
-			switch resp, n := s.pipe.receive(ev, time.Now()); n {
-			case opened:
-				s.opened()
-			case response:
-				s.handle(resp)
-			case failed:
-				s.broken(ev.err)
-			}
+			s.take(ev, time.Now())
 		case <-timer.C:
 			timerAt = time.Now().Add(time.Hour)
+		case <-moved:
 		}
 	}
+}
+
+// tend keeps the stream fit for the watchers: it leaves a member that left the rotation
+// (to one in use), opens a stream when none is open, probes a silent one, and sends the
+// creates not sent yet. A stream it leaves takes its state with it: the creates awaiting an
+// answer there (a liveness probe among them) must not claim the next stream's answers.
+func (s *hubState) tend(now time.Time) {
+	if len(s.all) == 0 {
+		s.closeStream()
+		return
+	}
+	if s.pipe.live() && s.h.c.leaves(s.pipe.member) {
+		s.pipe.fail(errSick, now)
+		s.closeStream()
+	}
+	s.pipe.ensure(now)
+	if s.pipe.check(now, s.probe) {
+		s.sendCreates()
+	} else {
+		s.closeStream()
+	}
+}
+
+// take applies what the stream's goroutines saw to the hub, and says what it meant.
+func (s *hubState) take(ev pipeEvent[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse], now time.Time) news {
+	resp, n := s.pipe.receive(ev, now)
+	switch n {
+	case opened:
+		s.opened()
+	case response:
+		s.handle(resp)
+	case failed:
+		s.broken(ev.err)
+	}
+	return n
 }
 
 // opened starts over on a new stream: every live watcher is to be created on it.
