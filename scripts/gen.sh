@@ -5,7 +5,7 @@
 # Debian's 3.4.23 source protos (scripts/etcd.sh debian-protos); later releases come from
 # the Go module proxy. The generator (cmd/etcdkit-gen) trims the release's protos, checks
 # them against upstream, and runs buf with buf.gen.yaml; buf and protoc-gen-go are pinned
-# in tools/go.mod and built into .cache/bin. With -check it writes
+# in tools/go.mod and put in .cache/bin (buf by scripts/buf.sh). With -check it writes
 # nothing to proto/ or gen/: etcdkit-gen generates in-process, as users run it, and fails
 # unless proto/ and gen/ hold exactly those bytes.
 set -eu -o pipefail
@@ -18,18 +18,15 @@ bin=.cache/bin
 
 log() { echo "gen.sh: $*" >&2; }
 
-# build_tools builds buf and protoc-gen-go (tools/go.mod) unless they are newer than their
-# pins, then etcdkit-gen, protoc-gen-etcdkit-grpc and protoc-gen-etcdkit-codec
-# (incremental; no VCS stamp, so that the version the plugins write into gen/ does not
-# change with every commit).
+# build_tools puts the pinned buf in .cache/bin (scripts/buf.sh), builds protoc-gen-go
+# (tools/go.mod) unless it is newer than its pin, then etcdkit-gen, protoc-gen-etcdkit-grpc
+# and protoc-gen-etcdkit-codec (incremental; no VCS stamp, so that the version the plugins
+# write into gen/ does not change with every commit).
 build_tools() {
   mkdir -p "$bin"
-  if [[ ! -x "$bin/buf" || tools/go.mod -nt "$bin/buf" || tools/go.sum -nt "$bin/buf" ]]; then
-    log "building buf and protoc-gen-go as pinned in tools/go.mod into $bin (the first build takes several minutes)"
-    local start=$SECONDS
-    GOWORK=off go -C tools build -buildvcs=false -o "../$bin/" \
-      github.com/bufbuild/buf/cmd/buf google.golang.org/protobuf/cmd/protoc-gen-go
-    log "built buf and protoc-gen-go in $((SECONDS - start))s"
+  scripts/buf.sh >/dev/null
+  if [[ ! -x "$bin/protoc-gen-go" || tools/go.mod -nt "$bin/protoc-gen-go" || tools/go.sum -nt "$bin/protoc-gen-go" ]]; then
+    GOWORK=off go -C tools build -buildvcs=false -o "../$bin/" google.golang.org/protobuf/cmd/protoc-gen-go
   fi
   go -C cmd build -buildvcs=false -o "../$bin/" ./etcdkit-gen ./protoc-gen-etcdkit-grpc \
     ./protoc-gen-etcdkit-codec

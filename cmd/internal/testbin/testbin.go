@@ -1,7 +1,7 @@
 // Package testbin prepares what the generator's tests run: buf and protoc-gen-go as
-// pinned in tools/go.mod and protoc-gen-etcdkit-grpc, built once per test binary into a
-// directory that goes in front of PATH, and throwaway Go modules that build against
-// the same grpc and protobuf versions as the kit's root module.
+// pinned in tools/go.mod (buf through scripts/buf.sh) and protoc-gen-etcdkit-grpc, once
+// per test binary, in a directory that goes in front of PATH, and throwaway Go modules
+// that build against the same grpc and protobuf versions as the kit's root module.
 package testbin
 
 import (
@@ -61,15 +61,25 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Build builds buf, protoc-gen-go and protoc-gen-etcdkit-grpc into dir and puts dir in
-// front of PATH for this process and its children.
+// Build puts buf in dir (the pinned release scripts/buf.sh provides), builds protoc-gen-go
+// and protoc-gen-etcdkit-grpc into it, and puts dir in front of PATH for this process and
+// its children.
 func Build(dir string) error {
 	root, err := RepoRoot()
 	if err != nil {
 		return err
 	}
+	buf := exec.Command("bash", filepath.Join(root, "scripts", "buf.sh"))
+	buf.Stderr = os.Stderr // what it fetched or built, and why it failed
+	out, err := buf.Output()
+	if err != nil {
+		return fmt.Errorf("testbin: scripts/buf.sh: %w", err)
+	}
+	if err := os.Symlink(strings.TrimSpace(string(out)), filepath.Join(dir, "buf")); err != nil {
+		return err
+	}
 	builds := [][]string{
-		{"-C", filepath.Join(root, "tools"), "build", "-o", dir, "github.com/bufbuild/buf/cmd/buf", "google.golang.org/protobuf/cmd/protoc-gen-go"},
+		{"-C", filepath.Join(root, "tools"), "build", "-o", dir, "google.golang.org/protobuf/cmd/protoc-gen-go"},
 		{"-C", filepath.Join(root, "cmd"), "build", "-o", dir, "./protoc-gen-etcdkit-grpc"},
 	}
 	for _, args := range builds {
