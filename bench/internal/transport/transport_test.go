@@ -5,6 +5,7 @@
 package transport
 
 import (
+	"runtime"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -68,6 +69,12 @@ func BenchmarkKit(b *testing.B) {
 				}
 			}
 		})
+		b.Run("put64/"+v.name, func(b *testing.B) {
+			callers64(b, func() error { _, err := c.Put(ctx, "t/k", value); return err })
+		})
+		b.Run("get64/"+v.name, func(b *testing.B) {
+			callers64(b, func() error { _, err := c.Get(ctx, "t/k"); return err })
+		})
 		c.Close()
 	}
 }
@@ -100,5 +107,22 @@ func BenchmarkRaw(b *testing.B) {
 				}
 			}
 		})
+		if op.name != "cas" {
+			b.Run(op.name+"64", func(b *testing.B) { callers64(b, op.call) })
+		}
 	}
+}
+
+// callers64 runs call from 64 goroutines at once, as make bench's ×64 cases do.
+func callers64(b *testing.B, call func() error) {
+	b.ReportAllocs()
+	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := call(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
