@@ -287,6 +287,51 @@ func TestCodecMerge(t *testing.T) {
 	}
 }
 
+// TestCodecPresetElements: a Get's reply decodes its key-value into the one preset in the
+// reply (no allocation of its own), further key-values into new ones, all equal to what
+// proto.Unmarshal decodes; and MergeKit (no arena) still appends new elements to a list
+// truncated for reuse, leaving the message past its length alone, as proto.Unmarshal does.
+func TestCodecPresetElements(t *testing.T) { // not parallel: it counts allocations
+	want := &etcdserverpb.RangeResponse{Header: &etcdserverpb.ResponseHeader{Revision: 9}, Count: 2, Kvs: []*mvccpb.KeyValue{
+		{Key: []byte("a"), Value: []byte("1"), ModRevision: 4},
+		{Key: []byte("b"), Value: []byte("2"), ModRevision: 5},
+	}}
+	for _, n := range []int{1, 2} {
+		w := proto.Clone(want).(*etcdserverpb.RangeResponse)
+		w.Kvs = w.Kvs[:n]
+		raw, err := proto.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := mem.BufferSlice{mem.SliceBuffer(raw)}
+		var r rangeReply
+		r.kv.Key = []byte("left over from an earlier call: preset clears it")
+		if err := (kitCodec{}).Unmarshal(data, &r); err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(&r.RangeResponse, w) {
+			t.Errorf("%d key-values: decoded %v; want %v", n, &r.RangeResponse, w)
+		}
+		if len(r.Kvs) != n || r.Kvs[0] != &r.kv {
+			t.Errorf("%d key-values: the first went to %p, not to the reply's own key-value %p", n, r.Kvs[0], &r.kv)
+		}
+		if allocs := testing.AllocsPerRun(100, func() { (kitCodec{}).Unmarshal(data, &r) }); n == 1 && allocs > 1 {
+			t.Errorf("a Get's reply took %v allocations to decode; want 1 (its bytes)", allocs)
+		}
+	}
+
+	held := &mvccpb.KeyValue{Key: []byte("held by someone")}
+	m := &etcdserverpb.RangeResponse{Kvs: []*mvccpb.KeyValue{held}}
+	m.Kvs = m.Kvs[:0]
+	raw, _ := proto.Marshal(want)
+	if err := m.MergeKit(raw); err != nil {
+		t.Fatal(err)
+	}
+	if string(held.Key) != "held by someone" || m.Kvs[0] == held || !proto.Equal(m, want) {
+		t.Errorf("MergeKit into a truncated list: %v, the message past its length now %v", m, held)
+	}
+}
+
 // TestCodecDepth: UnmarshalKit decodes messages nested as deeply as proto.Unmarshal allows
 // (10,000 levels) and fails one level deeper, as proto.Unmarshal does.
 func TestCodecDepth(t *testing.T) {

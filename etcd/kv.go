@@ -117,18 +117,20 @@ func (call *rangeCall) recycle() {
 	rangeCalls.Put(call)
 }
 
-// rangeReply is a RangeResponse allocated with its header and room for one key (a Get's),
-// which decoding fills (see presetReply).
+// rangeReply is a RangeResponse allocated with its header and one key-value (a Get's), which
+// decoding fills (see presetReply; the key-value is preset past the list's length).
 type rangeReply struct {
 	etcdserverpb.RangeResponse
 	header etcdserverpb.ResponseHeader
+	kv     mvccpb.KeyValue
 	kvs    [1]*mvccpb.KeyValue
 	arena  []byte
 }
 
 func (r *rangeReply) preset() (any, *[]byte) {
 	r.header = etcdserverpb.ResponseHeader{}
-	r.kvs[0] = nil
+	r.kv = mvccpb.KeyValue{}
+	r.kvs[0] = &r.kv
 	r.RangeResponse = etcdserverpb.RangeResponse{Header: &r.header, Kvs: r.kvs[:0]}
 	r.arena = nil
 	return &r.RangeResponse, &r.arena

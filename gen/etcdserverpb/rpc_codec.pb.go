@@ -556,6 +556,9 @@ func (m *RangeResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -581,7 +584,13 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	var slabKvs []mvccpb.KeyValue
 	if counts[0] > 0 {
 		m.Kvs = slices.Grow(m.Kvs, counts[0])
-		slabKvs = make([]mvccpb.KeyValue, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Kvs, need)
+		}
+		if need > 0 {
+			slabKvs = make([]mvccpb.KeyValue, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -619,9 +628,14 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 				return protowire.ParseError(n)
 			}
 			var e *mvccpb.KeyValue
-			if len(slabKvs) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Kvs)
+			}
+			switch {
+			case e != nil:
+			case len(slabKvs) > 0:
 				e, slabKvs = &slabKvs[0], slabKvs[1:]
-			} else {
+			default:
 				e = new(mvccpb.KeyValue)
 			}
 			m.Kvs = append(m.Kvs, e)
@@ -1193,6 +1207,9 @@ func (m *DeleteRangeResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -1218,7 +1235,13 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	var slabPrevKvs []mvccpb.KeyValue
 	if counts[0] > 0 {
 		m.PrevKvs = slices.Grow(m.PrevKvs, counts[0])
-		slabPrevKvs = make([]mvccpb.KeyValue, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.PrevKvs, need)
+		}
+		if need > 0 {
+			slabPrevKvs = make([]mvccpb.KeyValue, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -1267,9 +1290,14 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 				return protowire.ParseError(n)
 			}
 			var e *mvccpb.KeyValue
-			if len(slabPrevKvs) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.PrevKvs)
+			}
+			switch {
+			case e != nil:
+			case len(slabPrevKvs) > 0:
 				e, slabPrevKvs = &slabPrevKvs[0], slabPrevKvs[1:]
-			} else {
+			default:
 				e = new(mvccpb.KeyValue)
 			}
 			m.PrevKvs = append(m.PrevKvs, e)
@@ -1998,6 +2026,9 @@ func (m *TxnRequest) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -2027,17 +2058,35 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	var slabCompare []Compare
 	if counts[0] > 0 {
 		m.Compare = slices.Grow(m.Compare, counts[0])
-		slabCompare = make([]Compare, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Compare, need)
+		}
+		if need > 0 {
+			slabCompare = make([]Compare, need)
+		}
 	}
 	var slabSuccess []RequestOp
 	if counts[1] > 0 {
 		m.Success = slices.Grow(m.Success, counts[1])
-		slabSuccess = make([]RequestOp, counts[1])
+		need := counts[1]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Success, need)
+		}
+		if need > 0 {
+			slabSuccess = make([]RequestOp, need)
+		}
 	}
 	var slabFailure []RequestOp
 	if counts[2] > 0 {
 		m.Failure = slices.Grow(m.Failure, counts[2])
-		slabFailure = make([]RequestOp, counts[2])
+		need := counts[2]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Failure, need)
+		}
+		if need > 0 {
+			slabFailure = make([]RequestOp, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -2058,9 +2107,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 				return protowire.ParseError(n)
 			}
 			var e *Compare
-			if len(slabCompare) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Compare)
+			}
+			switch {
+			case e != nil:
+			case len(slabCompare) > 0:
 				e, slabCompare = &slabCompare[0], slabCompare[1:]
-			} else {
+			default:
 				e = new(Compare)
 			}
 			m.Compare = append(m.Compare, e)
@@ -2078,9 +2132,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 				return protowire.ParseError(n)
 			}
 			var e *RequestOp
-			if len(slabSuccess) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Success)
+			}
+			switch {
+			case e != nil:
+			case len(slabSuccess) > 0:
 				e, slabSuccess = &slabSuccess[0], slabSuccess[1:]
-			} else {
+			default:
 				e = new(RequestOp)
 			}
 			m.Success = append(m.Success, e)
@@ -2098,9 +2157,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 				return protowire.ParseError(n)
 			}
 			var e *RequestOp
-			if len(slabFailure) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Failure)
+			}
+			switch {
+			case e != nil:
+			case len(slabFailure) > 0:
 				e, slabFailure = &slabFailure[0], slabFailure[1:]
-			} else {
+			default:
 				e = new(RequestOp)
 			}
 			m.Failure = append(m.Failure, e)
@@ -2192,6 +2256,9 @@ func (m *TxnResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -2217,7 +2284,13 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 	var slabResponses []ResponseOp
 	if counts[0] > 0 {
 		m.Responses = slices.Grow(m.Responses, counts[0])
-		slabResponses = make([]ResponseOp, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Responses, need)
+		}
+		if need > 0 {
+			slabResponses = make([]ResponseOp, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -2266,9 +2339,14 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 				return protowire.ParseError(n)
 			}
 			var e *ResponseOp
-			if len(slabResponses) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Responses)
+			}
+			switch {
+			case e != nil:
+			case len(slabResponses) > 0:
 				e, slabResponses = &slabResponses[0], slabResponses[1:]
-			} else {
+			default:
 				e = new(ResponseOp)
 			}
 			m.Responses = append(m.Responses, e)
@@ -3818,6 +3896,9 @@ func (m *WatchResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -3843,7 +3924,13 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	var slabEvents []mvccpb.Event
 	if counts[0] > 0 {
 		m.Events = slices.Grow(m.Events, counts[0])
-		slabEvents = make([]mvccpb.Event, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Events, need)
+		}
+		if need > 0 {
+			slabEvents = make([]mvccpb.Event, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -3950,9 +4037,14 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 				return protowire.ParseError(n)
 			}
 			var e *mvccpb.Event
-			if len(slabEvents) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Events)
+			}
+			switch {
+			case e != nil:
+			case len(slabEvents) > 0:
 				e, slabEvents = &slabEvents[0], slabEvents[1:]
-			} else {
+			default:
 				e = new(mvccpb.Event)
 			}
 			m.Events = append(m.Events, e)
@@ -5132,6 +5224,9 @@ func (m *LeaseLeasesResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -5157,7 +5252,13 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	var slabLeases []LeaseStatus
 	if counts[0] > 0 {
 		m.Leases = slices.Grow(m.Leases, counts[0])
-		slabLeases = make([]LeaseStatus, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Leases, need)
+		}
+		if need > 0 {
+			slabLeases = make([]LeaseStatus, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -5195,9 +5296,14 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 				return protowire.ParseError(n)
 			}
 			var e *LeaseStatus
-			if len(slabLeases) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Leases)
+			}
+			switch {
+			case e != nil:
+			case len(slabLeases) > 0:
 				e, slabLeases = &slabLeases[0], slabLeases[1:]
-			} else {
+			default:
 				e = new(LeaseStatus)
 			}
 			m.Leases = append(m.Leases, e)
@@ -5579,6 +5685,9 @@ func (m *MemberAddResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -5604,7 +5713,13 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 	var slabMembers []Member
 	if counts[0] > 0 {
 		m.Members = slices.Grow(m.Members, counts[0])
-		slabMembers = make([]Member, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
+		}
+		if need > 0 {
+			slabMembers = make([]Member, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -5659,9 +5774,14 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 				return protowire.ParseError(n)
 			}
 			var e *Member
-			if len(slabMembers) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
+			}
+			switch {
+			case e != nil:
+			case len(slabMembers) > 0:
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			} else {
+			default:
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
@@ -5832,6 +5952,9 @@ func (m *MemberRemoveResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -5857,7 +5980,13 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 	var slabMembers []Member
 	if counts[0] > 0 {
 		m.Members = slices.Grow(m.Members, counts[0])
-		slabMembers = make([]Member, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
+		}
+		if need > 0 {
+			slabMembers = make([]Member, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -5895,9 +6024,14 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 				return protowire.ParseError(n)
 			}
 			var e *Member
-			if len(slabMembers) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
+			}
+			switch {
+			case e != nil:
+			case len(slabMembers) > 0:
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			} else {
+			default:
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
@@ -6092,6 +6226,9 @@ func (m *MemberUpdateResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -6117,7 +6254,13 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 	var slabMembers []Member
 	if counts[0] > 0 {
 		m.Members = slices.Grow(m.Members, counts[0])
-		slabMembers = make([]Member, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
+		}
+		if need > 0 {
+			slabMembers = make([]Member, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -6155,9 +6298,14 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 				return protowire.ParseError(n)
 			}
 			var e *Member
-			if len(slabMembers) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
+			}
+			switch {
+			case e != nil:
+			case len(slabMembers) > 0:
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			} else {
+			default:
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
@@ -6328,6 +6476,9 @@ func (m *MemberListResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -6353,7 +6504,13 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 	var slabMembers []Member
 	if counts[0] > 0 {
 		m.Members = slices.Grow(m.Members, counts[0])
-		slabMembers = make([]Member, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
+		}
+		if need > 0 {
+			slabMembers = make([]Member, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -6391,9 +6548,14 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 				return protowire.ParseError(n)
 			}
 			var e *Member
-			if len(slabMembers) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
+			}
+			switch {
+			case e != nil:
+			case len(slabMembers) > 0:
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			} else {
+			default:
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
@@ -6564,6 +6726,9 @@ func (m *MemberPromoteResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -6589,7 +6754,13 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 	var slabMembers []Member
 	if counts[0] > 0 {
 		m.Members = slices.Grow(m.Members, counts[0])
-		slabMembers = make([]Member, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
+		}
+		if need > 0 {
+			slabMembers = make([]Member, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -6627,9 +6798,14 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 				return protowire.ParseError(n)
 			}
 			var e *Member
-			if len(slabMembers) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
+			}
+			switch {
+			case e != nil:
+			case len(slabMembers) > 0:
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			} else {
+			default:
 				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
@@ -7286,6 +7462,9 @@ func (m *AlarmResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -7311,7 +7490,13 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	var slabAlarms []AlarmMember
 	if counts[0] > 0 {
 		m.Alarms = slices.Grow(m.Alarms, counts[0])
-		slabAlarms = make([]AlarmMember, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Alarms, need)
+		}
+		if need > 0 {
+			slabAlarms = make([]AlarmMember, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -7349,9 +7534,14 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 				return protowire.ParseError(n)
 			}
 			var e *AlarmMember
-			if len(slabAlarms) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Alarms)
+			}
+			switch {
+			case e != nil:
+			case len(slabAlarms) > 0:
 				e, slabAlarms = &slabAlarms[0], slabAlarms[1:]
-			} else {
+			default:
 				e = new(AlarmMember)
 			}
 			m.Alarms = append(m.Alarms, e)
@@ -11046,6 +11236,9 @@ func (m *AuthRoleGetResponse) MergeKit(b []byte) error {
 // for room bytes: UnmarshalKit passes the length of the whole encoding, so its message
 // and those nested in it share one allocation. depth is how many levels of messages
 // b may hold, m's included; proto.Unmarshal allows 10000.
+// With arena set, the messages a list of messages holds past its length, up to its
+// capacity, are preset: the elements appended are decoded into them, as they are,
+// rather than into new ones (the caller that set them there cleared them).
 func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
@@ -11071,7 +11264,13 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	var slabPerm []authpb.Permission
 	if counts[0] > 0 {
 		m.Perm = slices.Grow(m.Perm, counts[0])
-		slabPerm = make([]authpb.Permission, counts[0])
+		need := counts[0]
+		if arena != nil {
+			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Perm, need)
+		}
+		if need > 0 {
+			slabPerm = make([]authpb.Permission, need)
+		}
 	}
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
@@ -11109,9 +11308,14 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 				return protowire.ParseError(n)
 			}
 			var e *authpb.Permission
-			if len(slabPerm) > 0 {
+			if arena != nil {
+				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Perm)
+			}
+			switch {
+			case e != nil:
+			case len(slabPerm) > 0:
 				e, slabPerm = &slabPerm[0], slabPerm[1:]
-			} else {
+			default:
 				e = new(authpb.Permission)
 			}
 			m.Perm = append(m.Perm, e)
@@ -11751,6 +11955,24 @@ func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		}
 		m.unknownFields = append(protowire.AppendTag(m.unknownFields, num, typ), b[:n]...)
 		b = b[n:]
+	}
+	return nil
+}
+
+// file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets counts the messages set in list past its length, up to n: those
+// a preset reply holds for DecodeKit to decode into.
+func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets[T any](list []*T, n int) int {
+	k := 0
+	for k < n && list[:len(list)+k+1][len(list)+k] != nil {
+		k++
+	}
+	return k
+}
+
+// file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset returns the message set in list just past its length, or nil.
+func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset[T any](list []*T) *T {
+	if n := len(list); n < cap(list) {
+		return list[:n+1][n]
 	}
 	return nil
 }

@@ -41,15 +41,45 @@ func GenerateFile(gen *protogen.Plugin, f *protogen.File) {
 	}
 	g := gen.NewGeneratedFile(f.GeneratedFilenamePrefix+"_codec.pb.go", f.GoImportPath)
 	version.WriteHeader(g, f, "protoc-gen-etcdkit-codec")
+	// The presets helpers are named after the file, as protoc-gen-go names its per-file
+	// variables, so that two files of one package each have their own.
+	presets := "file_" + strings.TrimPrefix(f.GoDescriptorIdent.GoName, "File_") + "_"
+	lists := false
 	for _, m := range msgs {
-		c := &codec{g: g, m: m, fields: slices.Clone(m.Fields)}
+		c := &codec{g: g, m: m, fields: slices.Clone(m.Fields), presets: presets}
 		slices.SortStableFunc(c.fields, marshalOrder)
 		c.size()
 		c.appendTo()
 		c.marshal()
 		c.unmarshal()
 		c.merge()
+		lists = lists || len(c.repeatedMessages()) > 0
 	}
+	if lists {
+		writePresets(g, presets)
+	}
+}
+
+// writePresets writes the helpers DecodeKit finds a list's preset elements with.
+func writePresets(g *protogen.GeneratedFile, prefix string) {
+	g.P()
+	g.P("// ", prefix, "presets counts the messages set in list past its length, up to n: those")
+	g.P("// a preset reply holds for DecodeKit to decode into.")
+	g.P("func ", prefix, "presets[T any](list []*T, n int) int {")
+	g.P("k := 0")
+	g.P("for k < n && list[:len(list)+k+1][len(list)+k] != nil {")
+	g.P("k++")
+	g.P("}")
+	g.P("return k")
+	g.P("}")
+	g.P()
+	g.P("// ", prefix, "preset returns the message set in list just past its length, or nil.")
+	g.P("func ", prefix, "preset[T any](list []*T) *T {")
+	g.P("if n := len(list); n < cap(list) {")
+	g.P("return list[:n+1][n]")
+	g.P("}")
+	g.P("return nil")
+	g.P("}")
 }
 
 // marshalOrder is the order proto.Marshal writes fields in: plain fields by number, then
@@ -119,9 +149,10 @@ func unsupported(fd protoreflect.FileDescriptor, seen map[string]bool) error {
 
 // codec writes the methods of one message.
 type codec struct {
-	g      *protogen.GeneratedFile
-	m      *protogen.Message
-	fields []*protogen.Field // in marshalOrder
+	g       *protogen.GeneratedFile
+	m       *protogen.Message
+	fields  []*protogen.Field // in marshalOrder
+	presets string            // the prefix of the file's presets helpers (writePresets)
 }
 
 // P writes a line of the generated file.
@@ -400,11 +431,16 @@ func (c *codec) merge() {
 	c.P("// for room bytes: UnmarshalKit passes the length of the whole encoding, so its message")
 	c.P("// and those nested in it share one allocation. depth is how many levels of messages")
 	c.P("// b may hold, m's included; proto.Unmarshal allows ", recursionLimit, ".")
+	reps := c.repeatedMessages()
+	if len(reps) > 0 {
+		c.P("// With arena set, the messages a list of messages holds past its length, up to its")
+		c.P("// capacity, are preset: the elements appended are decoded into them, as they are,")
+		c.P("// rather than into new ones (the caller that set them there cleared them).")
+	}
 	c.P("func (m *", name, ") DecodeKit(b []byte, arena *[]byte, room, depth int) error {")
 	c.P("if depth <= 0 {")
 	c.P("return ", c.g.QualifiedGoIdent(errorsPkg.Ident("New")), `("proto: exceeded maximum recursion depth")`)
 	c.P("}")
-	reps := c.repeatedMessages()
 	if len(reps) > 0 {
 		c.countElements(reps)
 	}
@@ -465,7 +501,13 @@ func (c *codec) countElements(reps []*protogen.Field) {
 		c.P("var ", slab(fd), " []", c.g.QualifiedGoIdent(fd.Message.GoIdent))
 		c.P("if counts[", i, "] > 0 {")
 		c.P("m.", fd.GoName, " = ", c.g.QualifiedGoIdent(slicesPkg.Ident("Grow")), "(m.", fd.GoName, ", counts[", i, "])")
-		c.P(slab(fd), " = make([]", c.g.QualifiedGoIdent(fd.Message.GoIdent), ", counts[", i, "])")
+		c.P("need := counts[", i, "]")
+		c.P("if arena != nil {")
+		c.P("need -= ", c.presets, "presets(m.", fd.GoName, ", need)")
+		c.P("}")
+		c.P("if need > 0 {")
+		c.P(slab(fd), " = make([]", c.g.QualifiedGoIdent(fd.Message.GoIdent), ", need)")
+		c.P("}")
 		c.P("}")
 	}
 }
@@ -558,9 +600,14 @@ func (c *codec) mergeMessage(fd *protogen.Field) {
 	switch {
 	case fd.Desc.IsList():
 		c.P("var e *", typ)
-		c.P("if len(", slab(fd), ") > 0 {")
+		c.P("if arena != nil {")
+		c.P("e = ", c.presets, "preset(m.", fd.GoName, ")")
+		c.P("}")
+		c.P("switch {")
+		c.P("case e != nil:")
+		c.P("case len(", slab(fd), ") > 0:")
 		c.P("e, ", slab(fd), " = &", slab(fd), "[0], ", slab(fd), "[1:]")
-		c.P("} else {")
+		c.P("default:")
 		c.P("e = new(", typ, ")")
 		c.P("}")
 		c.P("m.", fd.GoName, " = append(m.", fd.GoName, ", e)")
