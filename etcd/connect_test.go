@@ -61,12 +61,7 @@ func TestSettlesFromOneMemberList(t *testing.T) {
 				if _, err := c.Get(ctx, "app/k"); err != nil {
 					t.Fatal(err)
 				}
-				for _, m := range cl.Members {
-					if s := stateOf(c, m.Endpoint()); !s.InUse || s.MemberID == 0 {
-						return false
-					}
-				}
-				return true
+				return allInUse(c)
 			})
 		})
 	}

@@ -44,6 +44,16 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 	return time.Since(start)
 }
 
+// allInUse reports whether every endpoint of c is in use, its member known.
+func allInUse(c *Client) bool {
+	for _, s := range c.EndpointStates() {
+		if !s.InUse || s.MemberID == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // stateOf returns ep's state in c.
 func stateOf(c *Client, ep string) EndpointState {
 	for _, s := range c.EndpointStates() {
@@ -64,14 +74,7 @@ func TestFrozenMemberLeavesTheRotation(t *testing.T) {
 	c := newClient(t, cl, Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	ctx := t.Context()
 	mustPut(t, c, "rot/k", "v")
-	waitFor(t, 5*time.Second, "every endpoint in use", func() bool {
-		for _, s := range c.EndpointStates() {
-			if !s.InUse || s.MemberID == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 5*time.Second, "every endpoint in use", func() bool { return allInUse(c) })
 	lead, err := cl.Leader(ctx)
 	if err != nil {
 		t.Fatal(err)

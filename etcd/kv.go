@@ -75,11 +75,11 @@ func (c *Client) Get(ctx context.Context, key string, opts ...ReadOption) (KeyVa
 	}
 	kvs := call.reply.GetKvs()
 	if len(kvs) == 0 {
-		call.recycle()
+		recycle(&rangeCalls, call)
 		return KeyValue{}, &Error{Op: "get", Key: key, Err: ErrKeyNotFound}
 	}
 	kv := c.keyValue(kvs[0])
-	call.recycle()
+	recycle(&rangeCalls, call)
 	return kv, nil
 }
 
@@ -94,7 +94,7 @@ func (c *Client) Range(ctx context.Context, r KeyRange, opts ...ReadOption) (Ran
 		return RangeResult{}, opError("range", string(r.Key), err)
 	}
 	res := c.rangeResult(&call.reply.RangeResponse)
-	call.recycle()
+	recycle(&rangeCalls, call)
 	return res, nil
 }
 
@@ -110,30 +110,40 @@ type rangeCall struct {
 
 var rangeCalls = sync.Pool{New: func() any { return new(rangeCall) }}
 
-// recycle clears the call, so that the pool holds no caller's keys or values, and returns
-// it to rangeCalls.
-func (call *rangeCall) recycle() {
-	*call = rangeCall{}
-	rangeCalls.Put(call)
+// recycle clears call, so that pool holds no caller's keys or values, and puts it back.
+func recycle[Call any](pool *sync.Pool, call *Call) {
+	var zero Call
+	*call = zero
+	pool.Put(call)
+}
+
+// replyRoom is what a preset reply (see presetReply) is allocated with: its header, and the
+// arena decoding copies its bytes into.
+type replyRoom struct {
+	header etcdserverpb.ResponseHeader
+	arena  []byte
+}
+
+// clear empties the room for a new reply and returns its header.
+func (r *replyRoom) clear() *etcdserverpb.ResponseHeader {
+	*r = replyRoom{}
+	return &r.header
 }
 
 // rangeReply is a RangeResponse allocated with its header and one key-value (a Get's), which
 // decoding fills (see presetReply; the key-value is preset past the list's length).
 type rangeReply struct {
 	etcdserverpb.RangeResponse
-	header etcdserverpb.ResponseHeader
-	kv     mvccpb.KeyValue
-	kvs    [1]*mvccpb.KeyValue
-	arena  []byte
+	room replyRoom
+	kv   mvccpb.KeyValue
+	kvs  [1]*mvccpb.KeyValue
 }
 
 func (r *rangeReply) preset() (any, *[]byte) {
-	r.header = etcdserverpb.ResponseHeader{}
 	r.kv = mvccpb.KeyValue{}
 	r.kvs[0] = &r.kv
-	r.RangeResponse = etcdserverpb.RangeResponse{Header: &r.header, Kvs: r.kvs[:0]}
-	r.arena = nil
-	return &r.RangeResponse, &r.arena
+	r.RangeResponse = etcdserverpb.RangeResponse{Header: r.room.clear(), Kvs: r.kvs[:0]}
+	return &r.RangeResponse, &r.room.arena
 }
 
 // readRequest checks that the client is open and builds the request for the range r; errors
@@ -211,7 +221,7 @@ func (c *Client) Put(ctx context.Context, key, value string, opts ...PutOption) 
 		return PutResult{}, opError("put", key, err)
 	}
 	res := c.putResult(&call.req, &call.reply.PutResponse)
-	call.recycle()
+	recycle(&putCalls, call)
 	return res, nil
 }
 
@@ -223,25 +233,16 @@ type putCall struct {
 
 var putCalls = sync.Pool{New: func() any { return new(putCall) }}
 
-// recycle clears the call and returns it to putCalls.
-func (call *putCall) recycle() {
-	*call = putCall{}
-	putCalls.Put(call)
-}
-
 // putReply is a PutResponse allocated with its header, which decoding fills (see
 // presetReply).
 type putReply struct {
 	etcdserverpb.PutResponse
-	header etcdserverpb.ResponseHeader
-	arena  []byte
+	room replyRoom
 }
 
 func (r *putReply) preset() (any, *[]byte) {
-	r.header = etcdserverpb.ResponseHeader{}
-	r.PutResponse = etcdserverpb.PutResponse{Header: &r.header}
-	r.arena = nil
-	return &r.PutResponse, &r.arena
+	r.PutResponse = etcdserverpb.PutResponse{Header: r.room.clear()}
+	return &r.PutResponse, &r.room.arena
 }
 
 // setPutRequest builds the wire request of a put inside the namespace into req, which is

@@ -211,14 +211,7 @@ func TestClusterMismatchIsReported(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	mustPut(t, c, "mismatch/first", "v")
-	waitFor(t, 5*time.Second, "both endpoints checked at home", func() bool {
-		for _, s := range c.EndpointStates() {
-			if !s.InUse || s.MemberID == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(t, 5*time.Second, "both endpoints checked at home", func() bool { return allInUse(c) })
 
 	moved := home.Members[1].Proxy()
 	moved.Retarget(other.Members[0].Endpoint())

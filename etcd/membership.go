@@ -79,11 +79,11 @@ func readMembers(ctx context.Context, conn grpc.ClientConnInterface, linearizabl
 	}
 	resp, err := invokeRaw(ctx, conn, methodMemberList, req)
 	if err != nil {
-		return l, err
+		return listing{}, err
 	}
 	fields, err := rawFields(resp)
 	if err != nil {
-		return l, err
+		return listing{}, err
 	}
 	for _, f := range fields {
 		sub, err := rawFields(f.bytes)

@@ -145,15 +145,12 @@ type (
 // presetReply).
 type txnReply struct {
 	etcdserverpb.TxnResponse
-	header etcdserverpb.ResponseHeader
-	arena  []byte
+	room replyRoom
 }
 
 func (r *txnReply) preset() (any, *[]byte) {
-	r.header = etcdserverpb.ResponseHeader{}
-	r.TxnResponse = etcdserverpb.TxnResponse{Header: &r.header}
-	r.arena = nil
-	return &r.TxnResponse, &r.arena
+	r.TxnResponse = etcdserverpb.TxnResponse{Header: r.room.clear()}
+	return &r.TxnResponse, &r.room.arena
 }
 
 // slot is room for one T: take hands it out once, then allocates.

@@ -133,17 +133,15 @@ func (h *watchHub) run() {
 }
 
 // tend keeps the stream fit for the watchers: it leaves a member that left the rotation
-// (to one in use), opens a stream when none is open, probes a silent one, and sends the
-// creates not sent yet. A stream it leaves takes its state with it: the creates awaiting an
-// answer there (a liveness probe among them) must not claim the next stream's answers.
+// (for one in use), opens a stream when none is open, probes a silent one, and sends the
+// creates not sent yet.
 func (s *hubState) tend(now time.Time) {
 	if len(s.all) == 0 {
 		s.closeStream()
 		return
 	}
 	if s.pipe.live() && s.h.c.leaves(s.pipe.member) {
-		s.pipe.fail(errSick, now)
-		s.closeStream()
+		s.leave(errSick, now)
 	}
 	s.pipe.ensure(now)
 	if s.pipe.check(now, s.probe) {
@@ -191,6 +189,13 @@ func (s *hubState) probe() (*etcdserverpb.WatchRequest, bool) {
 		Key: w.key, RangeEnd: w.end,
 		Filters: []etcdserverpb.WatchCreateRequest_FilterType{etcdserverpb.WatchCreateRequest_NOPUT, etcdserverpb.WatchCreateRequest_NODELETE},
 	}}}, true
+}
+
+// leave ends the current stream after err, to be opened again after a backoff, and forgets
+// its state: the creates awaiting an answer there must not claim the next stream's answers.
+func (s *hubState) leave(err error, now time.Time) {
+	s.pipe.fail(err, now)
+	s.closeStream()
 }
 
 // closeStream forgets the current stream's state; the pipe's stream ends with it.
@@ -400,8 +405,7 @@ func (s *hubState) progressAll(resp *etcdserverpb.WatchResponse) {
 // refreshToken drops the rejected auth token and re-opens the stream with a new one.
 func (s *hubState) refreshToken() {
 	s.h.c.auth.forget()
-	s.pipe.fail(errors.New("etcd: auth token rejected"), time.Now())
-	s.closeStream()
+	s.leave(errors.New("etcd: auth token rejected"), time.Now())
 }
 
 // progressSupported reports ErrNotSupported when an endpoint runs etcd older than 3.5.8, whose
