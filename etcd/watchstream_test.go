@@ -45,14 +45,14 @@ func TestHubLeavesASickMembersStreamWhole(t *testing.T) {
 	}
 	defer c.Close()
 	streams := make(chan *scriptedWatch, 2)
-	s := &hubState{h: &watchHub{c: c}, active: map[int64]*watcher{}}
+	s := &hubState{h: &watchHub{c: c}, all: map[*watcher]struct{}{}, active: map[int64]*watcher{}}
 	s.pipe = newPipe(c, "watch", func(ctx context.Context) (biStream[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse], error) {
 		st := &scriptedWatch{ctx: ctx, sent: make(chan *etcdserverpb.WatchRequest, 8), answers: make(chan *etcdserverpb.WatchResponse, 8)}
 		streams <- st
 		return st, nil
 	})
 	w := &watcher{c: c, name: "k", key: []byte("k"), id: -1, wake: make(chan struct{}, 1)}
-	s.all, s.unsent = []*watcher{w}, []*watcher{w}
+	s.all[w], s.unsent = struct{}{}, []*watcher{w}
 
 	// next applies the pipe's next event of the current stream to the hub, as its loop does.
 	next := func(now time.Time) {
