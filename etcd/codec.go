@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"sync"
 	"unsafe"
 
 	"google.golang.org/grpc/encoding"
@@ -27,27 +28,17 @@ var protoCodec = encoding.GetCodecV2(grpcproto.Name)
 // force rawCodec use that instead.
 type kitCodec struct{}
 
-// Marshal encodes v into one buffer: for a small encoding, one allocation that holds the
-// bytes and the slice gRPC takes (gRPC's codec makes three); else one from gRPC's pool, as
-// gRPC's codec does.
+// Marshal encodes v into one buffer: a small encoding into a pooled sendBuf, which makes
+// no allocation; a larger one into a buffer from gRPC's pool, as gRPC's codec does. gRPC
+// gives either back through its pool once it has written it.
 func (kitCodec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(kitMessage)
 	if !ok {
 		return protoCodec.Marshal(v)
 	}
 	size := m.SizeKit()
-	// Each class fills a size class of Go's allocator with the 40 bytes of slice and header.
-	switch {
-	case size <= 88:
-		return marshalSmall[[88]byte](m)
-	case size <= 216:
-		return marshalSmall[[216]byte](m)
-	case size <= 472:
-		return marshalSmall[[472]byte](m)
-	case size <= 728:
-		return marshalSmall[[728]byte](m)
-	case mem.IsBelowBufferPoolingThreshold(size):
-		return marshalSmall[[1024]byte](m)
+	if size <= sendRoom {
+		return sendBufs.marshal(m)
 	}
 	pool := mem.DefaultBufferPool()
 	buf := pool.Get(size)
@@ -60,25 +51,64 @@ func (kitCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
 }
 
-// marshaled is a small encoding in the shape gRPC takes it, in one allocation: inline is
-// an array (A) the encoding fits in.
-type marshaled[A any] struct {
-	slice  [1]mem.Buffer // holds &buf
-	buf    mem.SliceBuffer
-	inline A
+// sendRoom is a sendBuf's room: above gRPC's pooling threshold (1 KiB), so that
+// mem.NewBuffer counts the references to a sendBuf and gives it back to its pool once the
+// last is freed (a smaller buffer becomes a plain slice, which nothing gives back).
+const sendRoom = 1088
+
+// sendBuf holds a small encoding and the one-element BufferSlice gRPC takes it in. Its first
+// field is the slice the pool hands gRPC a pointer to, so that the pointer gRPC gives back
+// is the sendBuf's own address.
+type sendBuf struct {
+	bytes []byte
+	slice [1]mem.Buffer
+	room  [sendRoom]byte
 }
 
-// marshalSmall encodes m into a marshaled[A], which m's encoding must fit.
-func marshalSmall[A any](m kitMessage) (mem.BufferSlice, error) {
-	out := new(marshaled[A])
-	inline := unsafe.Slice((*byte)(unsafe.Pointer(&out.inline)), unsafe.Sizeof(out.inline))
-	b, err := m.AppendKit(inline[:0])
+// sendPool pools sendBufs; it is the mem.BufferPool their buffers go back to.
+type sendPool struct{ pool sync.Pool }
+
+// sendBufs is the client's pool of small encodings.
+var sendBufs sendPool
+
+// marshal encodes m, whose encoding must fit sendRoom, into a pooled sendBuf.
+func (p *sendPool) marshal(m kitMessage) (mem.BufferSlice, error) {
+	b, _ := p.pool.Get().(*sendBuf)
+	if b == nil {
+		b = new(sendBuf)
+	}
+	enc, err := m.AppendKit(b.room[:0:sendRoom])
 	if err != nil {
+		p.pool.Put(b)
 		return nil, err
 	}
-	out.buf = b
-	out.slice[0] = &out.buf
-	return out.slice[:], nil
+	b.bytes = enc
+	b.slice[0] = mem.NewBuffer(&b.bytes, p)
+	return b.slice[:], nil
+}
+
+// Get returns room for length bytes; gRPC itself gets its buffers from its own pools.
+func (p *sendPool) Get(length int) *[]byte {
+	if length > sendRoom {
+		b := make([]byte, length)
+		return &b
+	}
+	b, _ := p.pool.Get().(*sendBuf)
+	if b == nil {
+		b = new(sendBuf)
+	}
+	b.bytes = b.room[:length:sendRoom]
+	return &b.bytes
+}
+
+// Put takes back a buffer Get or marshal gave out, once nothing refers to it.
+func (p *sendPool) Put(buf *[]byte) {
+	if cap(*buf) != sendRoom {
+		return // one of Get's plain slices, left to the collector
+	}
+	b := (*sendBuf)(unsafe.Pointer(buf)) // buf is &b.bytes, b's first field
+	b.bytes, b.slice[0] = nil, nil
+	p.pool.Put(b)
 }
 
 // kitDecoder is the generated codec's decoding into a message without resetting it first

@@ -332,6 +332,49 @@ func TestCodecPresetElements(t *testing.T) { // not parallel: it counts allocati
 	}
 }
 
+// TestCodecSendBuffers: a request of up to sendRoom bytes is encoded as proto.Marshal
+// encodes it, into a pooled buffer that grpc-go gives back when it frees the encoding (so a
+// request's encoding allocates nothing once the pool holds one), and a larger one into a
+// buffer of grpc-go's pool; a buffer given back is not handed out while still in use.
+func TestCodecSendBuffers(t *testing.T) { // not parallel: it counts allocations
+	for _, size := range []int{0, 10, sendRoom - 40, sendRoom + 10, 5000} {
+		req := &etcdserverpb.PutRequest{Key: []byte("k"), Value: bytes.Repeat([]byte("v"), size)}
+		want, err := proto.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := (kitCodec{}).Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := data.Materialize(); !bytes.Equal(got, want) {
+			t.Fatalf("%d-byte value: encoded %x; want %x", size, got, want)
+		}
+		other, err := (kitCodec{}).Marshal(&etcdserverpb.PutRequest{Key: []byte("other")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := data.Materialize(); !bytes.Equal(got, want) {
+			t.Fatalf("%d-byte value: another encoding changed the first, still unfreed, to %x", size, got)
+		}
+		other.Free()
+		data.Free()
+		if len(want) > sendRoom {
+			continue
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			data, err := (kitCodec{}).Marshal(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data.Free()
+		})
+		if allocs > 0 {
+			t.Errorf("%d-byte value: encoding a request took %v allocations; want none (a pooled buffer)", size, allocs)
+		}
+	}
+}
+
 // TestCodecDepth: UnmarshalKit decodes messages nested as deeply as proto.Unmarshal allows
 // (10,000 levels) and fails one level deeper, as proto.Unmarshal does.
 func TestCodecDepth(t *testing.T) {
