@@ -1,7 +1,8 @@
 // Package transport measures the gRPC transport options of issue 22 item 3 against a real
 // etcd: allocations per call of etcdkit's Get, Put and compare-and-swap with each option
 // added through Config.DialOptions, beside the bare stubs' same calls
-// (go test -run XXX -bench . -benchtime 3000x -count 3 ./internal/transport/).
+// (go test -run XXX -bench . -benchtime 3000x -count 3 ./internal/transport/), and Scan's
+// client CPU per key (BenchmarkScan), in process, for profiling.
 package transport
 
 import (
