@@ -82,8 +82,6 @@ type hubState struct {
 
 	progSent int // progress requests sent on the current stream
 	progSeen int // the lowest count of them the answers so far can account for
-
-	closed bool // the client closed: the receiver applies nothing more
 }
 
 // probeWatcher stands for a liveness probe in the pending queue: its created response is
@@ -153,8 +151,7 @@ type hubWake struct {
 func (s *hubState) apply(woke hubWake) bool {
 	switch {
 	case woke.closing:
-		s.closed = true
-		s.closeStream()
+		s.closeStream() // what the stream's goroutines still hand in is stale from now on
 		for w := range s.all {
 			w.push(nil, &Error{Op: "watch", Key: w.name, Err: ErrClosed})
 		}
@@ -184,9 +181,6 @@ func (s *hubState) apply(woke hubWake) bool {
 func (s *hubState) received(ev pipeEvent[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse]) {
 	s.h.mu.Lock()
 	defer s.h.mu.Unlock()
-	if s.closed {
-		return
-	}
 	if n := s.take(ev, time.Now()); n != stale && (n != response || !s.pipe.live()) {
 		select {
 		case s.h.poke <- struct{}{}:
