@@ -92,7 +92,7 @@ func (c *Client) leaseKeeper() *keeper {
 		}
 		kp.pipe = newPipe(c, "lease keep-alive", func(ctx context.Context) (biStream[*etcdserverpb.LeaseKeepAliveRequest, *etcdserverpb.LeaseKeepAliveResponse], error) {
 			return etcdserverpb.NewLeaseClient(c.conn).LeaseKeepAlive(ctx)
-		})
+		}, nil)
 		c.goLoop(kp.run)
 		return unsafe.Pointer(kp)
 	}))

@@ -36,7 +36,8 @@ type pipe[Req, Resp any] struct {
 	open   func(context.Context) (biStream[Req, Resp], error)
 	// events carries the opening goroutine's news and the stream's responses to the loop. It
 	// is buffered (pipeBacklog), so that a burst of responses reaches the loop in one wake-up
-	// rather than one goroutine switch each; the generation tags keep stale ones apart.
+	// rather than one goroutine switch each; the generation tags keep stale ones apart. It
+	// is nil when inline is set.
 	events chan pipeEvent[Req, Resp]
 	// inline, when set, is given each event on the stream's goroutine instead of events: a
 	// loop that guards its state with a lock applies the event there (see watchHub).
@@ -109,11 +110,17 @@ type pipeEvent[Req, Resp any] struct {
 	err    error
 }
 
-func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (biStream[Req, Resp], error)) *pipe[Req, Resp] {
-	return &pipe[Req, Resp]{
+// newPipe returns a pipe whose streams open, and whose events go to inline or, when
+// inline is nil, to the events channel.
+func newPipe[Req, Resp any](c *Client, name string, open func(context.Context) (biStream[Req, Resp], error), inline func(pipeEvent[Req, Resp])) *pipe[Req, Resp] {
+	p := &pipe[Req, Resp]{
 		life: c.life, goLoop: c.goLoop, frozen: c.frozen, log: c.log,
-		name: name, open: open, events: make(chan pipeEvent[Req, Resp], pipeBacklog), bo: newBackoff(),
+		name: name, open: open, inline: inline, bo: newBackoff(),
 	}
+	if inline == nil {
+		p.events = make(chan pipeEvent[Req, Resp], pipeBacklog)
+	}
+	return p
 }
 
 // live reports whether a stream is open for sending.

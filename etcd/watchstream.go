@@ -92,8 +92,7 @@ func (h *watchHub) run() {
 	s := &hubState{h: h, all: map[*watcher]struct{}{}, active: map[int64]*watcher{}}
 	s.pipe = newPipe(h.c, "watch", func(ctx context.Context) (biStream[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse], error) {
 		return etcdserverpb.NewWatchClient(h.c.conn).Watch(ctx)
-	})
-	s.pipe.inline = s.received
+	}, s.received)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	timerAt := time.Now().Add(time.Hour) // when timer fires

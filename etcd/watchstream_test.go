@@ -50,7 +50,7 @@ func TestHubLeavesASickMembersStreamWhole(t *testing.T) {
 		st := &scriptedWatch{ctx: ctx, sent: make(chan *etcdserverpb.WatchRequest, 8), answers: make(chan *etcdserverpb.WatchResponse, 8)}
 		streams <- st
 		return st, nil
-	})
+	}, nil)
 	w := &watcher{c: c, name: "k", key: []byte("k"), id: -1, wake: make(chan struct{}, 1)}
 	s.all[w], s.unsent = struct{}{}, []*watcher{w}
 
