@@ -71,12 +71,17 @@ type sendPool struct{ pool sync.Pool }
 // sendBufs is the client's pool of small encodings.
 var sendBufs sendPool
 
+// take returns a sendBuf from the pool, or a new one.
+func (p *sendPool) take() *sendBuf {
+	if b, ok := p.pool.Get().(*sendBuf); ok {
+		return b
+	}
+	return new(sendBuf)
+}
+
 // marshal encodes m, whose encoding must fit sendRoom, into a pooled sendBuf.
 func (p *sendPool) marshal(m kitMessage) (mem.BufferSlice, error) {
-	b, _ := p.pool.Get().(*sendBuf)
-	if b == nil {
-		b = new(sendBuf)
-	}
+	b := p.take()
 	enc, err := m.AppendKit(b.room[:0:sendRoom])
 	if err != nil {
 		p.pool.Put(b)
@@ -93,10 +98,7 @@ func (p *sendPool) Get(length int) *[]byte {
 		b := make([]byte, length)
 		return &b
 	}
-	b, _ := p.pool.Get().(*sendBuf)
-	if b == nil {
-		b = new(sendBuf)
-	}
+	b := p.take()
 	b.bytes = b.room[:length:sendRoom]
 	return &b.bytes
 }

@@ -185,6 +185,8 @@ func (p *pipe[Req, Resp]) sendAll(ctx context.Context, gen int, st biStream[Req,
 	}
 }
 
+// deliver hands ev to the loop (inline, or over events) and reports false when ctx ended
+// first: the stream's goroutine then stops.
 func (p *pipe[Req, Resp]) deliver(ctx context.Context, ev pipeEvent[Req, Resp]) bool {
 	if p.inline != nil {
 		if ctx.Err() != nil {

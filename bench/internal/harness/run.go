@@ -110,14 +110,19 @@ type probe struct {
 func snapshot() probe {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return probe{
 		at:     time.Now(),
-		cpu:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		cpu:    CPUTime(),
 		allocs: ms.Mallocs,
 		bytes:  ms.TotalAlloc,
 	}
+}
+
+// CPUTime is the process's user and system CPU time so far (getrusage).
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // finish fills r's per-op figures from the counters since p, for ops operations.

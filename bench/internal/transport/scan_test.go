@@ -2,10 +2,9 @@ package transport
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/etcdkit/etcdkit/bench/internal/harness"
 	"github.com/etcdkit/etcdkit/etcd"
 )
 
@@ -28,7 +27,7 @@ func BenchmarkScan(b *testing.B) {
 		}
 	}
 	b.ReportAllocs()
-	start := cpuTime()
+	start := harness.CPUTime()
 	for b.Loop() {
 		n := 0
 		for kv, err := range c.Scan(ctx, etcd.Prefix("scan/")) {
@@ -41,14 +40,5 @@ func BenchmarkScan(b *testing.B) {
 			b.Fatalf("%d keys; want %d", n, scanKeys)
 		}
 	}
-	b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(b.N*scanKeys), "cpu-ns/key")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((harness.CPUTime()-start).Nanoseconds())/float64(b.N*scanKeys), "cpu-ns/key")
 }
