@@ -70,8 +70,7 @@ func TestWatch(t *testing.T) {
 	t.Run("prefix, put and delete, prev kv", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		next := collect(t, c.Watch(ctx, Prefix("w1/"), PrevKV()))
-		waitWatching(t, c)
+		next := collectCreated(t, c.Watch(ctx, Prefix("w1/"), PrevKV(), CreatedNotify()))
 		mustPut(t, c, "w1/a", "1")
 		mustPut(t, c, "other", "x")
 		mustPut(t, c, "w1/a", "2")
@@ -144,9 +143,8 @@ func TestWatch(t *testing.T) {
 		const n = 20
 		var nexts []func(int) ([]Event, error)
 		for i := range n {
-			nexts = append(nexts, collect(t, c.Watch(t.Context(), Key(fmt.Sprintf("w5/%d", i)))))
+			nexts = append(nexts, collectCreated(t, c.Watch(t.Context(), Key(fmt.Sprintf("w5/%d", i)), CreatedNotify())))
 		}
-		waitWatching(t, c)
 		var first int64
 		for i := range n {
 			if rev := mustPut(t, c, fmt.Sprintf("w5/%d", i), "v"); i == 0 {
@@ -180,18 +178,15 @@ func TestWatch(t *testing.T) {
 	})
 }
 
-// waitWatching waits until every watch of c registered so far has been created on the
-// server, so that writes made next are seen.
-func waitWatching(t *testing.T, c *Client) {
+// collectCreated is collect for a watch asked with CreatedNotify: it returns once the watch
+// is created on the server, so that writes made next are seen.
+func collectCreated(t *testing.T, seq func(func(Event, error) bool)) func(n int) ([]Event, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	for ev, err := range c.Watch(ctx, Key("\x00sync"), CreatedNotify()) {
-		if err != nil || ev.Type != EventCreated {
-			t.Fatalf("watch not created: %v, %v", ev, err)
-		}
-		return
+	next := collect(t, seq)
+	if evs, err := next(1); err != nil || evs[0].Type != EventCreated {
+		t.Fatalf("watch not created: %s, %v", describe(evs), err)
 	}
+	return next
 }
 
 func TestWatchProgress(t *testing.T) {
@@ -201,8 +196,7 @@ func TestWatchProgress(t *testing.T) {
 		cl := etcdtest.StartCluster(t, etcdtest.Options{Version: etcdtest.DefaultVersion()})
 		c := newClient(t, cl, Config{})
 		rev := mustPut(t, c, "p/a", "1")
-		next := collect(t, c.Watch(t.Context(), Prefix("p/"), ProgressNotify()))
-		waitWatching(t, c)
+		next := collectCreated(t, c.Watch(t.Context(), Prefix("p/"), ProgressNotify(), CreatedNotify()))
 		if err := c.RequestProgress(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +268,6 @@ func TestWatchResponses(t *testing.T) {
 	if !versionAtLeast(cl.Version, 3, 5, 8) {
 		return // no trustworthy progress requests before 3.5.8 (see TestWatchProgress)
 	}
-	waitWatching(t, c)
 	if err := c.RequestProgress(ctx); err != nil {
 		t.Fatal(err)
 	}

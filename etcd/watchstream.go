@@ -76,6 +76,7 @@ type hubState struct {
 	h       *watchHub
 	pipe    *pipe[*etcdserverpb.WatchRequest, *etcdserverpb.WatchResponse]
 	all     map[*watcher]struct{} // every live watcher (a set: 10,000 leave in linear time)
+	order   []*watcher            // all's watchers in the order they came, and some gone since
 	active  map[int64]*watcher    // created on the current stream, by watch ID
 	pending []*watcher            // create sent, created response awaited, in send order
 	unsent  []*watcher            // not yet created on the current stream
@@ -156,8 +157,7 @@ func (s *hubState) apply(woke hubWake) bool {
 		}
 		return false
 	case woke.add != nil:
-		s.all[woke.add] = struct{}{}
-		s.unsent = append(s.unsent, woke.add)
+		s.add(woke.add)
 	case woke.remove != nil:
 		s.remove(woke.remove)
 	case woke.resume != nil:
@@ -221,17 +221,46 @@ func (s *hubState) take(ev pipeEvent[*etcdserverpb.WatchRequest, *etcdserverpb.W
 	return n
 }
 
-// opened starts over on a new stream: every live watcher is to be created on it.
+// opened starts over on a new stream: every live watcher is to be created on it, in the
+// order they came, so a watch created on the server implies that those begun before it are.
 func (s *hubState) opened() {
 	s.progSent, s.progSeen = 0, 0
-	// A loop, not a generic slices function: its dictionary would mark *watcher as used in
-	// an interface, which links every exported method of *Client (see part in client.go).
-	s.unsent = make([]*watcher, 0, len(s.all))
-	for w := range s.all {
+	s.compact()
+	s.unsent = make([]*watcher, 0, len(s.order))
+	for _, w := range s.order {
 		if !w.paused {
 			s.unsent = append(s.unsent, w)
 		}
 	}
+}
+
+// add takes a new watcher, to be created on the stream after those that came before it.
+func (s *hubState) add(w *watcher) {
+	s.all[w] = struct{}{}
+	s.order = append(s.order, w)
+	s.unsent = append(s.unsent, w)
+}
+
+// forget drops w from the live watchers; order sheds the gone ones once they are the most.
+func (s *hubState) forget(w *watcher) {
+	delete(s.all, w)
+	if len(s.order) > 2*len(s.all)+64 {
+		s.compact()
+	}
+}
+
+// compact keeps in order only the watchers still live.
+func (s *hubState) compact() {
+	// A loop, not a generic slices function: its dictionary would mark *watcher as used in
+	// an interface, which links every exported method of *Client (see part in client.go).
+	live := s.order[:0]
+	for _, w := range s.order {
+		if _, ok := s.all[w]; ok {
+			live = append(live, w)
+		}
+	}
+	clear(s.order[len(live):]) // for the collector
+	s.order = live
 }
 
 // probe is the liveness probe for the pipe: a create that will match no event.
@@ -277,6 +306,7 @@ func (s *hubState) broken(err error) {
 			w.push(nil, opError("watch", w.name, err))
 		}
 		clear(s.all)
+		s.order = nil
 	}
 }
 
@@ -298,7 +328,7 @@ func (s *hubState) sendCreates() {
 // remove forgets a watcher its caller stopped, cancelling it on the server.
 func (s *hubState) remove(w *watcher) {
 	w.gone = true
-	delete(s.all, w) // and sendCreates skips it in unsent
+	s.forget(w) // and sendCreates skips it in unsent
 	if w.id >= 0 && s.active[w.id] == w {
 		delete(s.active, w.id)
 		s.sendCancel(w.id)
@@ -317,7 +347,7 @@ func (s *hubState) sendCancel(id int64) {
 // finish ends a watcher with err.
 func (s *hubState) finish(w *watcher, err error) {
 	w.push(nil, err)
-	delete(s.all, w)
+	s.forget(w)
 	if w.id >= 0 {
 		delete(s.active, w.id)
 	}
