@@ -2,9 +2,10 @@
 # `make bench`: etcdkit against clientv3 v3.7.3 and the raw gen/ stubs, on an etcd 3.7.3 that
 # this script starts (one member, --unsafe-no-fsync; a three-member one for the connect case).
 # Writes bench/results.md, the chart bench/results.svg and the raw figures bench/results.json.
-# About 18 minutes on 2 cores: the KV, watch, lock and footprint cases, then the scale cases
+# About 25 minutes on 2 cores: the KV, watch, lock and footprint cases, then the scale cases
 # (100,000 keys of 1 KiB listed streamed, paged and in one response, 10,000 watchers, 10,000
-# leases kept alive for a minute, connecting). The footprint builds a probe over a copy of the kit
+# leases kept alive for a minute, connecting), then etcdkit's and the raw stubs' instructions
+# per KV operation, counted with valgrind's callgrind (installed with apt-get when missing). The footprint builds a probe over a copy of the kit
 # vendored with etcdkit-gen (built from this checkout) for KV,Watch,Lease, and one over the bare
 # stubs of that copy.
 #
@@ -17,13 +18,15 @@
 #                     there are at least two CPUs and taskset is installed)
 #   BENCH_NOTE=text   a warning printed at the top of the report (e.g. a busy machine)
 #   BENCH_ONLY=put,lock  run only these workloads (put get txn watch lock keepalive list
-#                     list-paged list-single watchers connect)
+#                     list-paged list-single watchers connect instructions)
 #   BENCH_BIN=dir     where to build the runners and etcdkit-gen (default: .cache/bench/bin)
 #   BENCH_PROFILE=dir write each runner's CPU profile there (<client>-<workload>-<conc>.prof)
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/pins.env
+source scripts/packages.sh
+need_packages valgrind:valgrind
 scripts/etcd.sh server "$ETCD_VERSION" >/dev/null
 
 bin="${BENCH_BIN:-${ETCDKIT_CACHE:-$PWD/.cache}/bench/bin}"

@@ -7,6 +7,7 @@
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+source scripts/packages.sh
 
 # modules lists the directories holding a go.mod, the root first, skipping caches.
 modules() {
@@ -30,25 +31,16 @@ vet_all() {
   done
 }
 
-# shells installs what the completion tests drive (bash with bash-completion, zsh, fish and
-# script(1)) when one is missing; under CI a missing one fails those tests.
-shells() {
-  local missing=()
-  command -v zsh >/dev/null || missing+=(zsh)
-  command -v fish >/dev/null || missing+=(fish)
-  command -v script >/dev/null || missing+=(bsdutils)
-  [[ -f /usr/share/bash-completion/bash_completion ]] || missing+=(bash-completion)
-  ((${#missing[@]} == 0)) && return
-  echo "== apt-get install ${missing[*]}"
-  local sudo=()
-  ((EUID == 0)) || sudo=(sudo)
-  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" ||
-    { "${sudo[@]}" apt-get update && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; }
+# install_tools installs what the tests drive when it is missing: bash with bash-completion, zsh, fish
+# and script(1) for the completion tests, valgrind for the benchmark's instruction counts.
+install_tools() {
+  need_packages zsh:zsh fish:fish script:bsdutils /usr/share/bash-completion/bash_completion:bash-completion \
+    valgrind:valgrind
 }
 
 test_all() {
   local m
-  shells
+  install_tools
   for m in $(modules); do
     echo "== go test -race ($m)"
     (cd "$m" && go test -race -count=1 -timeout 20m ./...)

@@ -226,6 +226,14 @@ func run(o options) error {
 		}
 	}
 
+	var instr []report.Instructions
+	if len(only) == 0 || only[instructionsWorkload] {
+		logf("counting instructions per operation with callgrind")
+		if instr, err = countInstructions(ctx, o, ep); err != nil {
+			return err
+		}
+	}
+
 	host, _ := os.Hostname()
 	in := report.Input{
 		Meta: report.Meta{
@@ -234,7 +242,7 @@ func run(o options) error {
 			Go:      runtime.Version(), Server: etcdtest.Version(), Pinning: pinning,
 			Note: o.note, Command: o.command, Reps: o.reps, Quick: o.quick,
 		},
-		Results: results, Footprint: fps,
+		Results: results, Footprint: fps, Instructions: instr,
 	}
 	if err := write(o.out, in); err != nil {
 		return err

@@ -241,7 +241,7 @@ func runKV(ctx context.Context, c Client, cfg Config, r *Result) error {
 	// Warm up: write every key (Get and Txn need them), then a tenth of the run, unmeasured.
 	var errs errorCount
 	parallel(Keys, cfg.Conc, nil, &errs, func(i int) error { return c.Put(ctx, keys[i], value) })
-	parallel(min(cfg.N/10, 2000), cfg.Conc, nil, &errs, op)
+	parallel(KVWarmup(cfg.N), cfg.Conc, nil, &errs, op)
 	if errs.n.Load() > 0 {
 		return fmt.Errorf("warm-up: %d errors, the first: %w", errs.n.Load(), errs.first)
 	}
@@ -254,6 +254,10 @@ func runKV(ctx context.Context, c Client, cfg Config, r *Result) error {
 	errs.fill(r)
 	return nil
 }
+
+// KVWarmup is how many unmeasured operations a KV run of n makes before the n it measures
+// (after a put of each of its keys).
+func KVWarmup(n int) int { return min(n/10, 2000) }
 
 // EventKey is the key of event i of a watch run under prefix.
 func EventKey(prefix string, i int) string { return fmt.Sprintf("%sw/%07d", prefix, i) }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/etcdkit/etcdkit/bench/internal/harness"
@@ -25,11 +26,33 @@ type Meta struct {
 	Quick                                             bool
 }
 
+// Instructions is a client's user-space instructions per operation of a KV case, counted by
+// valgrind's callgrind: the difference of two runs of different lengths, divided by the
+// difference in operations, so that start-up cancels out.
+type Instructions struct {
+	Client   string  `json:"client"`
+	Workload string  `json:"workload"`
+	Conc     int     `json:"conc"`
+	PerOp    float64 `json:"instructions_op"`
+	Runs     [2]int  `json:"runs"` // the two runs' operations, -n and warm-up
+}
+
 // Input is everything the report shows.
 type Input struct {
-	Meta      Meta
-	Results   []harness.Result
-	Footprint []Footprint
+	Meta         Meta
+	Results      []harness.Result
+	Footprint    []Footprint
+	Instructions []Instructions `json:",omitempty"`
+}
+
+// instructionsOf returns the count of client for case k, and whether there is one.
+func instructionsOf(in []Instructions, k Case, client string) (float64, bool) {
+	for _, x := range in {
+		if x.Client == client && x.Workload == k.Workload && x.Conc == k.Conc && x.PerOp > 0 {
+			return x.PerOp, true
+		}
+	}
+	return 0, false
 }
 
 // f formats a figure with a precision that suits its size.
@@ -136,7 +159,7 @@ func Write(w io.Writer, in Input) error {
 	b.WriteString("\n![ratios](results.svg)\n\n")
 
 	b.WriteString("## Targets\n\nThe profiles behind the missed ones, and what was cut to reach the rest, are in [profile.md](profile.md).\n\n| target | measured | met |\n|---|---|---|\n")
-	for _, t := range Targets(s, in.Footprint) {
+	for _, t := range Targets(s, in.Footprint, in.Instructions) {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Name, t.Value, t.Verdict())
 	}
 
@@ -201,6 +224,8 @@ func Write(w io.Writer, in Input) error {
 		}
 	}
 
+	writeInstructions(&b, in.Instructions)
+
 	b.WriteString("\n## Footprint\n\nA small program doing a put, a prefix get, one watch event and a lock/unlock with each client " +
 		"(bench/footprint/). etcdkit: over a copy of the kit vendored with `etcdkit-gen vendor -keep KV,Watch,Lease` (built from this checkout) " +
 		"into a throwaway module; raw: the same work over the bare stubs of that copy (its gen/), in the same module; clientv3: over " +
@@ -227,6 +252,42 @@ func Write(w io.Writer, in Input) error {
 	b.WriteString("\nWhere etcdkit's extra allocations, CPU and binary size come from, with the profiles that show it: [profile.md](profile.md).\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeInstructions writes the instruction counts, etcdkit's against the raw stubs'.
+func writeInstructions(b *strings.Builder, in []Instructions) {
+	b.WriteString("\n## Instructions per operation\n\nUser-space instructions per KV operation, counted by valgrind's callgrind " +
+		"(`GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind`, each runner pinned like the runs above): each runner runs the case twice, " +
+		"with two counts of operations, and the difference of the two totals divided by the difference in operations is the cost of one " +
+		"operation, garbage collection included and start-up excluded. Unlike CPU time on a shared machine, it repeats to about 1 %; " +
+		"it misses the kernel's time, which the two clients spend alike (bench/profile.md).\n\n")
+	if len(in) == 0 {
+		b.WriteString("Not counted in this run (valgrind was not found, or the case was not asked for).\n")
+		return
+	}
+	b.WriteString("| case | etcdkit | raw stubs | etcdkit / raw | operations per run |\n|---|---|---|---|---|\n")
+	var seen []Case
+	for _, x := range in {
+		k := Case{x.Workload, x.Conc}
+		if slices.Contains(seen, k) {
+			continue
+		}
+		seen = append(seen, k)
+		kit, okKit := instructionsOf(in, k, Kit)
+		raw, okRaw := instructionsOf(in, k, Raw)
+		r := "n/a"
+		if okKit && okRaw {
+			r = fmt.Sprintf("%.3f×", kit/raw)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %d, %d |\n", caseName(k), instrCell(kit, okKit), instrCell(raw, okRaw), r, x.Runs[0], x.Runs[1])
+	}
+}
+
+func instrCell(v float64, ok bool) string {
+	if !ok {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func contains(list []string, s string) bool {

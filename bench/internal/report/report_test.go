@@ -62,6 +62,13 @@ func sample() Input {
 			{Client: V3, Bytes: 13.7e6, Modules: 78, Packages: 154},
 			{Client: Raw, Bytes: 10e6, Modules: 42, Packages: 112},
 		},
+		Instructions: []Instructions{
+			{Client: Kit, Workload: "put", Conc: 1, PerOp: 72000, Runs: [2]int{2200, 11000}},
+			{Client: Raw, Workload: "put", Conc: 1, PerOp: 80000, Runs: [2]int{2200, 11000}},
+			{Client: Kit, Workload: "put", Conc: 64, PerOp: 74000, Runs: [2]int{2200, 11000}},
+			{Client: Raw, Workload: "put", Conc: 64, PerOp: 80000, Runs: [2]int{2200, 11000}},
+			{Client: Kit, Workload: "get", Conc: 1, PerOp: 70000, Runs: [2]int{2200, 11000}},
+		},
 	}
 }
 
@@ -93,6 +100,11 @@ func TestWrite(t *testing.T) {
 		"| 100 watchers | etcdkit | 0 | 0 | 0 | 2.50 (0–5.00) | 0 | 0 | 0 | 0 | 1.50 (0–3.00) | 1 | 100 |",
 		"| put ×64 CPU/op ≤ 0.90× clientv3 | 1.00× | **no** |",
 		"> **busy**",
+		"| put ×1 | 72000 | 80000 | 0.900× | 2200, 11000 |",
+		"| put ×64 | 74000 | 80000 | 0.925× | 2200, 11000 |",
+		"| get ×1 | 70000 | n/a | n/a | 2200, 11000 |",
+		"| put instructions/op ≤ 0.90× raw (×1, ×64) | 0.925× (worst: ×64) | **no** |",
+		"| get instructions/op ≤ 0.90× raw (×1, ×64) |  | n/a |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
