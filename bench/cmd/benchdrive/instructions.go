@@ -20,10 +20,7 @@ const instructionsWorkload = "instructions"
 
 // instructionCases are the KV cases whose instructions per operation are counted, and the
 // two lengths of run (-n) whose difference gives them.
-func instructionCases(quick bool) (cases []report.Case, n1, n2 int) {
-	if quick {
-		return []report.Case{{Workload: harness.Put, Conc: 1}}, 200, 600
-	}
+func instructionCases() (cases []report.Case, n1, n2 int) {
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
 		for _, c := range []int{1, 64} {
 			cases = append(cases, report.Case{Workload: w, Conc: c})
@@ -40,7 +37,7 @@ func countInstructions(ctx context.Context, o options, ep string) ([]report.Inst
 		logf("valgrind not found: instructions per operation not counted")
 		return nil, nil
 	}
-	cases, n1, n2 := instructionCases(o.quick)
+	cases, n1, n2 := instructionCases()
 	ops := func(n int) int { return n + harness.KVWarmup(n) }
 	var out []report.Instructions
 	for _, k := range cases {

@@ -227,7 +227,7 @@ func run(o options) error {
 	}
 
 	var instr []report.Instructions
-	if len(only) == 0 || only[instructionsWorkload] {
+	if !o.quick && (len(only) == 0 || only[instructionsWorkload]) { // minutes: not for a smoke run
 		logf("counting instructions per operation with callgrind")
 		if instr, err = countInstructions(ctx, o, ep); err != nil {
 			return err

@@ -12,10 +12,10 @@ import (
 )
 
 // TestQuick is `BENCH_QUICK=1 scripts/bench.sh` as a test, so that `make test` runs the
-// benchmark end to end (every workload, every client, the footprint programs, the
-// instruction counts, the report)
+// benchmark end to end (every workload, every client, the footprint programs, the report)
 // with small counts against a real etcd. Its figures are not looked at, only that every run
-// completed with no errors, missing events, overlaps or lost leases.
+// completed with no errors, missing events, overlaps or lost leases. The instruction counts
+// (valgrind's, minutes long) are make bench's alone.
 func TestQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the quick benchmark takes about a minute")
@@ -45,15 +45,6 @@ func TestQuick(t *testing.T) {
 		if !strings.Contains(strings.ToLower(string(md)), strings.ToLower(want)) {
 			t.Errorf("results.md lacks %q", want)
 		}
-	}
-	// The instructions of a put, etcdkit's and the stubs', were counted under callgrind
-	// (scripts/test.sh installs valgrind; a machine without it fails here under CI).
-	if _, err := exec.LookPath("valgrind"); err == nil || os.Getenv("CI") != "" {
-		if !regexp.MustCompile(`(?m)^\| put ×1 \| [1-9][0-9]* \| [1-9][0-9]* \| [0-9.]+× \| 220, 660 \|$`).Match(md) {
-			t.Errorf("results.md has no instruction count of put ×1 for both clients")
-		}
-	} else {
-		t.Log("valgrind not found: instruction counts not checked")
 	}
 	// The footprint probes, the vendored copy's and its stubs', ran against the server.
 	for _, client := range []string{"etcdkit", "raw", "clientv3"} {

@@ -262,7 +262,7 @@ func writeInstructions(b *strings.Builder, in []Instructions) {
 		"operation, garbage collection included and start-up excluded. Unlike CPU time on a shared machine, it repeats to about 1 %; " +
 		"it misses the kernel's time, which the two clients spend alike (bench/profile.md).\n\n")
 	if len(in) == 0 {
-		b.WriteString("Not counted in this run (valgrind was not found, or the case was not asked for).\n")
+		b.WriteString("Not counted in this run (a quick run, valgrind not found, or the stage not asked for).\n")
 		return
 	}
 	b.WriteString("| case | etcdkit | raw stubs | etcdkit / raw | operations per run |\n|---|---|---|---|---|\n")
