@@ -259,7 +259,7 @@ func writeInstructions(b *strings.Builder, in []Instructions) {
 	b.WriteString("\n## Instructions per operation\n\nUser-space instructions per KV operation, counted by valgrind's callgrind " +
 		"(`GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind`, each runner pinned like the runs above): each runner runs the case twice, " +
 		"with two counts of operations, and the difference of the two totals divided by the difference in operations is the cost of one " +
-		"operation, garbage collection included and start-up excluded. Unlike CPU time on a shared machine, it repeats to about 1 %; " +
+		"operation, garbage collection included and start-up excluded. Unlike CPU time on a shared machine, it repeats to within a few per cent (one garbage collection more or less); " +
 		"it misses the kernel's time, which the two clients spend alike (bench/profile.md).\n\n")
 	if len(in) == 0 {
 		b.WriteString("Not counted in this run (a quick run, valgrind not found, or the stage not asked for).\n")
