@@ -21,7 +21,26 @@ const (
 )
 
 // ListKey is key i of the list workload's data under prefix.
-func ListKey(prefix string, i int) string { return fmt.Sprintf("%s%07d", prefix, i) }
+func ListKey(prefix string, i int) string { return fmt.Sprintf("%s%0*d", prefix, listDigits, i) }
+
+// listDigits is the width of a list key's number.
+const listDigits = 7
+
+// isListKey reports whether key is ListKey(prefix, i), without allocating: the check runs
+// once per key read, inside the measured part, where a formatted string per key cost three
+// allocations and, in CPU profiles of a streamed read, about a fifth of the client's CPU.
+func isListKey(key []byte, prefix string, i int) bool {
+	if len(key) != len(prefix)+listDigits || string(key[:len(prefix)]) != prefix {
+		return false
+	}
+	for j := len(key) - 1; j >= len(prefix); j-- {
+		if key[j] != byte('0'+i%10) {
+			return false
+		}
+		i /= 10
+	}
+	return i == 0
+}
 
 // runList reads the cfg.N keys the driver wrote under cfg.Prefix (see ListKey) and checks
 // that each came once, in order, with its value. Ops are keys.
@@ -29,7 +48,7 @@ func runList(ctx context.Context, c Client, cfg Config, r *Result) error {
 	next, faults := 0, 0
 	p := snapshot()
 	n, err := c.List(ctx, cfg.Prefix, cfg.Workload, func(key, value []byte) {
-		if string(key) != ListKey(cfg.Prefix, next) || len(value) != cfg.ValueSize {
+		if !isListKey(key, cfg.Prefix, next) || len(value) != cfg.ValueSize {
 			faults++
 		}
 		next++
