@@ -2,7 +2,7 @@
 # `make bench`: etcdkit against clientv3 v3.7.3 and the raw gen/ stubs, on an etcd 3.7.3 that
 # this script starts (one member, --unsafe-no-fsync; a three-member one for the connect case).
 # Writes bench/results.md, the chart bench/results.svg and the raw figures bench/results.json.
-# About 25 minutes on 2 cores: the KV, watch, lock and footprint cases, then the scale cases
+# About 20 minutes on 2 cores: the KV, watch, lock and footprint cases, then the scale cases
 # (100,000 keys of 1 KiB listed streamed, paged and in one response, 10,000 watchers, 10,000
 # leases kept alive for a minute, connecting), then etcdkit's and the raw stubs' instructions
 # per KV operation, counted with valgrind's callgrind (installed with apt-get when missing). The footprint builds a probe over a copy of the kit

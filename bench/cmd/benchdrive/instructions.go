@@ -80,12 +80,9 @@ func callgrind(ctx context.Context, o options, ep, client string, k report.Case,
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	args := []string{"valgrind", "--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "out"),
+	args := clientCommand(o, []string{"valgrind", "--tool=callgrind", "--callgrind-out-file=" + filepath.Join(dir, "out"),
 		filepath.Join(o.bin, "bench-"+client), "-endpoints", ep, "-workload", k.Workload,
-		"-conc", strconv.Itoa(k.Conc), "-n", strconv.Itoa(n), "-prefix", prefix}
-	if o.pin {
-		args = append([]string{"taskset", "-c", "1"}, args...)
-	}
+		"-conc", strconv.Itoa(k.Conc), "-n", strconv.Itoa(n), "-prefix", prefix})
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)

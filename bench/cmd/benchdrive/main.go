@@ -333,14 +333,10 @@ func runOne(ctx context.Context, o options, eps, client string, cfg harness.Conf
 	if cfg.Workload == harness.Watchers {
 		keys = cfg.Conc
 	}
-	name := filepath.Join(o.bin, "bench-"+client)
-	if o.pin {
-		args = append([]string{"-c", "1", name}, args...)
-		name = "taskset"
-	}
+	argv := clientCommand(o, append([]string{filepath.Join(o.bin, "bench-"+client)}, args...))
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -379,6 +375,14 @@ func runOne(ctx context.Context, o options, eps, client string, cfg harness.Conf
 		return r, fmt.Errorf("no result: %s", strings.TrimSpace(stderr.String()))
 	}
 	return r, nil
+}
+
+// clientCommand is argv run on the clients' CPU: under taskset -c 1 when o.pin is set.
+func clientCommand(o options, argv []string) []string {
+	if o.pin {
+		return append([]string{"taskset", "-c", "1"}, argv...)
+	}
+	return argv
 }
 
 // writeList writes the list workloads' keys (see harness.ListKey), 64 puts at a time.

@@ -45,6 +45,14 @@ type Input struct {
 	Instructions []Instructions `json:",omitempty"`
 }
 
+// instructionRatio is etcdkit's count for case k against the raw stubs', and whether both
+// exist.
+func instructionRatio(in []Instructions, k Case) (float64, bool) {
+	kit, okKit := instructionsOf(in, k, Kit)
+	raw, okRaw := instructionsOf(in, k, Raw)
+	return kit / raw, okKit && okRaw
+}
+
 // instructionsOf returns the count of client for case k, and whether there is one.
 func instructionsOf(in []Instructions, k Case, client string) (float64, bool) {
 	for _, x := range in {
@@ -276,8 +284,8 @@ func writeInstructions(b *strings.Builder, in []Instructions) {
 		kit, okKit := instructionsOf(in, k, Kit)
 		raw, okRaw := instructionsOf(in, k, Raw)
 		r := "n/a"
-		if okKit && okRaw {
-			r = fmt.Sprintf("%.3f×", kit/raw)
+		if ratio, ok := instructionRatio(in, k); ok {
+			r = fmt.Sprintf("%.3f×", ratio)
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %d, %d |\n", caseName(k), instrCell(kit, okKit), instrCell(raw, okRaw), r, x.Runs[0], x.Runs[1])
 	}

@@ -43,35 +43,30 @@ func Targets(s *Set, fps []Footprint, instr []Instructions) []Target {
 		}
 		out = append(out, failedRuns(s, k, t))
 	}
-	// worst takes the worst ratio to the raw stubs over the given caller counts.
-	worst := func(name, w string, m Metric, limit float64, concs ...int) {
+	// worst takes the worst of ratio, etcdkit's against the raw stubs', over the given caller
+	// counts of workload w, shown with digits decimals.
+	worst := func(name, w string, ratio func(Case) (float64, bool), digits int, limit float64, concs ...int) {
 		t := Target{Name: name}
 		for _, n := range concs {
-			if r, ok := s.Ratio(Case{w, n}, Kit, Raw, m); ok && (!t.Known || r > t.ratio) {
+			if r, ok := ratio(Case{w, n}); ok && (!t.Known || r > t.ratio) {
 				t.Known, t.ratio = true, r
-				t.Value = fmt.Sprintf("%.2f× (worst: ×%d)", r, n)
+				t.Value = fmt.Sprintf("%.*f× (worst: ×%d)", digits, r, n)
 			}
 		}
 		t.Met = t.Known && t.ratio <= limit
 		out = append(out, t)
 	}
+	vsRaw := func(m Metric) func(Case) (float64, bool) {
+		return func(k Case) (float64, bool) { return s.Ratio(k, Kit, Raw, m) }
+	}
+	instructions := func(k Case) (float64, bool) { return instructionRatio(instr, k) }
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
-		worst(fmt.Sprintf("%s allocs/op ≤ 0.90× raw (×1, ×64)", w), w, Allocs, 0.90, 1, 64)
+		worst(fmt.Sprintf("%s allocs/op ≤ 0.90× raw (×1, ×64)", w), w, vsRaw(Allocs), 2, 0.90, 1, 64)
 	}
 	// Client CPU per op against the raw stubs, at 1 and 64 callers: as instructions, which
 	// repeat, and as process CPU time, which on a busy 2-core machine does not.
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
-		t := Target{Name: fmt.Sprintf("%s instructions/op ≤ 0.90× raw (×1, ×64)", w)}
-		for _, n := range []int{1, 64} {
-			kit, ok1 := instructionsOf(instr, Case{w, n}, Kit)
-			raw, ok2 := instructionsOf(instr, Case{w, n}, Raw)
-			if ok1 && ok2 && (!t.Known || kit/raw > t.ratio) {
-				t.Known, t.ratio = true, kit/raw
-				t.Value = fmt.Sprintf("%.3f× (worst: ×%d)", kit/raw, n)
-			}
-		}
-		t.Met = t.Known && t.ratio <= 0.90
-		out = append(out, t)
+		worst(fmt.Sprintf("%s instructions/op ≤ 0.90× raw (×1, ×64)", w), w, instructions, 3, 0.90, 1, 64)
 	}
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
 		for _, n := range []int{1, 64} {
@@ -80,7 +75,7 @@ func Targets(s *Set, fps []Footprint, instr []Instructions) []Target {
 	}
 	ratioTarget("connect, 3 endpoints: p50 ≤ clientv3's", Case{harness.Connect, 3}, V3, P50, 1.0, false)
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
-		worst(fmt.Sprintf("%s B/op ≤ 1.10× raw", w), w, Bytes, 1.10, 1, 16, 64)
+		worst(fmt.Sprintf("%s B/op ≤ 1.10× raw", w), w, vsRaw(Bytes), 2, 1.10, 1, 16, 64)
 	}
 	for _, w := range []string{harness.Put, harness.Get, harness.Txn} {
 		ratioTarget(fmt.Sprintf("%s ×64 CPU/op ≤ 0.90× clientv3", w), Case{w, 64}, V3, CPU, 0.90, false)
