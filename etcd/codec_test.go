@@ -262,6 +262,37 @@ func TestCodecKinds(t *testing.T) {
 	}
 }
 
+// TestCodecOneByteCases: the generated decoding reads one-byte tags, varints and lengths
+// itself and leaves longer ones to protowire; at the edges of that case it must agree with
+// proto.Unmarshal, errors included.
+func TestCodecOneByteCases(t *testing.T) {
+	t.Parallel()
+	kv := (&mvccpb.KeyValue{}).ProtoReflect().Type()
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"field number 0", []byte{0x00, 0x01}},
+		{"field number 0, bytes", []byte{0x02, 0x00}},
+		{"two-byte tag of field 1", []byte{0x8a, 0x00, 0x01, 'k'}},
+		{"two-byte tag of field 16", []byte{0x80, 0x01, 0x05}},
+		{"tag cut short", []byte{0x80}},
+		{"varint 127", []byte{0x10, 0x7f}},
+		{"varint 128", []byte{0x10, 0x80, 0x01}},
+		{"varint cut short", []byte{0x10, 0x80}},
+		{"varint missing", []byte{0x10}},
+		{"length filling the rest", []byte{0x0a, 0x02, 'k', 'k'}},
+		{"length one past the end", []byte{0x0a, 0x03, 'k', 'k'}},
+		{"length 127 of 126", append([]byte{0x2a, 0x7f}, make([]byte, 126)...)},
+		{"length 127 of 127", append([]byte{0x2a, 0x7f}, make([]byte, 127)...)},
+		{"two-byte length", append([]byte{0x2a, 0x80, 0x01}, make([]byte, 128)...)},
+		{"length missing", []byte{0x0a}},
+		{"wrong wire type", []byte{0x0d, 1, 2, 3, 4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkDecode(t, kv, bytes.Clone(tc.raw)) })
+	}
+}
+
 // TestCodecMerge: decoding appends lists, merges set messages, and a later oneof case
 // replaces an earlier one, as proto.Unmarshal does with concatenated encodings.
 func TestCodecMerge(t *testing.T) {

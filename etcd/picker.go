@@ -219,17 +219,19 @@ type picker struct {
 }
 
 func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
+	n := len(p.scs)
+	start := int(p.next.Add(1) % uint32(n))
+	if p.h == nil {
+		// No tracker (one endpoint): no call has a route, which only the tracker's probes
+		// and calls over several endpoints carry, so the context is not searched for one.
+		return balancer.PickResult{SubConn: p.scs[start]}, nil
+	}
 	r := routeOf(info.Ctx)
 	if r != nil && r.pin != "" && r.pin != anyEndpoint {
 		if i := slices.Index(p.addrs, r.pin); i >= 0 {
 			return balancer.PickResult{SubConn: p.scs[i]}, nil
 		}
 		return balancer.PickResult{}, balancer.ErrNoSubConnAvailable
-	}
-	n := len(p.scs)
-	start := int(p.next.Add(1) % uint32(n))
-	if p.h == nil {
-		return balancer.PickResult{SubConn: p.scs[start]}, nil
 	}
 	v := p.h.view.Load()
 	best, bestRank := -1, 6

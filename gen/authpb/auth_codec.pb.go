@@ -68,7 +68,10 @@ func (m *UserAddOptions) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -81,7 +84,12 @@ func (m *UserAddOptions) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -168,7 +176,10 @@ func (m *Permission) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -181,7 +192,12 @@ func (m *Permission) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -192,7 +208,14 @@ func (m *Permission) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -212,7 +235,14 @@ func (m *Permission) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}

@@ -93,7 +93,10 @@ func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -106,7 +109,12 @@ func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -117,7 +125,12 @@ func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -128,7 +141,12 @@ func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -139,7 +157,12 @@ func (m *ResponseHeader) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -296,7 +319,10 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -309,7 +335,14 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -329,7 +362,14 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -349,7 +389,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -360,7 +405,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -371,7 +421,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -382,7 +437,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -393,7 +453,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -404,7 +469,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -415,7 +485,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -426,7 +501,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -437,7 +517,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -448,7 +533,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -459,7 +549,12 @@ func (m *RangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -563,37 +658,12 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabKvs []mvccpb.KeyValue
-	if counts[0] > 0 {
-		m.Kvs = slices.Grow(m.Kvs, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Kvs, need)
-		}
-		if need > 0 {
-			slabKvs = make([]mvccpb.KeyValue, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -606,7 +676,14 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -623,7 +700,14 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -631,12 +715,14 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Kvs)
 			}
-			switch {
-			case e != nil:
-			case len(slabKvs) > 0:
+			if e == nil {
+				if len(slabKvs) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Kvs = slices.Grow(m.Kvs, k)
+					slabKvs = make([]mvccpb.KeyValue, k)
+				}
 				e, slabKvs = &slabKvs[0], slabKvs[1:]
-			default:
-				e = new(mvccpb.KeyValue)
 			}
 			m.Kvs = append(m.Kvs, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -648,7 +734,12 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -659,7 +750,12 @@ func (m *RangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -767,7 +863,10 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -780,7 +879,14 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -800,7 +906,14 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -820,7 +933,12 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -831,7 +949,12 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -842,7 +965,12 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -853,7 +981,12 @@ func (m *PutRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -941,7 +1074,10 @@ func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -954,7 +1090,14 @@ func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -971,7 +1114,14 @@ func (m *PutResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1064,7 +1214,10 @@ func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -1077,7 +1230,14 @@ func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1097,7 +1257,14 @@ func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1117,7 +1284,12 @@ func (m *DeleteRangeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1214,37 +1386,12 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 3:
-				counts[0]++
-			}
-		}
-	}
 	var slabPrevKvs []mvccpb.KeyValue
-	if counts[0] > 0 {
-		m.PrevKvs = slices.Grow(m.PrevKvs, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.PrevKvs, need)
-		}
-		if need > 0 {
-			slabPrevKvs = make([]mvccpb.KeyValue, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -1257,7 +1404,14 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1274,7 +1428,12 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1285,7 +1444,14 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1293,12 +1459,14 @@ func (m *DeleteRangeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.PrevKvs)
 			}
-			switch {
-			case e != nil:
-			case len(slabPrevKvs) > 0:
+			if e == nil {
+				if len(slabPrevKvs) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 3)
+					m.PrevKvs = slices.Grow(m.PrevKvs, k)
+					slabPrevKvs = make([]mvccpb.KeyValue, k)
+				}
 				e, slabPrevKvs = &slabPrevKvs[0], slabPrevKvs[1:]
-			default:
-				e = new(mvccpb.KeyValue)
 			}
 			m.PrevKvs = append(m.PrevKvs, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -1409,7 +1577,10 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -1422,7 +1593,14 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1441,7 +1619,14 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1460,7 +1645,14 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1479,7 +1671,14 @@ func (m *RequestOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1597,7 +1796,10 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -1610,7 +1812,14 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1629,7 +1838,14 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1648,7 +1864,14 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1667,7 +1890,14 @@ func (m *ResponseOp) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1804,7 +2034,10 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -1817,7 +2050,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1828,7 +2066,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1839,7 +2082,14 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1859,7 +2109,14 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1879,7 +2136,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1890,7 +2152,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1901,7 +2168,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -1912,7 +2184,14 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -1932,7 +2211,12 @@ func (m *Compare) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2033,63 +2317,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [3]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 1:
-				counts[0]++
-			case 2:
-				counts[1]++
-			case 3:
-				counts[2]++
-			}
-		}
-	}
 	var slabCompare []Compare
-	if counts[0] > 0 {
-		m.Compare = slices.Grow(m.Compare, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Compare, need)
-		}
-		if need > 0 {
-			slabCompare = make([]Compare, need)
-		}
-	}
 	var slabSuccess []RequestOp
-	if counts[1] > 0 {
-		m.Success = slices.Grow(m.Success, counts[1])
-		need := counts[1]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Success, need)
-		}
-		if need > 0 {
-			slabSuccess = make([]RequestOp, need)
-		}
-	}
 	var slabFailure []RequestOp
-	if counts[2] > 0 {
-		m.Failure = slices.Grow(m.Failure, counts[2])
-		need := counts[2]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Failure, need)
-		}
-		if need > 0 {
-			slabFailure = make([]RequestOp, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2102,7 +2337,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2110,12 +2352,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Compare)
 			}
-			switch {
-			case e != nil:
-			case len(slabCompare) > 0:
+			if e == nil {
+				if len(slabCompare) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 1)
+					m.Compare = slices.Grow(m.Compare, k)
+					slabCompare = make([]Compare, k)
+				}
 				e, slabCompare = &slabCompare[0], slabCompare[1:]
-			default:
-				e = new(Compare)
 			}
 			m.Compare = append(m.Compare, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -2127,7 +2371,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2135,12 +2386,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Success)
 			}
-			switch {
-			case e != nil:
-			case len(slabSuccess) > 0:
+			if e == nil {
+				if len(slabSuccess) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Success = slices.Grow(m.Success, k)
+					slabSuccess = make([]RequestOp, k)
+				}
 				e, slabSuccess = &slabSuccess[0], slabSuccess[1:]
-			default:
-				e = new(RequestOp)
 			}
 			m.Success = append(m.Success, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -2152,7 +2405,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2160,12 +2420,14 @@ func (m *TxnRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Failure)
 			}
-			switch {
-			case e != nil:
-			case len(slabFailure) > 0:
+			if e == nil {
+				if len(slabFailure) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 3)
+					m.Failure = slices.Grow(m.Failure, k)
+					slabFailure = make([]RequestOp, k)
+				}
 				e, slabFailure = &slabFailure[0], slabFailure[1:]
-			default:
-				e = new(RequestOp)
 			}
 			m.Failure = append(m.Failure, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -2263,37 +2525,12 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 3:
-				counts[0]++
-			}
-		}
-	}
 	var slabResponses []ResponseOp
-	if counts[0] > 0 {
-		m.Responses = slices.Grow(m.Responses, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Responses, need)
-		}
-		if need > 0 {
-			slabResponses = make([]ResponseOp, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2306,7 +2543,14 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2323,7 +2567,12 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2334,7 +2583,14 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2342,12 +2598,14 @@ func (m *TxnResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Responses)
 			}
-			switch {
-			case e != nil:
-			case len(slabResponses) > 0:
+			if e == nil {
+				if len(slabResponses) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 3)
+					m.Responses = slices.Grow(m.Responses, k)
+					slabResponses = make([]ResponseOp, k)
+				}
 				e, slabResponses = &slabResponses[0], slabResponses[1:]
-			default:
-				e = new(ResponseOp)
 			}
 			m.Responses = append(m.Responses, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -2428,7 +2686,10 @@ func (m *CompactionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2441,7 +2702,12 @@ func (m *CompactionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2452,7 +2718,12 @@ func (m *CompactionRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2529,7 +2800,10 @@ func (m *CompactionResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2542,7 +2816,14 @@ func (m *CompactionResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2614,7 +2895,10 @@ func (m *HashRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2689,7 +2973,10 @@ func (m *HashKVRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2702,7 +2989,12 @@ func (m *HashKVRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2800,7 +3092,10 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2813,7 +3108,14 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2830,7 +3132,12 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2841,7 +3148,12 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2852,7 +3164,12 @@ func (m *HashKVResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -2936,7 +3253,10 @@ func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -2949,7 +3269,14 @@ func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -2966,7 +3293,12 @@ func (m *HashResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3032,7 +3364,10 @@ func (m *SnapshotRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) er
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3135,7 +3470,10 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3148,7 +3486,14 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3165,7 +3510,12 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3176,7 +3526,14 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3196,7 +3553,14 @@ func (m *SnapshotResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3298,7 +3662,10 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3311,7 +3678,14 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3330,7 +3704,14 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3349,7 +3730,14 @@ func (m *WatchRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3490,7 +3878,10 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3503,7 +3894,14 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3523,7 +3921,14 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3543,7 +3948,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3554,7 +3964,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3563,12 +3978,24 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			continue
 		case 5:
 			if typ == protowire.BytesType {
-				v, n := protowire.ConsumeBytes(b)
+				var v []byte
+				n := 0
+				if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+					n = int(b[0]) + 1
+					v = b[1:n]
+				} else {
+					v, n = protowire.ConsumeBytes(b)
+				}
 				if n < 0 {
 					return protowire.ParseError(n)
 				}
 				for len(v) > 0 {
-					x, k := protowire.ConsumeVarint(v)
+					x, k := uint64(0), 1
+					if len(v) > 0 && v[0] < 0x80 {
+						x = uint64(v[0])
+					} else {
+						x, k = protowire.ConsumeVarint(v)
+					}
 					if k < 0 {
 						return protowire.ParseError(k)
 					}
@@ -3581,7 +4008,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3592,7 +4024,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3603,7 +4040,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3614,7 +4056,12 @@ func (m *WatchCreateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3687,7 +4134,10 @@ func (m *WatchCancelRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3700,7 +4150,12 @@ func (m *WatchCancelRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3766,7 +4221,10 @@ func (m *WatchProgressRequest) DecodeKit(b []byte, arena *[]byte, room, depth in
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3903,37 +4361,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 11:
-				counts[0]++
-			}
-		}
-	}
 	var slabEvents []mvccpb.Event
-	if counts[0] > 0 {
-		m.Events = slices.Grow(m.Events, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Events, need)
-		}
-		if need > 0 {
-			slabEvents = make([]mvccpb.Event, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -3946,7 +4379,14 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -3963,7 +4403,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3974,7 +4419,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3985,7 +4435,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -3996,7 +4451,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4007,7 +4467,14 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4021,7 +4488,12 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4032,7 +4504,14 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4040,12 +4519,14 @@ func (m *WatchResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Events)
 			}
-			switch {
-			case e != nil:
-			case len(slabEvents) > 0:
+			if e == nil {
+				if len(slabEvents) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 11)
+					m.Events = slices.Grow(m.Events, k)
+					slabEvents = make([]mvccpb.Event, k)
+				}
 				e, slabEvents = &slabEvents[0], slabEvents[1:]
-			default:
-				e = new(mvccpb.Event)
 			}
 			m.Events = append(m.Events, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -4126,7 +4607,10 @@ func (m *LeaseGrantRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4139,7 +4623,12 @@ func (m *LeaseGrantRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4150,7 +4639,12 @@ func (m *LeaseGrantRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4251,7 +4745,10 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4264,7 +4761,14 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4281,7 +4785,12 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4292,7 +4801,12 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4303,7 +4817,14 @@ func (m *LeaseGrantResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4379,7 +4900,10 @@ func (m *LeaseRevokeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4392,7 +4916,12 @@ func (m *LeaseRevokeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4469,7 +4998,10 @@ func (m *LeaseRevokeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4482,7 +5014,14 @@ func (m *LeaseRevokeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4561,7 +5100,10 @@ func (m *LeaseKeepAliveRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4574,7 +5116,12 @@ func (m *LeaseKeepAliveRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4665,7 +5212,10 @@ func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4678,7 +5228,14 @@ func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4695,7 +5252,12 @@ func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4706,7 +5268,12 @@ func (m *LeaseKeepAliveResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4786,7 +5353,10 @@ func (m *LeaseTimeToLiveRequest) DecodeKit(b []byte, arena *[]byte, room, depth 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4799,7 +5369,12 @@ func (m *LeaseTimeToLiveRequest) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4810,7 +5385,12 @@ func (m *LeaseTimeToLiveRequest) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4915,7 +5495,10 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -4928,7 +5511,14 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -4945,7 +5535,12 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4956,7 +5551,12 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4967,7 +5567,12 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -4978,7 +5583,14 @@ func (m *LeaseTimeToLiveResponse) DecodeKit(b []byte, arena *[]byte, room, depth
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5053,7 +5665,10 @@ func (m *LeaseLeasesRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5128,7 +5743,10 @@ func (m *LeaseStatus) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5141,7 +5759,12 @@ func (m *LeaseStatus) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -5231,37 +5854,12 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabLeases []LeaseStatus
-	if counts[0] > 0 {
-		m.Leases = slices.Grow(m.Leases, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Leases, need)
-		}
-		if need > 0 {
-			slabLeases = make([]LeaseStatus, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5274,7 +5872,14 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5291,7 +5896,14 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5299,12 +5911,14 @@ func (m *LeaseLeasesResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Leases)
 			}
-			switch {
-			case e != nil:
-			case len(slabLeases) > 0:
+			if e == nil {
+				if len(slabLeases) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Leases = slices.Grow(m.Leases, k)
+					slabLeases = make([]LeaseStatus, k)
+				}
 				e, slabLeases = &slabLeases[0], slabLeases[1:]
-			default:
-				e = new(LeaseStatus)
 			}
 			m.Leases = append(m.Leases, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -5415,7 +6029,10 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5428,7 +6045,12 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -5439,7 +6061,14 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5453,7 +6082,14 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5467,7 +6103,14 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5481,7 +6124,12 @@ func (m *Member) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -5564,7 +6212,10 @@ func (m *MemberAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5577,7 +6228,14 @@ func (m *MemberAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5591,7 +6249,12 @@ func (m *MemberAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -5692,37 +6355,12 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 3:
-				counts[0]++
-			}
-		}
-	}
 	var slabMembers []Member
-	if counts[0] > 0 {
-		m.Members = slices.Grow(m.Members, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
-		}
-		if need > 0 {
-			slabMembers = make([]Member, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5735,7 +6373,14 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5752,7 +6397,14 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5769,7 +6421,14 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -5777,12 +6436,14 @@ func (m *MemberAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
 			}
-			switch {
-			case e != nil:
-			case len(slabMembers) > 0:
+			if e == nil {
+				if len(slabMembers) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 3)
+					m.Members = slices.Grow(m.Members, k)
+					slabMembers = make([]Member, k)
+				}
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			default:
-				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -5856,7 +6517,10 @@ func (m *MemberRemoveRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -5869,7 +6533,12 @@ func (m *MemberRemoveRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -5959,37 +6628,12 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabMembers []Member
-	if counts[0] > 0 {
-		m.Members = slices.Grow(m.Members, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
-		}
-		if need > 0 {
-			slabMembers = make([]Member, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6002,7 +6646,14 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6019,7 +6670,14 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6027,12 +6685,14 @@ func (m *MemberRemoveResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
 			}
-			switch {
-			case e != nil:
-			case len(slabMembers) > 0:
+			if e == nil {
+				if len(slabMembers) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Members = slices.Grow(m.Members, k)
+					slabMembers = make([]Member, k)
+				}
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			default:
-				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -6116,7 +6776,10 @@ func (m *MemberUpdateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6129,7 +6792,12 @@ func (m *MemberUpdateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -6140,7 +6808,14 @@ func (m *MemberUpdateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6233,37 +6908,12 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabMembers []Member
-	if counts[0] > 0 {
-		m.Members = slices.Grow(m.Members, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
-		}
-		if need > 0 {
-			slabMembers = make([]Member, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6276,7 +6926,14 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6293,7 +6950,14 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6301,12 +6965,14 @@ func (m *MemberUpdateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
 			}
-			switch {
-			case e != nil:
-			case len(slabMembers) > 0:
+			if e == nil {
+				if len(slabMembers) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Members = slices.Grow(m.Members, k)
+					slabMembers = make([]Member, k)
+				}
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			default:
-				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -6380,7 +7046,10 @@ func (m *MemberListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6393,7 +7062,12 @@ func (m *MemberListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -6483,37 +7157,12 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabMembers []Member
-	if counts[0] > 0 {
-		m.Members = slices.Grow(m.Members, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
-		}
-		if need > 0 {
-			slabMembers = make([]Member, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6526,7 +7175,14 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6543,7 +7199,14 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6551,12 +7214,14 @@ func (m *MemberListResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
 			}
-			switch {
-			case e != nil:
-			case len(slabMembers) > 0:
+			if e == nil {
+				if len(slabMembers) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Members = slices.Grow(m.Members, k)
+					slabMembers = make([]Member, k)
+				}
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			default:
-				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -6630,7 +7295,10 @@ func (m *MemberPromoteRequest) DecodeKit(b []byte, arena *[]byte, room, depth in
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6643,7 +7311,12 @@ func (m *MemberPromoteRequest) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -6733,37 +7406,12 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabMembers []Member
-	if counts[0] > 0 {
-		m.Members = slices.Grow(m.Members, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Members, need)
-		}
-		if need > 0 {
-			slabMembers = make([]Member, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6776,7 +7424,14 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6793,7 +7448,14 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -6801,12 +7463,14 @@ func (m *MemberPromoteResponse) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Members)
 			}
-			switch {
-			case e != nil:
-			case len(slabMembers) > 0:
+			if e == nil {
+				if len(slabMembers) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Members = slices.Grow(m.Members, k)
+					slabMembers = make([]Member, k)
+				}
 				e, slabMembers = &slabMembers[0], slabMembers[1:]
-			default:
-				e = new(Member)
 			}
 			m.Members = append(m.Members, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -6873,7 +7537,10 @@ func (m *DefragmentRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6952,7 +7619,10 @@ func (m *DefragmentResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -6965,7 +7635,14 @@ func (m *DefragmentResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7044,7 +7721,10 @@ func (m *MoveLeaderRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7057,7 +7737,12 @@ func (m *MoveLeaderRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7134,7 +7819,10 @@ func (m *MoveLeaderResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7147,7 +7835,14 @@ func (m *MoveLeaderResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7240,7 +7935,10 @@ func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7253,7 +7951,12 @@ func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7264,7 +7967,12 @@ func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7275,7 +7983,12 @@ func (m *AlarmRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) error
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7355,7 +8068,10 @@ func (m *AlarmMember) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7368,7 +8084,12 @@ func (m *AlarmMember) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7379,7 +8100,12 @@ func (m *AlarmMember) DecodeKit(b []byte, arena *[]byte, room, depth int) error 
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7469,37 +8195,12 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabAlarms []AlarmMember
-	if counts[0] > 0 {
-		m.Alarms = slices.Grow(m.Alarms, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Alarms, need)
-		}
-		if need > 0 {
-			slabAlarms = make([]AlarmMember, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7512,7 +8213,14 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7529,7 +8237,14 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7537,12 +8252,14 @@ func (m *AlarmResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Alarms)
 			}
-			switch {
-			case e != nil:
-			case len(slabAlarms) > 0:
+			if e == nil {
+				if len(slabAlarms) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Alarms = slices.Grow(m.Alarms, k)
+					slabAlarms = make([]AlarmMember, k)
+				}
 				e, slabAlarms = &slabAlarms[0], slabAlarms[1:]
-			default:
-				e = new(AlarmMember)
 			}
 			m.Alarms = append(m.Alarms, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -7626,7 +8343,10 @@ func (m *DowngradeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7639,7 +8359,12 @@ func (m *DowngradeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -7650,7 +8375,14 @@ func (m *DowngradeRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) e
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7740,7 +8472,10 @@ func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -7753,7 +8488,14 @@ func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7770,7 +8512,14 @@ func (m *DowngradeResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -7839,7 +8588,10 @@ func (m *StatusRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8015,7 +8767,10 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8028,7 +8783,14 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8045,7 +8807,14 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8059,7 +8828,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8070,7 +8844,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8081,7 +8860,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8092,7 +8876,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8103,7 +8892,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8114,7 +8908,14 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8128,7 +8929,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8139,7 +8945,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8150,7 +8961,14 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8164,7 +8982,12 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8175,7 +8998,14 @@ func (m *StatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int) err
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8264,7 +9094,10 @@ func (m *DowngradeInfo) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8277,7 +9110,12 @@ func (m *DowngradeInfo) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -8288,7 +9126,14 @@ func (m *DowngradeInfo) DecodeKit(b []byte, arena *[]byte, room, depth int) erro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8357,7 +9202,10 @@ func (m *AuthEnableRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8425,7 +9273,10 @@ func (m *AuthDisableRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8493,7 +9344,10 @@ func (m *AuthStatusRequest) DecodeKit(b []byte, arena *[]byte, room, depth int) 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8581,7 +9435,10 @@ func (m *AuthenticateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8594,7 +9451,14 @@ func (m *AuthenticateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8608,7 +9472,14 @@ func (m *AuthenticateRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8718,7 +9589,10 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8731,7 +9605,14 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8745,7 +9626,14 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8759,7 +9647,14 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8776,7 +9671,14 @@ func (m *AuthUserAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8855,7 +9757,10 @@ func (m *AuthUserGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8868,7 +9773,14 @@ func (m *AuthUserGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -8947,7 +9859,10 @@ func (m *AuthUserDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -8960,7 +9875,14 @@ func (m *AuthUserDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9059,7 +9981,10 @@ func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room,
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9072,7 +9997,14 @@ func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room,
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9086,7 +10018,14 @@ func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room,
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9100,7 +10039,14 @@ func (m *AuthUserChangePasswordRequest) DecodeKit(b []byte, arena *[]byte, room,
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9189,7 +10135,10 @@ func (m *AuthUserGrantRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dept
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9202,7 +10151,14 @@ func (m *AuthUserGrantRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dept
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9216,7 +10172,14 @@ func (m *AuthUserGrantRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dept
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9305,7 +10268,10 @@ func (m *AuthUserRevokeRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dep
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9318,7 +10284,14 @@ func (m *AuthUserRevokeRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dep
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9332,7 +10305,14 @@ func (m *AuthUserRevokeRoleRequest) DecodeKit(b []byte, arena *[]byte, room, dep
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9411,7 +10391,10 @@ func (m *AuthRoleAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9424,7 +10407,14 @@ func (m *AuthRoleAddRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9503,7 +10493,10 @@ func (m *AuthRoleGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9516,7 +10509,14 @@ func (m *AuthRoleGetRequest) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9585,7 +10585,10 @@ func (m *AuthUserListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9653,7 +10656,10 @@ func (m *AuthRoleListRequest) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9731,7 +10737,10 @@ func (m *AuthRoleDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9744,7 +10753,14 @@ func (m *AuthRoleDeleteRequest) DecodeKit(b []byte, arena *[]byte, room, depth i
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9834,7 +10850,10 @@ func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9847,7 +10866,14 @@ func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9861,7 +10887,14 @@ func (m *AuthRoleGrantPermissionRequest) DecodeKit(b []byte, arena *[]byte, room
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9957,7 +10990,10 @@ func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, roo
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -9970,7 +11006,14 @@ func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, roo
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -9984,7 +11027,14 @@ func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, roo
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10004,7 +11054,14 @@ func (m *AuthRoleRevokePermissionRequest) DecodeKit(b []byte, arena *[]byte, roo
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10090,7 +11147,10 @@ func (m *AuthEnableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10103,7 +11163,14 @@ func (m *AuthEnableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10186,7 +11253,10 @@ func (m *AuthDisableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10199,7 +11269,14 @@ func (m *AuthDisableResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10296,7 +11373,10 @@ func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10309,7 +11389,14 @@ func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10326,7 +11413,12 @@ func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -10337,7 +11429,12 @@ func (m *AuthStatusResponse) DecodeKit(b []byte, arena *[]byte, room, depth int)
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -10424,7 +11521,10 @@ func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10437,7 +11537,14 @@ func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10454,7 +11561,14 @@ func (m *AuthenticateResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10534,7 +11648,10 @@ func (m *AuthUserAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10547,7 +11664,14 @@ func (m *AuthUserAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10640,7 +11764,10 @@ func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10653,7 +11780,14 @@ func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10670,7 +11804,14 @@ func (m *AuthUserGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10750,7 +11891,10 @@ func (m *AuthUserDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10763,7 +11907,14 @@ func (m *AuthUserDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10846,7 +11997,10 @@ func (m *AuthUserChangePasswordResponse) DecodeKit(b []byte, arena *[]byte, room
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10859,7 +12013,14 @@ func (m *AuthUserChangePasswordResponse) DecodeKit(b []byte, arena *[]byte, room
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -10942,7 +12103,10 @@ func (m *AuthUserGrantRoleResponse) DecodeKit(b []byte, arena *[]byte, room, dep
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -10955,7 +12119,14 @@ func (m *AuthUserGrantRoleResponse) DecodeKit(b []byte, arena *[]byte, room, dep
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11038,7 +12209,10 @@ func (m *AuthUserRevokeRoleResponse) DecodeKit(b []byte, arena *[]byte, room, de
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11051,7 +12225,14 @@ func (m *AuthUserRevokeRoleResponse) DecodeKit(b []byte, arena *[]byte, room, de
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11134,7 +12315,10 @@ func (m *AuthRoleAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11147,7 +12331,14 @@ func (m *AuthRoleAddResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11243,37 +12434,12 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	if depth <= 0 {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
-	var counts [1]int
-	for c := b; len(c) > 0; {
-		num, typ, n := protowire.ConsumeTag(c)
-		if n < 0 {
-			break
-		}
-		c = c[n:]
-		if n = protowire.ConsumeFieldValue(num, typ, c); n < 0 {
-			break
-		}
-		c = c[n:]
-		if typ == protowire.BytesType {
-			switch num {
-			case 2:
-				counts[0]++
-			}
-		}
-	}
 	var slabPerm []authpb.Permission
-	if counts[0] > 0 {
-		m.Perm = slices.Grow(m.Perm, counts[0])
-		need := counts[0]
-		if arena != nil {
-			need -= file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets(m.Perm, need)
-		}
-		if need > 0 {
-			slabPerm = make([]authpb.Permission, need)
-		}
-	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11286,7 +12452,14 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11303,7 +12476,14 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11311,12 +12491,14 @@ func (m *AuthRoleGetResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if arena != nil {
 				e = file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset(m.Perm)
 			}
-			switch {
-			case e != nil:
-			case len(slabPerm) > 0:
+			if e == nil {
+				if len(slabPerm) == 0 {
+					// No preset for this element: allocate it and the rest of the list's at once.
+					k := 1 + file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b[n:], 2)
+					m.Perm = slices.Grow(m.Perm, k)
+					slabPerm = make([]authpb.Permission, k)
+				}
 				e, slabPerm = &slabPerm[0], slabPerm[1:]
-			default:
-				e = new(authpb.Permission)
 			}
 			m.Perm = append(m.Perm, e)
 			if err := e.DecodeKit(v, arena, room, depth-1); err != nil {
@@ -11404,7 +12586,10 @@ func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11417,7 +12602,14 @@ func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11434,7 +12626,14 @@ func (m *AuthRoleListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11524,7 +12723,10 @@ func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11537,7 +12739,14 @@ func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11554,7 +12763,14 @@ func (m *AuthUserListResponse) DecodeKit(b []byte, arena *[]byte, room, depth in
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11634,7 +12850,10 @@ func (m *AuthRoleDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11647,7 +12866,14 @@ func (m *AuthRoleDeleteResponse) DecodeKit(b []byte, arena *[]byte, room, depth 
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11730,7 +12956,10 @@ func (m *AuthRoleGrantPermissionResponse) DecodeKit(b []byte, arena *[]byte, roo
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11743,7 +12972,14 @@ func (m *AuthRoleGrantPermissionResponse) DecodeKit(b []byte, arena *[]byte, roo
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11826,7 +13062,10 @@ func (m *AuthRoleRevokePermissionResponse) DecodeKit(b []byte, arena *[]byte, ro
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11839,7 +13078,14 @@ func (m *AuthRoleRevokePermissionResponse) DecodeKit(b []byte, arena *[]byte, ro
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11922,7 +13168,10 @@ func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -11935,7 +13184,14 @@ func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -11959,20 +13215,31 @@ func (m *RangeStreamResponse) DecodeKit(b []byte, arena *[]byte, room, depth int
 	return nil
 }
 
-// file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets counts the messages set in list past its length, up to n: those
-// a preset reply holds for DecodeKit to decode into.
-func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_presets[T any](list []*T, n int) int {
-	k := 0
-	for k < n && list[:len(list)+k+1][len(list)+k] != nil {
-		k++
-	}
-	return k
-}
-
 // file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset returns the message set in list just past its length, or nil.
 func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_preset[T any](list []*T) *T {
 	if n := len(list); n < cap(list) {
 		return list[:n+1][n]
 	}
 	return nil
+}
+
+// file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count counts the length-delimited values of field num in b, up to
+// the end or to the first malformed field.
+func file_github_com_etcdkit_etcdkit_gen_etcdserverpb_rpc_proto_count(b []byte, num protowire.Number) int {
+	k := 0
+	for len(b) > 0 {
+		n, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			break
+		}
+		b = b[l:]
+		if l = protowire.ConsumeFieldValue(n, typ, b); l < 0 {
+			break
+		}
+		b = b[l:]
+		if n == num && typ == protowire.BytesType {
+			k++
+		}
+	}
+	return k
 }

@@ -103,7 +103,10 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -116,7 +119,14 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -136,7 +146,12 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -147,7 +162,12 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -158,7 +178,12 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -169,7 +194,14 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -189,7 +221,12 @@ func (m *KeyValue) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -284,7 +321,10 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 		return errors.New("proto: exceeded maximum recursion depth")
 	}
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.Number(b[0]>>3), protowire.Type(b[0]&7), 1
+		if b[0] >= 0x80 || num == 0 {
+			num, typ, n = protowire.ConsumeTag(b)
+		}
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -297,7 +337,12 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.VarintType {
 				break
 			}
-			x, k := protowire.ConsumeVarint(b)
+			x, k := uint64(0), 1
+			if len(b) > 0 && b[0] < 0x80 {
+				x = uint64(b[0])
+			} else {
+				x, k = protowire.ConsumeVarint(b)
+			}
 			if k < 0 {
 				return protowire.ParseError(k)
 			}
@@ -308,7 +353,14 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}
@@ -325,7 +377,14 @@ func (m *Event) DecodeKit(b []byte, arena *[]byte, room, depth int) error {
 			if typ != protowire.BytesType {
 				break
 			}
-			v, n := protowire.ConsumeBytes(b)
+			var v []byte
+			n := 0
+			if len(b) > 0 && b[0] < 0x80 && int(b[0]) < len(b) {
+				n = int(b[0]) + 1
+				v = b[1:n]
+			} else {
+				v, n = protowire.ConsumeBytes(b)
+			}
 			if n < 0 {
 				return protowire.ParseError(n)
 			}

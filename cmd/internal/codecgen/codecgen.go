@@ -41,12 +41,12 @@ func GenerateFile(gen *protogen.Plugin, f *protogen.File) {
 	}
 	g := gen.NewGeneratedFile(f.GeneratedFilenamePrefix+"_codec.pb.go", f.GoImportPath)
 	version.WriteHeader(g, f, "protoc-gen-etcdkit-codec")
-	// The presets helpers are named after the file, as protoc-gen-go names its per-file
+	// The list helpers are named after the file, as protoc-gen-go names its per-file
 	// variables, so that two files of one package each have their own.
-	presets := "file_" + strings.TrimPrefix(f.GoDescriptorIdent.GoName, "File_") + "_"
+	prefix := "file_" + strings.TrimPrefix(f.GoDescriptorIdent.GoName, "File_") + "_"
 	lists := false
 	for _, m := range msgs {
-		c := &codec{g: g, m: m, fields: slices.Clone(m.Fields), presets: presets}
+		c := &codec{g: g, m: m, fields: slices.Clone(m.Fields), prefix: prefix}
 		slices.SortStableFunc(c.fields, marshalOrder)
 		c.size()
 		c.appendTo()
@@ -56,22 +56,14 @@ func GenerateFile(gen *protogen.Plugin, f *protogen.File) {
 		lists = lists || len(c.repeatedMessages()) > 0
 	}
 	if lists {
-		writePresets(g, presets)
+		writePresets(g, prefix)
 	}
 }
 
-// writePresets writes the helpers DecodeKit finds a list's preset elements with.
+// writePresets writes the helpers DecodeKit finds a list's preset elements and counts its
+// elements with.
 func writePresets(g *protogen.GeneratedFile, prefix string) {
-	g.P()
-	g.P("// ", prefix, "presets counts the messages set in list past its length, up to n: those")
-	g.P("// a preset reply holds for DecodeKit to decode into.")
-	g.P("func ", prefix, "presets[T any](list []*T, n int) int {")
-	g.P("k := 0")
-	g.P("for k < n && list[:len(list)+k+1][len(list)+k] != nil {")
-	g.P("k++")
-	g.P("}")
-	g.P("return k")
-	g.P("}")
+	w := func(name string) string { return g.QualifiedGoIdent(wirePkg.Ident(name)) }
 	g.P()
 	g.P("// ", prefix, "preset returns the message set in list just past its length, or nil.")
 	g.P("func ", prefix, "preset[T any](list []*T) *T {")
@@ -79,6 +71,27 @@ func writePresets(g *protogen.GeneratedFile, prefix string) {
 	g.P("return list[:n+1][n]")
 	g.P("}")
 	g.P("return nil")
+	g.P("}")
+	g.P()
+	g.P("// ", prefix, "count counts the length-delimited values of field num in b, up to")
+	g.P("// the end or to the first malformed field.")
+	g.P("func ", prefix, "count(b []byte, num ", w("Number"), ") int {")
+	g.P("k := 0")
+	g.P("for len(b) > 0 {")
+	g.P("n, typ, l := ", w("ConsumeTag"), "(b)")
+	g.P("if l < 0 {")
+	g.P("break")
+	g.P("}")
+	g.P("b = b[l:]")
+	g.P("if l = ", w("ConsumeFieldValue"), "(n, typ, b); l < 0 {")
+	g.P("break")
+	g.P("}")
+	g.P("b = b[l:]")
+	g.P("if n == num && typ == ", w("BytesType"), " {")
+	g.P("k++")
+	g.P("}")
+	g.P("}")
+	g.P("return k")
 	g.P("}")
 }
 
@@ -149,10 +162,10 @@ func unsupported(fd protoreflect.FileDescriptor, seen map[string]bool) error {
 
 // codec writes the methods of one message.
 type codec struct {
-	g       *protogen.GeneratedFile
-	m       *protogen.Message
-	fields  []*protogen.Field // in marshalOrder
-	presets string            // the prefix of the file's presets helpers (writePresets)
+	g      *protogen.GeneratedFile
+	m      *protogen.Message
+	fields []*protogen.Field // in marshalOrder
+	prefix string            // the prefix of the file's list helpers (writePresets)
 }
 
 // P writes a line of the generated file.
@@ -441,11 +454,11 @@ func (c *codec) merge() {
 	c.P("if depth <= 0 {")
 	c.P("return ", c.g.QualifiedGoIdent(errorsPkg.Ident("New")), `("proto: exceeded maximum recursion depth")`)
 	c.P("}")
-	if len(reps) > 0 {
-		c.countElements(reps)
+	for _, fd := range reps {
+		c.P("var ", slab(fd), " []", c.g.QualifiedGoIdent(fd.Message.GoIdent))
 	}
 	c.P("for len(b) > 0 {")
-	c.P("num, typ, n := ", c.w("ConsumeTag"), "(b)")
+	c.consumeTag("b")
 	c.P("if n < 0 {")
 	c.P("return ", c.w("ParseError"), "(n)")
 	c.P("}")
@@ -470,47 +483,9 @@ func (c *codec) merge() {
 	c.P("}")
 }
 
-// slab names the variable holding the preallocated elements of a repeated message field.
+// slab names the variable holding the allocated elements of a repeated message field not
+// yet used.
 func slab(fd *protogen.Field) string { return "slab" + fd.GoName }
-
-// countElements writes a first pass over b that counts the elements of each repeated
-// message field, then allocates each field's elements in one slice. A malformed b stops
-// the count; the decoding pass reports it.
-func (c *codec) countElements(reps []*protogen.Field) {
-	c.P("var counts [", len(reps), "]int")
-	c.P("for c := b; len(c) > 0; {")
-	c.P("num, typ, n := ", c.w("ConsumeTag"), "(c)")
-	c.P("if n < 0 {")
-	c.P("break")
-	c.P("}")
-	c.P("c = c[n:]")
-	c.P("if n = ", c.w("ConsumeFieldValue"), "(num, typ, c); n < 0 {")
-	c.P("break")
-	c.P("}")
-	c.P("c = c[n:]")
-	c.P("if typ == ", c.w("BytesType"), " {")
-	c.P("switch num {")
-	for i, fd := range reps {
-		c.P("case ", fd.Desc.Number(), ":")
-		c.P("counts[", i, "]++")
-	}
-	c.P("}")
-	c.P("}")
-	c.P("}")
-	for i, fd := range reps {
-		c.P("var ", slab(fd), " []", c.g.QualifiedGoIdent(fd.Message.GoIdent))
-		c.P("if counts[", i, "] > 0 {")
-		c.P("m.", fd.GoName, " = ", c.g.QualifiedGoIdent(slicesPkg.Ident("Grow")), "(m.", fd.GoName, ", counts[", i, "])")
-		c.P("need := counts[", i, "]")
-		c.P("if arena != nil {")
-		c.P("need -= ", c.presets, "presets(m.", fd.GoName, ", need)")
-		c.P("}")
-		c.P("if need > 0 {")
-		c.P(slab(fd), " = make([]", c.g.QualifiedGoIdent(fd.Message.GoIdent), ", need)")
-		c.P("}")
-		c.P("}")
-	}
-}
 
 // decodeField writes the body of a field's case in MergeKit. A value of the wrong wire
 // type breaks out of the switch and is kept as an unknown field, as proto.Unmarshal
@@ -518,7 +493,7 @@ func (c *codec) countElements(reps []*protogen.Field) {
 func (c *codec) decodeField(fd *protogen.Field) {
 	if packed(fd) || (fd.Desc.IsList() && isScalar(fd)) {
 		c.P("if typ == ", c.w("BytesType"), " {")
-		c.P("v, n := ", c.w("ConsumeBytes"), "(b)")
+		c.consumeBytes("b")
 		c.P("if n < 0 {")
 		c.P("return ", c.w("ParseError"), "(n)")
 		c.P("}")
@@ -545,7 +520,7 @@ func (c *codec) decodeField(fd *protogen.Field) {
 		c.P("continue")
 		return
 	}
-	c.P("v, n := ", c.w("ConsumeBytes"), "(b)")
+	c.consumeBytes("b")
 	c.P("if n < 0 {")
 	c.P("return ", c.w("ParseError"), "(n)")
 	c.P("}")
@@ -573,9 +548,40 @@ func (c *codec) decodeField(fd *protogen.Field) {
 	c.P("continue")
 }
 
+// The decoding reads the one-byte case of tags (field numbers up to 15), varints (small
+// numbers) and lengths (values under 128 bytes) inline, and leaves the rest to
+// protowire, whose Consume functions are calls each: the common case costs no call.
+
+// consumeTag writes the statements reading the tag num, typ of length n from buf, which
+// is not empty.
+func (c *codec) consumeTag(buf string) {
+	c.P("num, typ, n := ", c.w("Number"), "(", buf, "[0]>>3), ", c.w("Type"), "(", buf, "[0]&7), 1")
+	c.P("if ", buf, "[0] >= 0x80 || num == 0 {")
+	c.P("num, typ, n = ", c.w("ConsumeTag"), "(", buf, ")")
+	c.P("}")
+}
+
+// consumeBytes writes the statements reading the length-prefixed value v, n bytes long
+// in all, from buf.
+func (c *codec) consumeBytes(buf string) {
+	c.P("var v []byte")
+	c.P("n := 0")
+	c.P("if len(", buf, ") > 0 && ", buf, "[0] < 0x80 && int(", buf, "[0]) < len(", buf, ") {")
+	c.P("n = int(", buf, "[0]) + 1")
+	c.P("v = ", buf, "[1:n]")
+	c.P("} else {")
+	c.P("v, n = ", c.w("ConsumeBytes"), "(", buf, ")")
+	c.P("}")
+}
+
 // consumeScalar writes the statements reading one varint x of length k from buf.
 func (c *codec) consumeScalar(buf string) {
-	c.P("x, k := ", c.w("ConsumeVarint"), "(", buf, ")")
+	c.P("x, k := uint64(0), 1")
+	c.P("if len(", buf, ") > 0 && ", buf, "[0] < 0x80 {")
+	c.P("x = uint64(", buf, "[0])")
+	c.P("} else {")
+	c.P("x, k = ", c.w("ConsumeVarint"), "(", buf, ")")
+	c.P("}")
 	c.P("if k < 0 {")
 	c.P("return ", c.w("ParseError"), "(k)")
 	c.P("}")
@@ -601,14 +607,16 @@ func (c *codec) mergeMessage(fd *protogen.Field) {
 	case fd.Desc.IsList():
 		c.P("var e *", typ)
 		c.P("if arena != nil {")
-		c.P("e = ", c.presets, "preset(m.", fd.GoName, ")")
+		c.P("e = ", c.prefix, "preset(m.", fd.GoName, ")")
 		c.P("}")
-		c.P("switch {")
-		c.P("case e != nil:")
-		c.P("case len(", slab(fd), ") > 0:")
+		c.P("if e == nil {")
+		c.P("if len(", slab(fd), ") == 0 {")
+		c.P("// No preset for this element: allocate it and the rest of the list's at once.")
+		c.P("k := 1 + ", c.prefix, "count(b[n:], ", fd.Desc.Number(), ")")
+		c.P("m.", fd.GoName, " = ", c.g.QualifiedGoIdent(slicesPkg.Ident("Grow")), "(m.", fd.GoName, ", k)")
+		c.P(slab(fd), " = make([]", typ, ", k)")
+		c.P("}")
 		c.P("e, ", slab(fd), " = &", slab(fd), "[0], ", slab(fd), "[1:]")
-		c.P("default:")
-		c.P("e = new(", typ, ")")
 		c.P("}")
 		c.P("m.", fd.GoName, " = append(m.", fd.GoName, ", e)")
 	case fd.Oneof != nil:
