@@ -88,7 +88,7 @@ const listPrefix = "list/"
 // keepalive case runs once per client.
 func plan(quick bool) []planned {
 	kvN, watchN, lockN, scanN, leases, ka := 20000, 50000, 2000, 400, 10000, time.Minute
-	listN, watchers, watcherEvents, connects := 100000, 10000, 20000, 30
+	listN, watchers, watcherEvents, connects := 100000, 10000, 20000, 200
 	if quick {
 		kvN, watchN, lockN, scanN, leases, ka = 2000, 5000, 100, 30, 500, 3*time.Second
 		listN, watchers, watcherEvents, connects = 5000, 500, 1000, 5
