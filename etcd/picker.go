@@ -222,8 +222,8 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	n := len(p.scs)
 	start := int(p.next.Add(1) % uint32(n))
 	if p.h == nil {
-		// No tracker (one endpoint): no call has a route, which only the tracker's probes
-		// and calls over several endpoints carry, so the context is not searched for one.
+		// No tracker (a connection to one endpoint): a route only chooses among the
+		// endpoints the tracker judges, so the context is not searched for one.
 		return balancer.PickResult{SubConn: p.scs[start]}, nil
 	}
 	r := routeOf(info.Ctx)
