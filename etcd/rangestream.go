@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 // RangeStream reads the keys in r over etcd 3.7's KV.RangeStream: the server sends the result
@@ -99,9 +101,9 @@ func (c *Client) openRangeStream(ctx context.Context, req *etcdserverpb.RangeReq
 
 // rangeStreamCodec is KV.RangeStream's codec: it marshals the request, a RangeRequest, as
 // protobuf does, and decodes each response (a RangeStreamResponse) into the RangeResponse it
-// wraps, a *etcdserverpb.RangeResponse. A chunk is copied once out of grpc-go's receive
-// buffers, into memory of its own, and its keys and values refer into that copy (with the
-// generated codec; protobuf's copies each of them): a key kept keeps its chunk's copy.
+// wraps, a *etcdserverpb.RangeResponse. Each key-value is copied once out of grpc-go's
+// receive buffers, into blocks of its own, and its key and value refer into that copy (with
+// the generated codec; protobuf's copies each of them): a key kept keeps its block.
 type rangeStreamCodec struct{}
 
 func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
@@ -112,14 +114,21 @@ func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 }
 
-// Unmarshal copies the chunk with bytes.Join, which does not zero the copy first as make
-// (and so BufferSlice.Materialize) does.
+// Unmarshal decodes a chunk as it lies in grpc-go's receive buffers, copying each key-value
+// into blocks of its own (see decodeChunk); a chunk of any other shape, or one that does not
+// decode, is copied whole with bytes.Join (which does not zero the copy first, as make and
+// so BufferSlice.Materialize do) and decoded from that copy.
 func (rangeStreamCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	resp := v.(*etcdserverpb.RangeResponse)
+	if decodeChunk(data, resp) {
+		return nil
+	}
+	*resp = etcdserverpb.RangeResponse{}
 	parts := make([][]byte, len(data))
 	for i, b := range data {
 		parts[i] = b.ReadOnlyData()
 	}
-	return decodeRangeStreamResponse(bytes.Join(parts, nil), v.(*etcdserverpb.RangeResponse))
+	return decodeRangeStreamResponse(bytes.Join(parts, nil), resp)
 }
 
 // Name is proto's, so that the server reads the request as the protobuf message it is.
@@ -165,4 +174,161 @@ func decodeRangeStreamResponse(msg []byte, resp *etcdserverpb.RangeResponse) err
 		msg = msg[n:]
 	}
 	return nil
+}
+
+// chunkBlock is the size of the blocks decodeChunk copies key-values into: small enough to
+// be one of the runtime's small objects, whose spans are reused after a collection, where
+// a copy of a whole chunk (up to a megabyte and more) is a large object, whose pages the
+// runtime gives back to the kernel and has to fault in again.
+const chunkBlock = 32 << 10
+
+// decodeChunk decodes the RangeStreamResponse in data into resp, reading it where grpc-go
+// received it. Each key-value's encoding is copied into a block (a key-value larger than a
+// quarter block gets an allocation of its own) and decoded there, its key and value
+// referring into the block; the response's other fields are gathered and merged at the end.
+// It reports false, with resp unchanged or partly decoded, for anything but a plain
+// sequence of range_response fields holding length-delimited and scalar fields, or for
+// malformed input: the caller then decodes the chunk the general way.
+func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
+	if _, ok := any((*mvccpb.KeyValue)(nil)).(kitMerger); !ok {
+		return false // stubs without the generated codec
+	}
+	r := chunkReader{bufs: make([][]byte, 0, len(data))}
+	for _, b := range data {
+		if d := b.ReadOnlyData(); len(d) > 0 {
+			r.bufs = append(r.bufs, d)
+			r.n += len(d)
+		}
+	}
+	var (
+		kvs   [][]byte // each key-value's encoding, copied
+		other []byte   // the other fields of the range response, tags and values as sent
+		block []byte
+	)
+	for r.n > 0 {
+		if tag, ok := r.varint(); !ok || tag != 1<<3|uint64(protowire.BytesType) {
+			return false
+		}
+		n, ok := r.varint()
+		if !ok || n > uint64(r.n) {
+			return false
+		}
+		// end is how much is left after this range response; every read below stays
+		// within it.
+		for end := r.n - int(n); r.n > end; {
+			tag, ok := r.varint()
+			if !ok || r.n < end || tag>>3 == 0 || tag>>3 > uint64(protowire.MaxValidNumber) {
+				return false
+			}
+			switch protowire.Type(tag & 7) {
+			case protowire.BytesType:
+				m, ok := r.varint()
+				if !ok || r.n < end || m > uint64(r.n-end) {
+					return false
+				}
+				if tag>>3 == 2 {
+					var kv []byte
+					switch {
+					case m > chunkBlock/4:
+						kv = make([]byte, m)
+					case uint64(cap(block)-len(block)) < m:
+						block = make([]byte, 0, chunkBlock)
+						fallthrough
+					default:
+						k := len(block)
+						block = block[:k+int(m)]
+						kv = block[k:len(block):len(block)]
+					}
+					r.read(kv)
+					kvs = append(kvs, kv)
+					continue
+				}
+				other = protowire.AppendVarint(protowire.AppendVarint(other, tag), m)
+				other = r.append(other, int(m))
+			case protowire.VarintType:
+				x, ok := r.varint()
+				if !ok || r.n < end {
+					return false
+				}
+				other = protowire.AppendVarint(protowire.AppendVarint(other, tag), x)
+			default:
+				return false // fixed-size values and groups: none in a RangeResponse
+			}
+		}
+	}
+	slab := make([]mvccpb.KeyValue, len(kvs))
+	for i, kv := range kvs {
+		if err := any(&slab[i]).(kitMerger).MergeKit(kv); err != nil {
+			return false
+		}
+	}
+	for i := range slab {
+		resp.Kvs = append(resp.Kvs, &slab[i])
+	}
+	if len(other) > 0 {
+		if m, ok := any(resp).(kitMerger); !ok || m.MergeKit(other) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// chunkReader reads a message spread over buffers.
+type chunkReader struct {
+	bufs [][]byte // what is left to read: the first buffer's unread part, then the rest
+	n    int      // bytes left in all
+}
+
+// varint reads a varint, or reports false if the buffers end inside it or it overflows.
+func (r *chunkReader) varint() (uint64, bool) {
+	if r.n > 0 {
+		x, k := protowire.ConsumeVarint(r.bufs[0])
+		if k > 0 {
+			r.skip(k)
+			return x, true
+		}
+		if len(r.bufs[0]) >= 10 {
+			return 0, false // overflows
+		}
+		// It goes on in the next buffer.
+	}
+	var x uint64
+	for i := range 10 {
+		if r.n == 0 {
+			return 0, false
+		}
+		c := r.bufs[0][0]
+		r.skip(1)
+		x |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return x, i < 9 || c < 2 // a tenth byte holds one bit
+		}
+	}
+	return 0, false
+}
+
+// read fills dst, which is no longer than what is left.
+func (r *chunkReader) read(dst []byte) {
+	for len(dst) > 0 {
+		k := copy(dst, r.bufs[0])
+		dst = dst[k:]
+		r.skip(k)
+	}
+}
+
+// append appends the next n bytes, no more than are left, to b.
+func (r *chunkReader) append(b []byte, n int) []byte {
+	k := len(b)
+	b = slices.Grow(b, n)[:k+n]
+	r.read(b[k:])
+	return b
+}
+
+// skip moves past n bytes of the first buffer, which holds them.
+func (r *chunkReader) skip(n int) {
+	r.bufs[0] = r.bufs[0][n:]
+	r.n -= n
+	if len(r.bufs[0]) == 0 {
+		r.bufs = r.bufs[1:] // none is empty to begin with
+	}
 }

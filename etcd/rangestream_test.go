@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -198,4 +199,86 @@ func FuzzRangeStreamChunk(f *testing.F) {
 			t.Fatalf("%d-byte buffers: decoded %v; protobuf: %v", size%64+1, got, w)
 		}
 	})
+}
+
+// TestRangeStreamChunkRandom decodes random RangeStreamResponses (key-values small and past
+// a quarter block, unknown fields, a range response given twice, bytes cut off or changed)
+// in buffers of several sizes, as FuzzRangeStreamChunk does, and compares each with
+// proto.Unmarshal, after the buffers are overwritten; and edge cases of the block decoder's
+// varints: one that overflows its tenth byte, one cut off at a buffer's end.
+func TestRangeStreamChunkRandom(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		return b
+	}
+	check := func(name string, msg []byte, size int) {
+		t.Helper()
+		want := new(etcdserverpb.RangeStreamResponse)
+		wantErr := proto.Unmarshal(msg, want)
+		var data mem.BufferSlice
+		for part := range slices.Chunk(bytes.Clone(msg), size) {
+			data = append(data, mem.SliceBuffer(part))
+		}
+		got := new(etcdserverpb.RangeResponse)
+		err := (rangeStreamCodec{}).Unmarshal(data, got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%s, %d-byte buffers: error %v; protobuf's: %v", name, size, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		for _, b := range data {
+			clear(b.(mem.SliceBuffer))
+		}
+		if w := cmp.Or(want.GetRangeResponse(), new(etcdserverpb.RangeResponse)); !proto.Equal(got, w) {
+			t.Fatalf("%s, %d-byte buffers: decoded %v; protobuf: %v", name, size, got, w)
+		}
+	}
+	count := protowire.AppendTag(nil, 4, protowire.VarintType)
+	overflow := append(slices.Clone(count), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02)
+	for _, size := range []int{1, 3, 64} {
+		check("overflowing varint", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), overflow), size)
+		check("largest varint", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), protowire.AppendVarint(slices.Clone(count), 1<<64-1)), size)
+		check("varint cut off", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), count)[:4], size)
+	}
+	for i := range 2000 {
+		resp := &etcdserverpb.RangeResponse{Count: rng.Int64N(1 << 40), More: rng.IntN(2) == 0}
+		if rng.IntN(2) == 0 {
+			resp.Header = &etcdserverpb.ResponseHeader{ClusterId: rng.Uint64(), Revision: rng.Int64N(1000)}
+		}
+		for range rng.IntN(6) {
+			resp.Kvs = append(resp.Kvs, &mvccpb.KeyValue{
+				Key: random(rng.IntN(20)), Value: random([]int{0, 5, 200, chunkBlock/4 + 1}[rng.IntN(4)]),
+				ModRevision: rng.Int64N(1 << 30), Lease: rng.Int64N(3),
+			})
+		}
+		inner, err := proto.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rng.IntN(4) == 0 {
+			inner = protowire.AppendBytes(protowire.AppendTag(inner, protowire.Number(rng.IntN(40)+5), protowire.BytesType), random(rng.IntN(5)))
+		}
+		if rng.IntN(5) == 0 {
+			inner = protowire.AppendVarint(protowire.AppendTag(inner, protowire.Number(rng.IntN(40)+5), protowire.VarintType), rng.Uint64())
+		}
+		msg := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), inner)
+		if rng.IntN(4) == 0 {
+			msg = append(msg, msg...)
+		}
+		switch rng.IntN(6) {
+		case 0:
+			msg = msg[:rng.IntN(len(msg)+1)]
+		case 1:
+			if len(msg) > 0 {
+				msg[rng.IntN(len(msg))] = byte(rng.IntN(256))
+			}
+		}
+		check(fmt.Sprintf("chunk %d", i), msg, []int{1, 7, 100, 16384, len(msg) + 1}[rng.IntN(5)])
+	}
 }
