@@ -280,31 +280,35 @@ type chunkReader struct {
 }
 
 // varint reads a varint, or reports false if the buffers end inside it or it overflows.
+// protowire decodes it: in place when the first buffer holds it, else from its first ten
+// bytes gathered across the buffers.
 func (r *chunkReader) varint() (uint64, bool) {
-	if r.n > 0 {
-		x, k := protowire.ConsumeVarint(r.bufs[0])
-		if k > 0 {
-			r.skip(k)
-			return x, true
-		}
-		if len(r.bufs[0]) >= 10 {
-			return 0, false // overflows
-		}
-		// It goes on in the next buffer.
+	if r.n == 0 {
+		return 0, false
 	}
-	var x uint64
-	for i := range 10 {
-		if r.n == 0 {
-			return 0, false
-		}
-		c := r.bufs[0][0]
-		r.skip(1)
-		x |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			return x, i < 9 || c < 2 // a tenth byte holds one bit
-		}
+	b := r.bufs[0]
+	if len(b) < 10 && r.n > len(b) {
+		var gathered [10]byte
+		b = gathered[:min(r.n, 10)]
+		r.peek(b)
 	}
-	return 0, false
+	x, k := protowire.ConsumeVarint(b)
+	if k < 0 {
+		return 0, false
+	}
+	for k > 0 { // the varint may run into the next buffers
+		n := min(k, len(r.bufs[0]))
+		r.skip(n)
+		k -= n
+	}
+	return x, true
+}
+
+// peek fills dst, which is no longer than what is left, without moving past it.
+func (r *chunkReader) peek(dst []byte) {
+	for i := 0; len(dst) > 0; i++ {
+		dst = dst[copy(dst, r.bufs[i]):]
+	}
 }
 
 // read fills dst, which is no longer than what is left.
