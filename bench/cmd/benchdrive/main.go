@@ -128,6 +128,11 @@ func run(o options) error {
 	if o.quick {
 		o.reps = 1
 	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 	ctx := context.Background()
 	logf("starting etcd %s (one member, --unsafe-no-fsync)", etcdtest.Version())
 	cl, err := etcdtest.Start(etcdtest.Options{Args: []string{"--unsafe-no-fsync"}})
