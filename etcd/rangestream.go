@@ -114,21 +114,29 @@ func (rangeStreamCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
 }
 
-// Unmarshal decodes a chunk as it lies in grpc-go's receive buffers, copying each key-value
-// into blocks of its own (see decodeChunk); a chunk of any other shape, or one that does not
-// decode, is copied whole with bytes.Join (which does not zero the copy first, as make and
-// so BufferSlice.Materialize do) and decoded from that copy.
+// Unmarshal decodes a chunk as it lies in grpc-go's receive buffers, into a RangeResponse
+// (see decodeChunk) or a scanChunk. A chunk of any other shape, or one that does not
+// decode, is copied whole (see joinBuffers) and decoded from that copy.
 func (rangeStreamCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if chunk, ok := v.(*scanChunk); ok {
+		return chunk.unmarshal(data)
+	}
 	resp := v.(*etcdserverpb.RangeResponse)
 	if decodeChunk(data, resp) {
 		return nil
 	}
 	*resp = etcdserverpb.RangeResponse{}
+	return decodeRangeStreamResponse(joinBuffers(data), resp)
+}
+
+// joinBuffers copies data into one slice with bytes.Join, which does not zero the copy
+// first, as make and so BufferSlice.Materialize do.
+func joinBuffers(data mem.BufferSlice) []byte {
 	parts := make([][]byte, len(data))
 	for i, b := range data {
 		parts[i] = b.ReadOnlyData()
 	}
-	return decodeRangeStreamResponse(bytes.Join(parts, nil), resp)
+	return bytes.Join(parts, nil)
 }
 
 // Name is proto's, so that the server reads the request as the protobuf message it is.
@@ -176,23 +184,48 @@ func decodeRangeStreamResponse(msg []byte, resp *etcdserverpb.RangeResponse) err
 	return nil
 }
 
-// chunkBlock is the size of the blocks decodeChunk copies key-values into: small enough to
+// chunkBlock is the size of the blocks readChunk copies key-values into: small enough to
 // be one of the runtime's small objects, whose spans are reused after a collection, where
 // a copy of a whole chunk (up to a megabyte and more) is a large object, whose pages the
 // runtime gives back to the kernel and has to fault in again.
 const chunkBlock = 32 << 10
 
 // decodeChunk decodes the RangeStreamResponse in data into resp, reading it where grpc-go
-// received it. Each key-value's encoding is copied into a block (a key-value larger than a
-// quarter block gets an allocation of its own) and decoded there, its key and value
-// referring into the block; the response's other fields are gathered and merged at the end.
-// It reports false, with resp unchanged or partly decoded, for anything but a plain
-// sequence of range_response fields holding length-delimited and scalar fields, or for
-// malformed input: the caller then decodes the chunk the general way.
+// received it (see readChunk): each key-value is decoded in its block, its key and value
+// referring into it, and the response's other fields are merged at the end. It reports
+// false, with resp unchanged or partly decoded, where readChunk does or a key-value does not
+// decode: the caller then decodes the chunk the general way.
 func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 	if _, ok := any((*mvccpb.KeyValue)(nil)).(kitMerger); !ok {
 		return false // stubs without the generated codec
 	}
+	kvs, other, ok := readChunk(data)
+	if !ok {
+		return false
+	}
+	slab := make([]mvccpb.KeyValue, len(kvs))
+	for i, kv := range kvs {
+		if err := any(&slab[i]).(kitMerger).MergeKit(kv); err != nil {
+			return false
+		}
+	}
+	for i := range slab {
+		resp.Kvs = append(resp.Kvs, &slab[i])
+	}
+	if len(other) > 0 {
+		if m, ok := any(resp).(kitMerger); !ok || m.MergeKit(other) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// readChunk reads the RangeStreamResponse in data where grpc-go received it. It returns each
+// key-value's encoding, copied into a block (a key-value larger than a quarter block gets an
+// allocation of its own), and the range response's other fields, tags and values as sent.
+// It reports false for anything but a plain sequence of range_response fields holding
+// length-delimited and scalar fields, or for malformed input.
+func readChunk(data mem.BufferSlice) (kvs [][]byte, other []byte, ok bool) {
 	r := chunkReader{bufs: make([][]byte, 0, len(data))}
 	for _, b := range data {
 		if d := b.ReadOnlyData(); len(d) > 0 {
@@ -200,31 +233,27 @@ func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 			r.n += len(d)
 		}
 	}
-	var (
-		kvs   [][]byte // each key-value's encoding, copied
-		other []byte   // the other fields of the range response, tags and values as sent
-		block []byte
-	)
+	var block []byte
 	for r.n > 0 {
 		if tag, ok := r.varint(); !ok || tag != 1<<3|uint64(protowire.BytesType) {
-			return false
+			return nil, nil, false
 		}
 		n, ok := r.varint()
 		if !ok || n > uint64(r.n) {
-			return false
+			return nil, nil, false
 		}
 		// end is how much is left after this range response; every read below stays
 		// within it.
 		for end := r.n - int(n); r.n > end; {
 			tag, ok := r.varint()
 			if !ok || r.n < end || tag>>3 == 0 || tag>>3 > uint64(protowire.MaxValidNumber) {
-				return false
+				return nil, nil, false
 			}
 			switch protowire.Type(tag & 7) {
 			case protowire.BytesType:
 				m, ok := r.varint()
 				if !ok || r.n < end || m > uint64(r.n-end) {
-					return false
+					return nil, nil, false
 				}
 				if tag>>3 == 2 {
 					var kv []byte
@@ -248,29 +277,15 @@ func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 			case protowire.VarintType:
 				x, ok := r.varint()
 				if !ok || r.n < end {
-					return false
+					return nil, nil, false
 				}
 				other = protowire.AppendVarint(protowire.AppendVarint(other, tag), x)
 			default:
-				return false // fixed-size values and groups: none in a RangeResponse
+				return nil, nil, false // fixed-size values and groups: none in a RangeResponse
 			}
 		}
 	}
-	slab := make([]mvccpb.KeyValue, len(kvs))
-	for i, kv := range kvs {
-		if err := any(&slab[i]).(kitMerger).MergeKit(kv); err != nil {
-			return false
-		}
-	}
-	for i := range slab {
-		resp.Kvs = append(resp.Kvs, &slab[i])
-	}
-	if len(other) > 0 {
-		if m, ok := any(resp).(kitMerger); !ok || m.MergeKit(other) != nil {
-			return false
-		}
-	}
-	return true
+	return kvs, other, true
 }
 
 // chunkReader reads a message spread over buffers.
@@ -280,9 +295,26 @@ type chunkReader struct {
 }
 
 // varint reads a varint, or reports false if the buffers end inside it or it overflows.
-// protowire decodes it: in place when the first buffer holds it, else from its first ten
-// bytes gathered across the buffers.
+// One or two bytes (a key-value's tag and length) are read here; longer ones, and those
+// split between buffers, by longVarint.
 func (r *chunkReader) varint() (uint64, bool) {
+	if r.n > 0 {
+		b := r.bufs[0] // never empty
+		if b[0] < 0x80 {
+			r.skip(1)
+			return uint64(b[0]), true
+		}
+		if len(b) > 1 && b[1] < 0x80 {
+			r.skip(2)
+			return uint64(b[0]&0x7f) | uint64(b[1])<<7, true
+		}
+	}
+	return r.longVarint()
+}
+
+// longVarint reads a varint as varint does. protowire decodes it: in place when the first
+// buffer holds it, else from its first ten bytes gathered across the buffers.
+func (r *chunkReader) longVarint() (uint64, bool) {
 	if r.n == 0 {
 		return 0, false
 	}

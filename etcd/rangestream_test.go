@@ -204,7 +204,8 @@ func FuzzRangeStreamChunk(f *testing.F) {
 // TestRangeStreamChunkRandom decodes random RangeStreamResponses (key-values small and past
 // a quarter block, unknown fields, a range response given twice, bytes cut off or changed)
 // in buffers of several sizes, as FuzzRangeStreamChunk does, and compares each with
-// proto.Unmarshal, after the buffers are overwritten; and edge cases of the block decoder's
+// proto.Unmarshal, after the buffers are overwritten, decoded as RangeStream's results and
+// as Scan's chunks; and edge cases of the block decoder's
 // varints: one that overflows its tenth byte, one cut off at a buffer's end.
 func TestRangeStreamChunkRandom(t *testing.T) {
 	t.Parallel()
@@ -226,6 +227,8 @@ func TestRangeStreamChunkRandom(t *testing.T) {
 		}
 		got := new(etcdserverpb.RangeResponse)
 		err := (rangeStreamCodec{}).Unmarshal(data, got)
+		var chunk scanChunk
+		chunkErr := (rangeStreamCodec{}).Unmarshal(data, &chunk)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%s, %d-byte buffers: error %v; protobuf's: %v", name, size, err, wantErr)
 		}
@@ -235,8 +238,25 @@ func TestRangeStreamChunkRandom(t *testing.T) {
 		for _, b := range data {
 			clear(b.(mem.SliceBuffer))
 		}
-		if w := cmp.Or(want.GetRangeResponse(), new(etcdserverpb.RangeResponse)); !proto.Equal(got, w) {
+		w := cmp.Or(want.GetRangeResponse(), new(etcdserverpb.RangeResponse))
+		if !proto.Equal(got, w) {
 			t.Fatalf("%s, %d-byte buffers: decoded %v; protobuf: %v", name, size, got, w)
+		}
+		// Scan's chunks hold the same key-values, each decoded as it is yielded.
+		if chunkErr != nil {
+			t.Fatalf("%s, %d-byte buffers: as Scan's chunk: %v", name, size, chunkErr)
+		}
+		if len(chunk.kvs) != len(w.Kvs) {
+			t.Fatalf("%s, %d-byte buffers: Scan's chunk holds %d key-values; protobuf: %d", name, size, len(chunk.kvs), len(w.Kvs))
+		}
+		for i, enc := range chunk.kvs {
+			kv := &mvccpb.KeyValue{Key: []byte("left over"), Lease: 99}
+			if err := decodeKeyValue(enc, kv); err != nil {
+				t.Fatalf("%s, %d-byte buffers: Scan's key-value %d: %v", name, size, i, err)
+			}
+			if !proto.Equal(kv, w.Kvs[i]) {
+				t.Fatalf("%s, %d-byte buffers: Scan's key-value %d is %v; protobuf: %v", name, size, i, kv, w.Kvs[i])
+			}
 		}
 	}
 	count := protowire.AppendTag(nil, 4, protowire.VarintType)
@@ -245,6 +265,16 @@ func TestRangeStreamChunkRandom(t *testing.T) {
 		check("overflowing varint", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), overflow), size)
 		check("largest varint", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), protowire.AppendVarint(slices.Clone(count), 1<<64-1)), size)
 		check("varint cut off", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), count)[:4], size)
+	}
+	// A fixed-size field is one the block decoder leaves to the general way.
+	kvs, err := proto.Marshal(&etcdserverpb.RangeResponse{Kvs: []*mvccpb.KeyValue{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Lease: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := protowire.AppendFixed64(protowire.AppendTag(kvs, 9, protowire.Fixed64Type), 7)
+	check("fixed-size field", protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), fixed), 5)
+	if err := decodeKeyValue([]byte{0x0a, 0x05, 'a'}, new(mvccpb.KeyValue)); !errors.Is(err, errMalformedChunk) {
+		t.Fatalf("a key-value cut off: %v, want %v", err, errMalformedChunk)
 	}
 	for i := range 2000 {
 		resp := &etcdserverpb.RangeResponse{Count: rng.Int64N(1 << 40), More: rng.IntN(2) == 0}

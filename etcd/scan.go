@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"sync/atomic"
@@ -10,9 +11,12 @@ import (
 	"unsafe"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/etcdkit/etcdkit/gen/etcdserverpb"
+	"github.com/etcdkit/etcdkit/gen/mvccpb"
 )
 
 // defaultPageSize is Scan's page size when no Limit is given.
@@ -30,8 +34,8 @@ const streamedFirstPage = 100
 // sets the page size (default 1000); Sort and CountOnly do not apply and yield an error.
 //
 // Breaking out of the loop ends the scan. An error ends it too: it is yielded once, last.
-// The keys and values of one page or chunk share one allocation, which a key kept keeps
-// alive: copy the few kept out of a large scan.
+// The keys and values of one page, or of up to 32 KiB of a streamed chunk, share one
+// allocation, which a key kept keeps alive: copy the few kept out of a large scan.
 //
 // Resume invariant: req.Key is always the first key not yet yielded and req.Revision, once
 // set, the revision every key is read at, so any page or stream may start again from req.
@@ -132,23 +136,26 @@ func (c *Client) scanStream(ctx context.Context, req *etcdserverpb.RangeRequest,
 		Key: req.Key, RangeEnd: req.RangeEnd, Revision: req.Revision,
 		KeysOnly: req.KeysOnly, Serializable: req.Serializable,
 	}
-	var bo *backoff // made on the first failure: most scans need none
+	var bo *backoff            // made on the first failure: most scans need none
+	kv := new(mvccpb.KeyValue) // each key-value in turn, decoded as it is yielded
 	for failures := 0; ; {
 		sreq.Key = req.Key
 		stream, err := c.openRangeStream(ctx, sreq)
 		for err == nil {
-			resp := new(etcdserverpb.RangeResponse)
-			if err = stream.RecvMsg(resp); err != nil {
+			var chunk scanChunk
+			if err = stream.RecvMsg(&chunk); err != nil {
 				break
 			}
-			kvs := resp.GetKvs()
-			for _, kv := range kvs {
+			for _, enc := range chunk.kvs {
+				if err := decodeKeyValue(enc, kv); err != nil {
+					return false, err
+				}
 				if !yield(c.keyValue(kv), nil) {
 					return true, nil
 				}
 			}
-			if len(kvs) > 0 {
-				req.Key = keyAfter(kvs[len(kvs)-1].GetKey())
+			if len(chunk.kvs) > 0 {
+				req.Key = keyAfter(kv.GetKey())
 				failures = 0
 				if bo != nil {
 					bo.reset()
@@ -175,6 +182,51 @@ func (c *Client) scanStream(ctx context.Context, req *etcdserverpb.RangeRequest,
 		case <-t.C:
 		}
 	}
+}
+
+// scanChunk is a KV.RangeStream response as Scan receives it (see rangeStreamCodec): the
+// encodings of its key-values, each decoded only as it is yielded, so that a chunk of many
+// keys holds no decoded messages, which the collector would scan.
+type scanChunk struct {
+	kvs [][]byte // each key-value's encoding, in blocks of the chunk's own
+}
+
+// unmarshal reads the RangeStreamResponse in data (see readChunk). A chunk readChunk does
+// not take is decoded the general way, and its key-values encoded again.
+func (s *scanChunk) unmarshal(data mem.BufferSlice) error {
+	if kvs, _, ok := readChunk(data); ok {
+		s.kvs = kvs
+		return nil
+	}
+	resp := new(etcdserverpb.RangeResponse)
+	if err := decodeRangeStreamResponse(joinBuffers(data), resp); err != nil {
+		return err
+	}
+	s.kvs = make([][]byte, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		enc, err := proto.Marshal(kv)
+		if err != nil {
+			return err
+		}
+		s.kvs[i] = enc
+	}
+	return nil
+}
+
+// decodeKeyValue decodes a key-value's encoding into kv, replacing what kv held. With the
+// generated codec, kv's key and value refer to enc; protobuf's copies them.
+func decodeKeyValue(enc []byte, kv *mvccpb.KeyValue) error {
+	var err error
+	if m, ok := any(kv).(kitMerger); ok {
+		kv.Reset()
+		err = m.MergeKit(enc)
+	} else {
+		err = proto.Unmarshal(enc, kv)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", errMalformedChunk, err)
+	}
+	return nil
 }
 
 // scanRequest builds the first page's request and rejects options that break paging.
