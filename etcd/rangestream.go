@@ -226,13 +226,14 @@ func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 // It reports false for anything but a plain sequence of range_response fields holding
 // length-delimited and scalar fields, or for malformed input.
 func readChunk(data mem.BufferSlice) (kvs [][]byte, other []byte, ok bool) {
-	r := chunkReader{bufs: make([][]byte, 0, len(data))}
+	r := chunkReader{rest: make([][]byte, 0, len(data))}
 	for _, b := range data {
 		if d := b.ReadOnlyData(); len(d) > 0 {
-			r.bufs = append(r.bufs, d)
+			r.rest = append(r.rest, d)
 			r.n += len(d)
 		}
 	}
+	r.skip(0)
 	var block []byte
 	for r.n > 0 {
 		if tag, ok := r.varint(); !ok || tag != 1<<3|uint64(protowire.BytesType) {
@@ -290,7 +291,8 @@ func readChunk(data mem.BufferSlice) (kvs [][]byte, other []byte, ok bool) {
 
 // chunkReader reads a message spread over buffers.
 type chunkReader struct {
-	bufs [][]byte // what is left to read: the first buffer's unread part, then the rest
+	cur  []byte   // the unread part of the buffer being read; empty only at the end
+	rest [][]byte // the buffers after it, none empty
 	n    int      // bytes left in all
 }
 
@@ -299,7 +301,7 @@ type chunkReader struct {
 // split between buffers, by longVarint.
 func (r *chunkReader) varint() (uint64, bool) {
 	if r.n > 0 {
-		b := r.bufs[0] // never empty
+		b := r.cur
 		if b[0] < 0x80 {
 			r.skip(1)
 			return uint64(b[0]), true
@@ -318,7 +320,7 @@ func (r *chunkReader) longVarint() (uint64, bool) {
 	if r.n == 0 {
 		return 0, false
 	}
-	b := r.bufs[0]
+	b := r.cur
 	if len(b) < 10 && r.n > len(b) {
 		var gathered [10]byte
 		b = gathered[:min(r.n, 10)]
@@ -329,7 +331,7 @@ func (r *chunkReader) longVarint() (uint64, bool) {
 		return 0, false
 	}
 	for k > 0 { // the varint may run into the next buffers
-		n := min(k, len(r.bufs[0]))
+		n := min(k, len(r.cur))
 		r.skip(n)
 		k -= n
 	}
@@ -338,15 +340,16 @@ func (r *chunkReader) longVarint() (uint64, bool) {
 
 // peek fills dst, which is no longer than what is left, without moving past it.
 func (r *chunkReader) peek(dst []byte) {
+	dst = dst[copy(dst, r.cur):]
 	for i := 0; len(dst) > 0; i++ {
-		dst = dst[copy(dst, r.bufs[i]):]
+		dst = dst[copy(dst, r.rest[i]):]
 	}
 }
 
 // read fills dst, which is no longer than what is left.
 func (r *chunkReader) read(dst []byte) {
 	for len(dst) > 0 {
-		k := copy(dst, r.bufs[0])
+		k := copy(dst, r.cur)
 		dst = dst[k:]
 		r.skip(k)
 	}
@@ -360,11 +363,13 @@ func (r *chunkReader) append(b []byte, n int) []byte {
 	return b
 }
 
-// skip moves past n bytes of the first buffer, which holds them.
+// skip moves past n bytes of the buffer being read, which holds them. The reader is a
+// local value: moving along writes no pointer to the heap, so it costs the collector's
+// write barrier nothing.
 func (r *chunkReader) skip(n int) {
-	r.bufs[0] = r.bufs[0][n:]
+	r.cur = r.cur[n:]
 	r.n -= n
-	if len(r.bufs[0]) == 0 {
-		r.bufs = r.bufs[1:] // none is empty to begin with
+	if len(r.cur) == 0 && len(r.rest) > 0 {
+		r.cur, r.rest = r.rest[0], r.rest[1:]
 	}
 }
