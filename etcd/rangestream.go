@@ -205,7 +205,7 @@ func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 	}
 	slab := make([]mvccpb.KeyValue, len(kvs))
 	for i, kv := range kvs {
-		if err := any(&slab[i]).(kitMerger).MergeKit(kv); err != nil {
+		if decodeKeyValue(kv, &slab[i]) != nil {
 			return false
 		}
 	}
@@ -218,6 +218,22 @@ func decodeChunk(data mem.BufferSlice, resp *etcdserverpb.RangeResponse) bool {
 		}
 	}
 	return true
+}
+
+// decodeKeyValue decodes a key-value's encoding into kv, replacing what kv held. With the
+// generated codec, kv's key and value refer to enc; protobuf's copies them.
+func decodeKeyValue(enc []byte, kv *mvccpb.KeyValue) error {
+	var err error
+	if m, ok := any(kv).(kitMerger); ok {
+		kv.Reset()
+		err = m.MergeKit(enc)
+	} else {
+		err = proto.Unmarshal(enc, kv)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", errMalformedChunk, err)
+	}
+	return nil
 }
 
 // readChunk reads the RangeStreamResponse in data where grpc-go received it. It returns each
@@ -233,7 +249,7 @@ func readChunk(data mem.BufferSlice) (kvs [][]byte, other []byte, ok bool) {
 			r.n += len(d)
 		}
 	}
-	r.skip(0)
+	r.skip(0) // takes up the first buffer
 	var block []byte
 	for r.n > 0 {
 		if tag, ok := r.varint(); !ok || tag != 1<<3|uint64(protowire.BytesType) {

@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"iter"
 	"sync/atomic"
@@ -209,22 +208,6 @@ func (s *scanChunk) unmarshal(data mem.BufferSlice) error {
 			return err
 		}
 		s.kvs[i] = enc
-	}
-	return nil
-}
-
-// decodeKeyValue decodes a key-value's encoding into kv, replacing what kv held. With the
-// generated codec, kv's key and value refer to enc; protobuf's copies them.
-func decodeKeyValue(enc []byte, kv *mvccpb.KeyValue) error {
-	var err error
-	if m, ok := any(kv).(kitMerger); ok {
-		kv.Reset()
-		err = m.MergeKit(enc)
-	} else {
-		err = proto.Unmarshal(enc, kv)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %w", errMalformedChunk, err)
 	}
 	return nil
 }
