@@ -4,7 +4,7 @@ go 1.26.7
 
 require (
 	github.com/bufbuild/protocompile v0.14.1
-	github.com/etcdkit/etcdkit v0.0.0-20261206205957-ea1f9564f7c0
+	github.com/etcdkit/etcdkit v0.0.0-20261206211607-f003f163286e
 	go.uber.org/goleak v1.3.0
 	google.golang.org/grpc v1.80.0
 	google.golang.org/protobuf v1.36.12
